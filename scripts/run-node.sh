@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs a compiled script from dist/ on Node >= 22 (the provisioned one when the system's is older), building first.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_node
+ensure_deps
+build
+cd "$ROOT"
+exec node "$@"
