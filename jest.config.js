@@ -4,12 +4,7 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test/unit", "<rootDir>/test/integration"],
   testMatch: ["**/*.test.ts"],
-  transform: {
-    "^.+\\.ts$": [
-      "ts-jest",
-      { isolatedModules: true, tsconfig: { module: "commonjs", moduleResolution: "node10" } },
-    ],
-  },
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }] },
   moduleFileExtensions: ["ts", "js", "json"],
   testTimeout: 20000,
 };

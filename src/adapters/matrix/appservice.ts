@@ -1,0 +1,111 @@
+// The appservice HTTP listener (matrix-appservice-bridge): transactions, user queries, ping, /health, /ready, extra routes.
+import type { Application, Request, Response } from "express";
+import {
+  AppService,
+  AppServiceRegistration,
+  AppserviceHttpError,
+  Bridge,
+  type Request as BridgeRequest,
+  type WeakEvent,
+} from "matrix-appservice-bridge";
+import type { Logger } from "../../app/ports/logger";
+import type { Registration } from "./registration";
+
+export interface AppserviceListenerOptions {
+  readonly registration: Registration;
+  readonly homeserverUrl: string;
+  readonly domain: string;
+  readonly bindAddress: string;
+  readonly port: number;
+  readonly logger: Logger;
+  /** Called synchronously for every event of an accepted transaction, before the homeserver gets its 200. */
+  readonly onEvent: (event: unknown) => void;
+  readonly isReady: () => boolean;
+  /** Adds routes that need no hs_token (e.g. LiveKit's webhook, which carries its own signature). */
+  readonly extraRoutes?: (app: Application) => void;
+  readonly maxBodyBytes?: number;
+}
+
+/** Owns the bridge and its express app. Start after the consumers of `onEvent` are ready. */
+export class AppserviceListener {
+  private bridge: Bridge | null = null;
+  readonly botUserId: string;
+
+  constructor(private readonly opts: AppserviceListenerOptions) {
+    this.botUserId = `@${opts.registration.sender_localpart}:${opts.domain}`;
+  }
+
+  async start(): Promise<void> {
+    const { registration, logger } = this.opts;
+    const reg = AppServiceRegistration.fromObject({
+      id: registration.id,
+      url: registration.url,
+      as_token: registration.as_token,
+      hs_token: registration.hs_token,
+      sender_localpart: registration.sender_localpart,
+      rate_limited: registration.rate_limited ?? false,
+      "de.sorunome.msc2409.push_ephemeral": registration["de.sorunome.msc2409.push_ephemeral"] ?? false,
+      namespaces: registration.namespaces,
+    });
+    const bridge = new Bridge({
+      registration: reg,
+      homeserverUrl: this.opts.homeserverUrl,
+      domain: this.opts.domain,
+      disableStores: true,
+      disableContext: true,
+      // Every local user is in our (non-exclusive) namespace; their membership events are exactly what we follow.
+      suppressEcho: false,
+      logRequestOutcome: false,
+      controller: {
+        onEvent: (request: BridgeRequest<WeakEvent>) => {
+          // Events are taken from the transaction itself (see onEvent above); the bridge's queue only needs closing.
+          request.resolve(undefined);
+        },
+        onUserQuery: () => {
+          // We provision no users: answering 200 would make Synapse believe a queried user exists.
+          throw new AppserviceHttpError({ errcode: "M_NOT_FOUND", error: "No such user" }, 404);
+        },
+        onLog: (line: string, isError: boolean) => {
+          if (isError) logger.warn(line, { component: "bridge" });
+          else logger.debug(line, { component: "bridge" });
+        },
+      },
+    });
+    await bridge.initialise();
+    const appService = new AppService({
+      homeserverToken: registration.hs_token,
+      httpMaxSizeBytes: this.opts.maxBodyBytes ?? 10_000_000,
+    });
+    // Registered before the bridge's own listener: runs synchronously inside the transaction handler.
+    appService.on("event", (event: unknown) => {
+      this.opts.onEvent(event);
+    });
+    const app = appService.expressApp;
+    app.get("/ready", (_req: Request, res: Response) => {
+      const ready = this.opts.isReady();
+      res.status(ready ? 200 : 503).json({ ready });
+    });
+    this.opts.extraRoutes?.(app);
+    await bridge.listen(this.opts.port, this.opts.bindAddress, 511, appService);
+    bridge.addAppServicePath({
+      method: "POST",
+      path: "/_matrix/app/v1/ping",
+      authenticate: true,
+      handler: (_req: Request, res: Response) => {
+        res.status(200).json({});
+      },
+    });
+    this.bridge = bridge;
+    logger.info("appservice listener started", {
+      address: this.opts.bindAddress,
+      port: this.opts.port,
+      bot: this.botUserId,
+    });
+  }
+
+  async stop(): Promise<void> {
+    const bridge = this.bridge;
+    this.bridge = null;
+    if (bridge) await bridge.close();
+  }
+}

@@ -1,0 +1,131 @@
+// Start-up check: is the homeserver reachable, does it know our as_token, can it reach us (MSC2659 ping)?
+import type { Logger } from "../../app/ports/logger";
+import { MatrixHttp, MatrixHttpError, MatrixUnreachableError, seg } from "./http";
+
+export interface HomeserverFacts {
+  readonly versions: readonly string[];
+  readonly unstableFeatures: Readonly<Record<string, boolean>>;
+  /** Round trip homeserver → appservice measured by the ping, when the server supports it. */
+  readonly pingMs: number | null;
+}
+
+export interface StartupCheckOptions {
+  readonly http: MatrixHttp;
+  readonly homeserverUrl: string;
+  readonly registrationId: string;
+  readonly botUserId: string;
+  readonly appserviceUrl: string | null;
+  readonly logger: Logger;
+  readonly timeoutMs: number;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** A start-up problem an operator must fix; the message says what and where. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+interface VersionsResponse {
+  versions?: unknown;
+  unstable_features?: unknown;
+}
+
+async function fetchVersions(opts: StartupCheckOptions): Promise<VersionsResponse> {
+  const deadline = opts.now() + opts.timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await opts.http.request<VersionsResponse>("GET", "/_matrix/client/versions", {
+        anonymous: true,
+        timeoutMs: 10_000,
+      });
+    } catch (err) {
+      if (err instanceof MatrixHttpError && err.status === 404) {
+        throw new StartupError(
+          `${opts.homeserverUrl} does not look like a Matrix homeserver (GET /_matrix/client/versions → 404): check homeserver.url`,
+        );
+      }
+      if (opts.now() >= deadline) {
+        const why = err instanceof Error ? err.message : String(err);
+        throw new StartupError(
+          `cannot reach the homeserver at ${opts.homeserverUrl}: ${why}; check homeserver.url`,
+        );
+      }
+      opts.logger.warn("homeserver not reachable yet; retrying", { attempt, error: String(err) });
+      await opts.sleep(Math.min(1000 * attempt, 5000));
+    }
+  }
+}
+
+async function checkToken(opts: StartupCheckOptions): Promise<void> {
+  try {
+    const who = await opts.http.request<{ user_id?: unknown }>("GET", "/_matrix/client/v3/account/whoami", {
+      asUser: opts.botUserId,
+    });
+    if (who.user_id !== opts.botUserId) {
+      throw new StartupError(
+        `the homeserver says our token belongs to ${String(who.user_id)}, not ${opts.botUserId}`,
+      );
+    }
+  } catch (err) {
+    if (err instanceof MatrixHttpError && (err.status === 401 || err.status === 403)) {
+      throw new StartupError(
+        `the homeserver rejects this appservice's as_token (${err.errcode ?? err.status}): is the registration file listed in ` +
+          "Synapse's app_service_config_files, with the same tokens, and was Synapse restarted since?",
+      );
+    }
+    throw err;
+  }
+}
+
+async function ping(opts: StartupCheckOptions): Promise<number> {
+  try {
+    const res = await opts.http.request<{ duration_ms?: unknown }>(
+      "POST",
+      `/_matrix/client/v1/appservice/${seg(opts.registrationId)}/ping`,
+      { body: { transaction_id: `startup-${opts.now()}` }, timeoutMs: 30_000 },
+    );
+    return typeof res.duration_ms === "number" ? res.duration_ms : -1;
+  } catch (err) {
+    if (err instanceof MatrixHttpError) {
+      if (err.errcode === "M_URL_NOT_SET") {
+        throw new StartupError("the registration has no url: the homeserver cannot send us events");
+      }
+      if (err.errcode === "M_CONNECTION_FAILED" || err.errcode === "M_CONNECTION_TIMEOUT") {
+        throw new StartupError(
+          `the homeserver cannot reach this service at ${opts.appserviceUrl ?? "(no url)"} (${err.errcode}): ` +
+            "check the registration's url and appservice.bind_address/port",
+        );
+      }
+      if (err.errcode === "M_BAD_STATUS") {
+        throw new StartupError(
+          `the homeserver reached this service but was refused (${err.serverMessage ?? "bad status"}): ` +
+            "the registration's hs_token probably differs from the one Synapse loaded",
+        );
+      }
+    }
+    throw err;
+  }
+}
+
+/** Runs the checks in order and returns what the homeserver told us. Throws StartupError with a clear cause. */
+export async function checkHomeserver(opts: StartupCheckOptions): Promise<HomeserverFacts> {
+  const versions = await fetchVersions(opts);
+  const list = Array.isArray(versions.versions) ? versions.versions.filter((v) => typeof v === "string") : [];
+  const features: Record<string, boolean> = {};
+  if (typeof versions.unstable_features === "object" && versions.unstable_features !== null) {
+    for (const [k, v] of Object.entries(versions.unstable_features))
+      if (typeof v === "boolean") features[k] = v;
+  }
+  try {
+    await checkToken(opts);
+  } catch (err) {
+    if (err instanceof MatrixUnreachableError) throw new StartupError(err.message);
+    throw err;
+  }
+  const supportsPing =
+    features["fi.mau.msc2659.stable"] === true ||
+    list.some((v) => /^v1\.(\d+)$/.test(v) && Number(v.slice(3)) >= 7);
+  const pingMs = supportsPing ? await ping(opts) : null;
+  return { versions: list, unstableFeatures: features, pingMs };
+}

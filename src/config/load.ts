@@ -1,0 +1,137 @@
+// Reads a YAML config file, resolves `<key>_file` secrets, validates against the schema and lists every problem by path.
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { configSchema, type Config } from "./schema";
+
+/** A config that failed to load: every problem, each naming its path (e.g. `livekit.deployments.0.api_secret_file`). */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${file}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Strips wrappers (default, optional, …) to reach the object or array schema underneath. */
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current: z.ZodType = schema;
+  for (;;) {
+    if (
+      current instanceof z.ZodDefault ||
+      current instanceof z.ZodPrefault ||
+      current instanceof z.ZodOptional
+    ) {
+      current = current.unwrap() as z.ZodType;
+    } else if (current instanceof z.ZodNullable) {
+      current = current.unwrap() as z.ZodType;
+    } else {
+      return current;
+    }
+  }
+}
+
+/** Replaces `<key>_file: path` by `<key>: <file contents>` wherever the schema has `<key>`, recording problems. */
+function resolveSecretFiles(
+  raw: unknown,
+  schema: z.ZodType,
+  path: string,
+  baseDir: string,
+  problems: string[],
+  failed: Set<string>,
+): unknown {
+  const inner = unwrap(schema);
+  if (inner instanceof z.ZodArray && Array.isArray(raw)) {
+    return raw.map((item, i) =>
+      resolveSecretFiles(item, inner.element as z.ZodType, `${path}${i}.`, baseDir, problems, failed),
+    );
+  }
+  if (!(inner instanceof z.ZodObject) || !isRecord(raw)) return raw;
+  const shape = inner.shape as Record<string, z.ZodType>;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const base = key.endsWith("_file") ? key.slice(0, -"_file".length) : null;
+    const target = base === null ? undefined : shape[base];
+    if (base !== null && target !== undefined && !(key in shape)) {
+      if (base in raw) {
+        problems.push(`${path}${key}: give either ${base} or ${key}, not both`);
+        continue;
+      }
+      if (typeof value !== "string") {
+        problems.push(`${path}${key}: expected a file path`);
+        continue;
+      }
+      const file = isAbsolute(value) ? value : resolve(baseDir, value);
+      try {
+        out[base] = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+      } catch (err) {
+        const code = isRecord(err) && typeof err.code === "string" ? err.code : String(err);
+        problems.push(`${path}${key}: cannot read secret file ${file} (${code})`);
+        failed.add(`${path}${base}`);
+      }
+      continue;
+    }
+    const child = shape[key];
+    out[key] =
+      child === undefined
+        ? value
+        : resolveSecretFiles(value, child, `${path}${key}.`, baseDir, problems, failed);
+  }
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const at = issue.path.map(String).join(".");
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `${at ? `${at}.` : ""}${key}: unknown key`);
+  }
+  if (issue.code === "invalid_union") {
+    const nested = issue.errors.flat().map((e) => e.message);
+    return [
+      `${at || "(root)"}: ${issue.message}${nested.length ? ` (${[...new Set(nested)].join("; ")})` : ""}`,
+    ];
+  }
+  return [`${at || "(root)"}: ${issue.message}`];
+}
+
+/** Validates an already-parsed document (e.g. from YAML); `baseDir` resolves relative secret files. */
+export function validateConfig(raw: unknown, file: string, baseDir: string): Config {
+  const problems: string[] = [];
+  const failedSecrets = new Set<string>();
+  const resolved = resolveSecretFiles(raw ?? {}, configSchema, "", baseDir, problems, failedSecrets);
+  const result = configSchema.safeParse(resolved);
+  if (!result.success) {
+    // A secret whose file could not be read is reported once, by its `_file` key.
+    const issues = result.error.issues.filter((i) => !failedSecrets.has(i.path.map(String).join(".")));
+    problems.push(...issues.flatMap(describeIssue));
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(file, problems);
+  return result.data;
+}
+
+/** Loads and validates a YAML config file. Throws ConfigError listing every problem. */
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const code = isRecord(err) && typeof err.code === "string" ? err.code : String(err);
+    throw new ConfigError(file, [`cannot read the config file (${code})`]);
+  }
+  let raw: Json;
+  try {
+    raw = parseYaml(text) as Json;
+  } catch (err) {
+    throw new ConfigError(file, [`not valid YAML: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+  return validateConfig(raw, file, dirname(resolve(file)));
+}

@@ -1,0 +1,179 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError, loadConfig, validateConfig } from "../../../src/config/load";
+import { configSchema } from "../../../src/config/schema";
+import { parseDuration } from "../../../src/config/duration";
+
+const minimal = { homeserver: { url: "http://127.0.0.1:8008", domain: "example.org" } };
+
+function problemsOf(raw: unknown, baseDir = "/"): string[] {
+  try {
+    validateConfig(raw, "test.yaml", baseDir);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  return [];
+}
+
+describe("config", () => {
+  test("config.sample.yaml parses and validates", () => {
+    const config = loadConfig("config.sample.yaml");
+    expect(config.homeserver.domain).toBe("example.org");
+    expect(config.livekit.deployments[0]?.name).toBe("main");
+    expect(config.reconciliation.sfu_leave_grace).toBe(5000);
+  });
+
+  test("a minimal config gets every default", () => {
+    const config = validateConfig(minimal, "test.yaml", "/");
+    expect(config.appservice).toEqual({
+      bind_address: "127.0.0.1",
+      port: 9000,
+      registration: "registration.yaml",
+    });
+    expect(config.database.path).toBe("./data/matrix-rtc-reconciler.db");
+    expect(config.reconciliation.connect_grace).toBe(60_000);
+    expect(config.reconciliation.dry_run).toBe(true);
+    expect(config.reconciliation.actions.remove_orphan_participants).toBe(false);
+    expect(config.commands.prefix).toBe("!rtc");
+    expect(config.metrics.bind_address).toBe("127.0.0.1");
+    expect(config.history.retention).toBe(90 * 86_400_000);
+  });
+
+  test("an unknown key and a wrong type are both reported with their paths", () => {
+    const problems = problemsOf({
+      ...minimal,
+      homeserver: { ...minimal.homeserver, colour: "blue" },
+      appservice: { port: "nine" },
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "homeserver.colour: unknown key",
+        expect.stringMatching(/^appservice\.port: .*expected number/),
+      ]),
+    );
+  });
+
+  test("missing required keys are named", () => {
+    expect(problemsOf({})).toEqual(expect.arrayContaining([expect.stringMatching(/^homeserver: /)]));
+  });
+
+  test("bad durations and cron expressions are named", () => {
+    const problems = problemsOf({
+      ...minimal,
+      reconciliation: { sfu_leave_grace: "soon" },
+      schedules: { sweep: "every minute" },
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^reconciliation\.sfu_leave_grace: expected a duration/),
+        expect.stringMatching(/^schedules\.sweep: not a valid cron expression/),
+      ]),
+    );
+  });
+
+  describe("secrets from files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rtc-config-"));
+    writeFileSync(join(dir, "secret"), "s3cret-value\n");
+    const deployment = {
+      name: "a",
+      service_urls: ["https://jwt.example.org"],
+      api_url: "http://127.0.0.1:7880",
+    };
+
+    test("`<key>_file` is read relative to the config file, trailing newline dropped", () => {
+      const config = validateConfig(
+        {
+          ...minimal,
+          livekit: { deployments: [{ ...deployment, api_key: "k", api_secret_file: "secret" }] },
+        },
+        "test.yaml",
+        dir,
+      );
+      expect(config.livekit.deployments[0]?.api_secret).toBe("s3cret-value");
+    });
+
+    test("a missing secret file is named once", () => {
+      const problems = problemsOf(
+        { ...minimal, livekit: { deployments: [{ ...deployment, api_key: "k", api_secret_file: "nope" }] } },
+        dir,
+      );
+      expect(problems).toEqual([
+        expect.stringMatching(
+          /^livekit\.deployments\.0\.api_secret_file: cannot read secret file .*nope \(ENOENT\)$/,
+        ),
+      ]);
+    });
+
+    test("giving both the key and its file is refused", () => {
+      const problems = problemsOf(
+        {
+          ...minimal,
+          livekit: {
+            deployments: [{ ...deployment, api_key: "k", api_secret: "x", api_secret_file: "secret" }],
+          },
+        },
+        dir,
+      );
+      expect(problems).toEqual([
+        "livekit.deployments.0.api_secret_file: give either api_secret or api_secret_file, not both",
+      ]);
+    });
+  });
+
+  test("an unreadable or non-YAML file is a ConfigError", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rtc-config-"));
+    writeFileSync(join(dir, "bad.yaml"), "homeserver: [unclosed");
+    expect(() => loadConfig(join(dir, "bad.yaml"))).toThrow(/not valid YAML/);
+    expect(() => loadConfig(join(dir, "missing.yaml"))).toThrow(/cannot read the config file \(ENOENT\)/);
+  });
+
+  test("every key of the schema appears in config.sample.yaml", () => {
+    const sample: unknown = parse(readFileSync("config.sample.yaml", "utf8"));
+    const missing: string[] = [];
+    const walk = (schema: z.ZodType, value: unknown, path: string) => {
+      let inner: z.ZodType = schema;
+      while (
+        inner instanceof z.ZodDefault ||
+        inner instanceof z.ZodPrefault ||
+        inner instanceof z.ZodOptional
+      ) {
+        inner = inner.unwrap() as z.ZodType;
+      }
+      if (inner instanceof z.ZodArray && Array.isArray(value) && value.length > 0) {
+        walk(inner.element as z.ZodType, value[0], `${path}[]`);
+      } else if (inner instanceof z.ZodObject) {
+        const record = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+        const shape: Record<string, z.ZodType> = inner.shape;
+        for (const [key, child] of Object.entries(shape)) {
+          const childPath = path ? `${path}.${key}` : key;
+          if (!(key in record)) missing.push(childPath);
+          else walk(child, record[key], childPath);
+        }
+      }
+    };
+    walk(configSchema, sample, "");
+    expect(missing).toEqual([]);
+  });
+});
+
+describe("durations", () => {
+  test.each([
+    ["250ms", 250],
+    ["5s", 5000],
+    ["1.5m", 90_000],
+    ["4h", 14_400_000],
+    ["30d", 2_592_000_000],
+    ["0", 0],
+    [1200, 1200],
+  ])("%p is %p ms", (input, ms) => {
+    expect(parseDuration(input)).toBe(ms);
+  });
+  test.each(["", "5 minutes", "-1s", "1w"])("%p is refused", (input) => {
+    expect(parseDuration(input)).toBeNull();
+  });
+});
