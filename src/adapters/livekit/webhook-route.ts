@@ -1,0 +1,187 @@
+// LiveKit's webhook route on the appservice listener: raw body, signature and body-hash check, size limit, dedupe,
+// an immediate 2xx, and asynchronous processing of the verified event.
+import express, { type Application, type NextFunction, type Request, type Response } from "express";
+import { WebhookReceiver, type WebhookEvent } from "livekit-server-sdk";
+import type { Logger } from "../../app/ports/logger";
+import type { Metrics } from "../../app/ports/metrics";
+
+/** LiveKit's DisconnectReason numbers (livekit_models.proto), named for logs and history. */
+const DISCONNECT_REASONS = [
+  "UNKNOWN_REASON",
+  "CLIENT_INITIATED",
+  "DUPLICATE_IDENTITY",
+  "SERVER_SHUTDOWN",
+  "PARTICIPANT_REMOVED",
+  "ROOM_DELETED",
+  "STATE_MISMATCH",
+  "JOIN_FAILURE",
+  "MIGRATION",
+  "SIGNAL_CLOSE",
+  "ROOM_CLOSED",
+  "USER_UNAVAILABLE",
+  "USER_REJECTED",
+  "SIP_TRUNK_FAILURE",
+  "CONNECTION_TIMEOUT",
+  "MEDIA_FAILURE",
+  "AGENT_ERROR",
+] as const;
+
+/** A verified LiveKit webhook, reduced to what the reconciler uses. Times in ms. */
+export interface SfuWebhook {
+  readonly id: string;
+  readonly deployment: string;
+  readonly event: string;
+  readonly room: string | null;
+  readonly identity: string | null;
+  readonly sid: string | null;
+  readonly disconnectReason: string | null;
+  /** LiveKit's own timestamp of the event. */
+  readonly createdAt: number;
+  readonly receivedAt: number;
+}
+
+export interface WebhookSigner {
+  readonly deployment: string;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+}
+
+export interface WebhookRouteOptions {
+  readonly path: string;
+  readonly maxBodyBytes: number;
+  readonly signers: readonly WebhookSigner[];
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+  /** True the first time an id is seen (durable dedupe), false for a repeat. */
+  readonly firstSighting: (id: string) => boolean;
+  /** Called after the 2xx has been sent. */
+  readonly onWebhook: (hook: SfuWebhook) => void;
+}
+
+/** Reads the JWT's issuer (the API key) without trusting it: it only selects which secret verifies. */
+function issuerOf(token: string): string | null {
+  const payload = token.split(".")[1];
+  if (!payload) return null;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { iss?: unknown };
+    return typeof claims.iss === "string" ? claims.iss : null;
+  } catch {
+    return null;
+  }
+}
+
+export function toSfuWebhook(deployment: string, event: WebhookEvent, receivedAt: number): SfuWebhook {
+  const p = event.participant;
+  const code: number = p ? p.disconnectReason : 0;
+  const names: readonly string[] = DISCONNECT_REASONS;
+  const reason = code === 0 ? null : (names[code] ?? `REASON_${code}`);
+  return {
+    id: event.id,
+    deployment,
+    event: event.event,
+    room: event.room?.name ?? null,
+    identity: p?.identity ?? null,
+    sid: p?.sid ?? null,
+    disconnectReason: reason,
+    createdAt: Number(event.createdAt) * 1000,
+    receivedAt,
+  };
+}
+
+/** Mounts the route. Every refusal answers with a status LiveKit will not retry forever (4xx). */
+export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): void {
+  const receivers = new Map(
+    opts.signers.map((s) => [
+      s.apiKey,
+      { deployment: s.deployment, receiver: new WebhookReceiver(s.apiKey, s.apiSecret) },
+    ]),
+  );
+  const log = opts.logger.child({ component: "livekit-webhook" });
+  const refuse = (
+    res: Response,
+    status: number,
+    outcome: "bad_signature" | "too_large" | "bad_request",
+    why: string,
+  ) => {
+    opts.metrics.webhook("unknown", outcome);
+    log.warn("webhook refused", { status, reason: why });
+    res.status(status).json({ error: why });
+  };
+
+  const raw = express.raw({ type: () => true, limit: opts.maxBodyBytes });
+  app.post(
+    opts.path,
+    (req: Request, res: Response, next: NextFunction) => {
+      const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+      if (type !== "application/webhook+json") {
+        refuse(
+          res,
+          415,
+          "bad_request",
+          `content type must be application/webhook+json, not ${type || "(none)"}`,
+        );
+        return;
+      }
+      next();
+    },
+    raw,
+    (req: Request, res: Response) => {
+      const receivedAt = opts.now();
+      const auth = req.headers.authorization;
+      const body: unknown = req.body;
+      if (!Buffer.isBuffer(body)) {
+        refuse(res, 400, "bad_request", "empty body");
+        return;
+      }
+      if (!auth) {
+        refuse(res, 401, "bad_signature", "no Authorization header");
+        return;
+      }
+      const issuer = issuerOf(auth.replace(/^Bearer\s+/i, ""));
+      const signer = issuer === null ? undefined : receivers.get(issuer);
+      if (!signer) {
+        refuse(res, 401, "bad_signature", "signed with a key this service does not hold");
+        return;
+      }
+      const text = body.toString("utf8");
+      signer.receiver.receive(text, auth.replace(/^Bearer\s+/i, "")).then(
+        (event) => {
+          const hook = toSfuWebhook(signer.deployment, event, receivedAt);
+          if (!hook.id) {
+            refuse(res, 400, "bad_request", "webhook without id");
+            return;
+          }
+          if (!opts.firstSighting(hook.id)) {
+            opts.metrics.webhook(hook.event, "duplicate");
+            res.status(200).json({ duplicate: true });
+            return;
+          }
+          opts.metrics.webhook(hook.event, "accepted");
+          res.status(200).json({});
+          setImmediate(() => {
+            opts.onWebhook(hook);
+          });
+        },
+        (err: unknown) => {
+          const why = err instanceof Error ? err.message : String(err);
+          if (err instanceof SyntaxError) refuse(res, 400, "bad_request", `not JSON: ${why}`);
+          else refuse(res, 401, "bad_signature", why);
+        },
+      );
+    },
+  );
+  // body-parser reports an oversized body as an error with status 413.
+  app.use(opts.path, (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const status = typeof err === "object" && err !== null && "status" in err ? Number(err.status) : 500;
+    if (status === 413) {
+      refuse(res, 413, "too_large", `body over ${opts.maxBodyBytes} bytes`);
+      return;
+    }
+    if (status === 400) {
+      refuse(res, 400, "bad_request", "unreadable body");
+      return;
+    }
+    next(err);
+  });
+}

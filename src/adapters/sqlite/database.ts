@@ -1,0 +1,66 @@
+// Opens the SQLite file (WAL), applies pending migrations in one transaction, and refuses unknown newer schemas.
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
+
+export type Db = Database.Database;
+
+/** The database cannot be used; the message says why and what to do. Nothing was written. */
+export class DatabaseError extends Error {
+  override name = "DatabaseError";
+}
+
+/** Applies migrations `from`..`to` (exclusive of `from`); exported for migration tests. */
+export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): { from: number; to: number } {
+  const from = db.pragma("user_version", { simple: true }) as number;
+  if (from > migrations.length) {
+    throw new DatabaseError(
+      `the database has schema version ${from}, newer than this release understands (${migrations.length}): ` +
+        "it was written by a newer matrix-rtc-reconciler. Run that version, or restore a backup made before the upgrade.",
+    );
+  }
+  if (from === migrations.length) return { from, to: from };
+  db.transaction(() => {
+    for (let version = from; version < migrations.length; version++) {
+      db.exec(migrations[version] ?? "");
+    }
+    db.pragma(`user_version = ${migrations.length}`);
+  })();
+  return { from, to: migrations.length };
+}
+
+/** Opens (creating when absent) and migrates the database at `path` (":memory:" for tests). */
+export function openDatabase(
+  path: string,
+  migrations: readonly string[] = MIGRATIONS,
+): { db: Db; from: number; to: number } {
+  if (path !== ":memory:" && !existsSync(dirname(path))) mkdirSync(dirname(path), { recursive: true });
+  let db: Db;
+  try {
+    db = new Database(path, { fileMustExist: false });
+    // Read-only checks first: a file that is not a database, or is damaged, fails here before anything is written.
+    const check = db.pragma("quick_check", { simple: true });
+    if (check !== "ok") throw new Error(`quick_check: ${String(check)}`);
+  } catch (err) {
+    throw new DatabaseError(
+      `cannot open the database ${path}: ${err instanceof Error ? err.message : String(err)}. ` +
+        "The file was left untouched; restore it from a backup or move it away to start empty.",
+    );
+  }
+  try {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version > migrations.length) migrate(db, migrations); // throws the "newer release" error, writes nothing
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 5000");
+    const { from, to } = migrate(db, migrations);
+    return { db, from, to };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+export { SCHEMA_VERSION };

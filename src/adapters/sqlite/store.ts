@@ -1,0 +1,307 @@
+// The SQLite store (better-sqlite3): prepared statements behind the Store port, idempotent writes by id.
+import type Database from "better-sqlite3";
+import type {
+  AuditAction,
+  AuditEntry,
+  AuditRow,
+  BackoffRow,
+  CallSessionRow,
+  InboxEntry,
+  MembershipRow,
+  RoomRow,
+  SfuIntervalRow,
+  SlotRow,
+  Store,
+  UserSessionRow,
+} from "../../app/ports/store";
+import { openDatabase, type Db } from "./database";
+import * as rows from "./rows";
+
+type Stmt = Database.Statement;
+
+const JOURNAL_RETENTION_MS = 86_400_000;
+
+export class SqliteStore implements Store {
+  private readonly stmts = new Map<string, Stmt>();
+
+  constructor(readonly db: Db) {}
+
+  static open(path: string): { store: SqliteStore; migratedFrom: number; version: number } {
+    const { db, from, to } = openDatabase(path);
+    return { store: new SqliteStore(db), migratedFrom: from, version: to };
+  }
+
+  private stmt(sql: string): Stmt {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  private all(sql: string, ...params: unknown[]): rows.SqlRow[] {
+    return this.stmt(sql).all(...params) as rows.SqlRow[];
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  appendInbox(eventId: string, roomId: string, receivedAt: number, event: unknown): boolean {
+    const res = this.stmt(
+      "INSERT OR IGNORE INTO inbox (event_id, room_id, received_at, event_json) VALUES (?, ?, ?, ?)",
+    ).run(eventId, roomId, receivedAt, JSON.stringify(event));
+    return res.changes === 1;
+  }
+  pendingInbox(limit: number): readonly InboxEntry[] {
+    return this.all("SELECT * FROM inbox WHERE processed_at IS NULL ORDER BY seq LIMIT ?", limit).map(
+      rows.toInbox,
+    );
+  }
+  markInboxProcessed(seq: number, at: number): void {
+    this.stmt("UPDATE inbox SET processed_at = ? WHERE seq = ?").run(at, seq);
+  }
+  inboxHasProcessed(eventId: string): boolean {
+    return (
+      this.stmt("SELECT 1 FROM inbox WHERE event_id = ? AND processed_at IS NOT NULL").get(eventId) !==
+      undefined
+    );
+  }
+
+  upsertRoom(r: RoomRow): void {
+    this.stmt(
+      `INSERT INTO rooms (room_id, room_version, encrypted, first_seen_at, last_event_at, unreadable_sticky)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (room_id) DO UPDATE SET room_version = excluded.room_version, encrypted = excluded.encrypted,
+         last_event_at = excluded.last_event_at, unreadable_sticky = excluded.unreadable_sticky`,
+    ).run(r.roomId, r.roomVersion, r.encrypted ? 1 : 0, r.firstSeenAt, r.lastEventAt, r.unreadableSticky);
+  }
+  rooms(): readonly RoomRow[] {
+    return this.all("SELECT * FROM rooms ORDER BY room_id").map(rows.toRoom);
+  }
+  room(roomId: string): RoomRow | null {
+    const r = this.stmt("SELECT * FROM rooms WHERE room_id = ?").get(roomId) as rows.SqlRow | undefined;
+    return r ? rows.toRoom(r) : null;
+  }
+
+  putSlot(r: SlotRow): void {
+    this.stmt(
+      `INSERT INTO slots (room_id, slot_key, event_id, event_json, received_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (room_id, slot_key) DO UPDATE SET event_id = excluded.event_id, event_json = excluded.event_json,
+         received_at = excluded.received_at`,
+    ).run(r.roomId, r.slotKey, r.eventId, JSON.stringify(r.event), r.receivedAt);
+  }
+  deleteSlot(roomId: string, slotKey: string): void {
+    this.stmt("DELETE FROM slots WHERE room_id = ? AND slot_key = ?").run(roomId, slotKey);
+  }
+  slots(roomId?: string): readonly SlotRow[] {
+    const list =
+      roomId === undefined
+        ? this.all("SELECT * FROM slots ORDER BY room_id, received_at")
+        : this.all("SELECT * FROM slots WHERE room_id = ? ORDER BY received_at", roomId);
+    return list.map(rows.toSlot);
+  }
+
+  putMembership(m: MembershipRow): void {
+    this.stmt(
+      `INSERT INTO memberships (member_key, room_id, user_id, device_id, application, call_id, format, event_id,
+         created_ts, expires_at, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (member_key) DO UPDATE SET format = excluded.format, event_id = excluded.event_id,
+         created_ts = excluded.created_ts, expires_at = excluded.expires_at`,
+    ).run(
+      m.memberKey,
+      m.roomId,
+      m.userId,
+      m.deviceId,
+      m.application,
+      m.callId,
+      m.format,
+      m.eventId,
+      m.createdTs,
+      m.expiresAt,
+      m.firstSeenAt,
+    );
+  }
+  deleteMembership(memberKey: string): void {
+    this.stmt("DELETE FROM memberships WHERE member_key = ?").run(memberKey);
+  }
+  memberships(roomId?: string): readonly MembershipRow[] {
+    const list =
+      roomId === undefined
+        ? this.all("SELECT * FROM memberships")
+        : this.all("SELECT * FROM memberships WHERE room_id = ?", roomId);
+    return list.map(rows.toMembership);
+  }
+
+  putUserSession(s: UserSessionRow): void {
+    this.stmt(
+      `INSERT INTO user_sessions (id, call_session_id, member_key, room_id, user_id, device_id, application, call_id,
+         joined_at, joined_received_at, left_at, left_received_at, leave_reason, join_event_id, leave_event_id,
+         joined_before_tracking) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET call_session_id = excluded.call_session_id, left_at = excluded.left_at,
+         left_received_at = excluded.left_received_at, leave_reason = excluded.leave_reason,
+         leave_event_id = excluded.leave_event_id`,
+    ).run(
+      s.id,
+      s.callSessionId,
+      s.memberKey,
+      s.roomId,
+      s.userId,
+      s.deviceId,
+      s.application,
+      s.callId,
+      s.joinedAt,
+      s.joinedReceivedAt,
+      s.leftAt,
+      s.leftReceivedAt,
+      s.leaveReason,
+      s.joinEventId,
+      s.leaveEventId,
+      s.joinedBeforeTracking ? 1 : 0,
+    );
+  }
+  putCallSession(c: CallSessionRow): void {
+    this.stmt(
+      `INSERT INTO call_sessions (id, room_id, application, call_id, started_at, ended_at, peak_concurrency,
+         distinct_participants, end_reason, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, peak_concurrency = excluded.peak_concurrency,
+         distinct_participants = excluded.distinct_participants, end_reason = excluded.end_reason, kind = excluded.kind`,
+    ).run(
+      c.id,
+      c.roomId,
+      c.application,
+      c.callId,
+      c.startedAt,
+      c.endedAt,
+      c.peakConcurrency,
+      c.distinctParticipants,
+      c.endReason,
+      c.kind,
+    );
+  }
+  openUserSessions(): readonly UserSessionRow[] {
+    return this.all("SELECT * FROM user_sessions WHERE left_at IS NULL").map(rows.toUserSession);
+  }
+  openCallSessions(): readonly CallSessionRow[] {
+    return this.all("SELECT * FROM call_sessions WHERE ended_at IS NULL").map(rows.toCallSession);
+  }
+  callSessions(roomId: string, limit: number): readonly CallSessionRow[] {
+    return this.all(
+      "SELECT * FROM call_sessions WHERE room_id = ? ORDER BY started_at DESC LIMIT ?",
+      roomId,
+      limit,
+    ).map(rows.toCallSession);
+  }
+  userSessionsOfCall(callSessionId: string): readonly UserSessionRow[] {
+    return this.all(
+      "SELECT * FROM user_sessions WHERE call_session_id = ? ORDER BY joined_at",
+      callSessionId,
+    ).map(rows.toUserSession);
+  }
+
+  openSfuInterval(r: SfuIntervalRow): void {
+    this.stmt(
+      `INSERT OR IGNORE INTO sfu_presence (deployment, sid, livekit_room, identity, joined_at, left_at, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(r.deployment, r.sid, r.livekitRoom, r.identity, r.joinedAt, r.leftAt, r.reason);
+  }
+  closeSfuInterval(deployment: string, sid: string, leftAt: number, reason: string | null): void {
+    this.stmt(
+      "UPDATE sfu_presence SET left_at = ?, reason = ? WHERE deployment = ? AND sid = ? AND left_at IS NULL",
+    ).run(leftAt, reason, deployment, sid);
+  }
+
+  audit(e: AuditEntry): number {
+    const res = this.stmt(
+      `INSERT INTO audit (at, action, room_id, user_id, device_id, member_key, reason, method, result, actor,
+         evidence_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      e.at,
+      e.action,
+      e.roomId ?? null,
+      e.userId ?? null,
+      e.deviceId ?? null,
+      e.memberKey ?? null,
+      e.reason ?? null,
+      e.method ?? null,
+      e.result ?? null,
+      e.actor ?? null,
+      JSON.stringify(e.evidence ?? {}),
+    );
+    return Number(res.lastInsertRowid);
+  }
+  auditSince(since: number, filter: { action?: AuditAction; roomId?: string } = {}): readonly AuditRow[] {
+    return this.all(
+      `SELECT * FROM audit WHERE at >= ? AND (? IS NULL OR action = ?) AND (? IS NULL OR room_id = ?) ORDER BY id`,
+      since,
+      filter.action ?? null,
+      filter.action ?? null,
+      filter.roomId ?? null,
+      filter.roomId ?? null,
+    ).map(rows.toAudit);
+  }
+
+  firstWebhookSighting(id: string, expiresAt: number): boolean {
+    return (
+      this.stmt("INSERT OR IGNORE INTO webhooks_seen (id, expires_at) VALUES (?, ?)").run(id, expiresAt)
+        .changes === 1
+    );
+  }
+
+  backoff(deviceKey: string): BackoffRow | null {
+    const r = this.stmt("SELECT * FROM backoff WHERE device_key = ?").get(deviceKey) as
+      rows.SqlRow | undefined;
+    return r ? { deviceKey, falsePositives: Number(r.false_positives), until: Number(r.until) } : null;
+  }
+  putBackoff(b: BackoffRow): void {
+    this.stmt(
+      `INSERT INTO backoff (device_key, false_positives, until) VALUES (?, ?, ?)
+       ON CONFLICT (device_key) DO UPDATE SET false_positives = excluded.false_positives, until = excluded.until`,
+    ).run(b.deviceKey, b.falsePositives, b.until);
+  }
+
+  addDailyTotal(day: string, name: string, delta: number): void {
+    this.stmt(
+      `INSERT INTO daily_totals (day, name, value) VALUES (?, ?, ?)
+       ON CONFLICT (day, name) DO UPDATE SET value = value + excluded.value`,
+    ).run(day, name, delta);
+  }
+  dailyTotals(sinceDay: string): readonly { day: string; name: string; value: number }[] {
+    return this.all(
+      "SELECT day, name, value FROM daily_totals WHERE day >= ? ORDER BY day, name",
+      sinceDay,
+    ).map((r) => ({
+      day: String(r.day),
+      name: String(r.name),
+      value: Number(r.value),
+    }));
+  }
+
+  prune(before: number, now: number): number {
+    return this.transaction(() => {
+      let removed = 0;
+      // The journal only needs to outlive the homeserver's redelivery window: a day, whatever the history retention.
+      const journalBefore = now - JOURNAL_RETENTION_MS;
+      removed += this.stmt("DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?").run(
+        journalBefore,
+      ).changes;
+      removed += this.stmt("DELETE FROM user_sessions WHERE left_at IS NOT NULL AND left_at < ?").run(
+        before,
+      ).changes;
+      removed += this.stmt("DELETE FROM call_sessions WHERE ended_at IS NOT NULL AND ended_at < ?").run(
+        before,
+      ).changes;
+      removed += this.stmt("DELETE FROM sfu_presence WHERE left_at IS NOT NULL AND left_at < ?").run(
+        before,
+      ).changes;
+      removed += this.stmt("DELETE FROM audit WHERE at < ?").run(before).changes;
+      removed += this.stmt("DELETE FROM webhooks_seen WHERE expires_at < ?").run(now).changes;
+      return removed;
+    });
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,177 @@
+// The SQLite store on real files: migrations, refusal of newer or corrupt databases, idempotent writes.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { DatabaseError, migrate, openDatabase } from "../../src/adapters/sqlite/database";
+import { MIGRATIONS, SCHEMA_VERSION } from "../../src/adapters/sqlite/migrations";
+import { SqliteStore } from "../../src/adapters/sqlite/store";
+
+const dir = mkdtempSync(join(tmpdir(), "rtc-store-"));
+let n = 0;
+const file = () => join(dir, `db-${++n}.sqlite`);
+
+describe("migrations", () => {
+  test.each(Array.from({ length: SCHEMA_VERSION }, (_, v) => v))(
+    "a database at schema version %i migrates to the current version",
+    (from) => {
+      const path = file();
+      const old = new Database(path);
+      migrate(old, MIGRATIONS.slice(0, from));
+      expect(old.pragma("user_version", { simple: true })).toBe(from);
+      old.close();
+      const { db, from: was, to } = openDatabase(path);
+      expect([was, to]).toEqual([from, SCHEMA_VERSION]);
+      const tables = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+      )
+        .map((t) => t.name)
+        .sort();
+      expect(tables).toEqual(
+        expect.arrayContaining(["audit", "call_sessions", "inbox", "memberships", "slots", "user_sessions"]),
+      );
+      db.close();
+    },
+  );
+
+  test("a database from a newer release is refused with a clear message and left as it was", () => {
+    const path = file();
+    const newer = new Database(path);
+    newer.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    newer.close();
+    const before = readFileSync(path);
+    expect(() => openDatabase(path)).toThrow(DatabaseError);
+    expect(() => openDatabase(path)).toThrow(/newer than this release understands/);
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
+  test("a corrupt file is refused with a clear message and not overwritten", () => {
+    const path = file();
+    const garbage = Buffer.from("this is not a database, it is a shopping list\n".repeat(200));
+    writeFileSync(path, garbage);
+    expect(() => openDatabase(path)).toThrow(/cannot open the database .* untouched/);
+    expect(readFileSync(path).equals(garbage)).toBe(true);
+  });
+
+  test("a failing migration rolls back entirely", () => {
+    const path = file();
+    expect(() =>
+      openDatabase(path, ["CREATE TABLE a (x INTEGER);", "CREATE TABLE b (y INTEGER); SELEC broken;"]),
+    ).toThrow();
+    const db = new Database(path);
+    expect(db.pragma("user_version", { simple: true })).toBe(0);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('a', 'b')").all()).toEqual([]);
+    db.close();
+  });
+});
+
+describe("store writes", () => {
+  const { store } = SqliteStore.open(file());
+  afterAll(() => {
+    store.close();
+  });
+
+  test("the journal keeps each event id once and hands back pending events in order", () => {
+    expect(store.appendInbox("$a", "!r", 1, { event_id: "$a" })).toBe(true);
+    expect(store.appendInbox("$b", "!r", 2, { event_id: "$b" })).toBe(true);
+    expect(store.appendInbox("$a", "!r", 3, { event_id: "$a" })).toBe(false);
+    const pending = store.pendingInbox(10);
+    expect(pending.map((p) => p.eventId)).toEqual(["$a", "$b"]);
+    store.markInboxProcessed(pending[0]!.seq, 10);
+    expect(store.pendingInbox(10).map((p) => p.eventId)).toEqual(["$b"]);
+    expect(store.inboxHasProcessed("$a")).toBe(true);
+    expect(store.inboxHasProcessed("$b")).toBe(false);
+  });
+
+  test("sessions upsert by id: writing the same session twice leaves one row", () => {
+    const session = {
+      id: "s1",
+      callSessionId: "c1",
+      memberKey: "k",
+      roomId: "!r",
+      userId: "@a:x",
+      deviceId: "D",
+      application: "m.call",
+      callId: "",
+      joinedAt: 100,
+      joinedReceivedAt: 101,
+      leftAt: null,
+      leftReceivedAt: null,
+      leaveReason: null,
+      joinEventId: "$j",
+      leaveEventId: null,
+      joinedBeforeTracking: false,
+    };
+    store.putUserSession(session);
+    store.putUserSession(session);
+    store.putUserSession({
+      ...session,
+      leftAt: 200,
+      leftReceivedAt: 201,
+      leaveReason: "left",
+      leaveEventId: "$l",
+    });
+    expect(store.userSessionsOfCall("c1")).toEqual([
+      { ...session, leftAt: 200, leftReceivedAt: 201, leaveReason: "left", leaveEventId: "$l" },
+    ]);
+    expect(store.openUserSessions()).toEqual([]);
+  });
+
+  test("webhook ids are first seen once", () => {
+    expect(store.firstWebhookSighting("WH_1", 1000)).toBe(true);
+    expect(store.firstWebhookSighting("WH_1", 1000)).toBe(false);
+  });
+
+  test("audit rows keep their evidence", () => {
+    const id = store.audit({
+      at: 5,
+      action: "clear",
+      roomId: "!r",
+      reason: "left_sfu",
+      evidence: { grace_ms: 5000 },
+    });
+    expect(store.auditSince(0, { roomId: "!r" })).toEqual([
+      expect.objectContaining({ id, action: "clear", reason: "left_sfu", evidence: { grace_ms: 5000 } }),
+    ]);
+  });
+
+  test("a transaction that throws writes nothing", () => {
+    expect(() =>
+      store.transaction(() => {
+        store.audit({ at: 6, action: "verdict", roomId: "!t" });
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(store.auditSince(0, { roomId: "!t" })).toEqual([]);
+  });
+
+  test("prune removes old closed history and expired webhook ids, keeps open sessions", () => {
+    store.putCallSession({
+      id: "old",
+      roomId: "!r",
+      application: "m.call",
+      callId: "",
+      startedAt: 1,
+      endedAt: 2,
+      peakConcurrency: 1,
+      distinctParticipants: 1,
+      endReason: "left",
+      kind: "unanswered",
+    });
+    store.putCallSession({
+      id: "open",
+      roomId: "!r",
+      application: "m.call",
+      callId: "",
+      startedAt: 1,
+      endedAt: null,
+      peakConcurrency: 1,
+      distinctParticipants: 1,
+      endReason: null,
+      kind: null,
+    });
+    expect(store.prune(50, 2000)).toBeGreaterThan(0);
+    expect(store.callSessions("!r", 10).map((c) => c.id)).toEqual(["open"]);
+    expect(store.firstWebhookSighting("WH_1", 5000)).toBe(true);
+  });
+});
