@@ -1,0 +1,36 @@
+// Options and JSON-lines events shared by the child-process clients (matrix-rtc-client.mts, livekit-participant.mts) and the harness.
+
+/** Passed as one JSON argument to `dist/test/e2e/clients/matrix-rtc-client.mjs`. */
+export interface MatrixRtcClientOptions {
+  baseUrl: string;
+  userId: string;
+  deviceId: string;
+  /** Either an access token for (userId, deviceId) or a password to log in with. */
+  accessToken?: string;
+  password?: string;
+  roomId: string;
+  /** Written into the membership's transport (`{type: "livekit", livekit_service_url}`). */
+  livekitServiceUrl: string;
+  /** Sticky events (MSC4354, `org.matrix.msc4143.rtc.member`) instead of state events. */
+  sticky?: boolean;
+  delayedLeaveEventDelayMs?: number;
+  delayedLeaveEventRestartMs?: number;
+  membershipEventExpiryMs?: number;
+  /** Default `${userId}:${deviceId}`, as the SDK's joinRoomSession uses. */
+  memberId?: string;
+  /** Also print the SDK's debug lines on stderr (always goes to the log file, never stdout). */
+  verbose?: boolean;
+}
+
+/** Passed as one JSON argument to `dist/test/e2e/clients/livekit-participant.mjs`. */
+export interface LiveKitParticipantOptions {
+  wsUrl: string;
+  token: string;
+}
+
+/** One JSON line on a client's stdout. Every line has `event` and `t` (Date.now()). */
+export interface ClientEvent {
+  event: string;
+  t: number;
+  [key: string]: unknown;
+}
