@@ -1,0 +1,235 @@
+// Benchmark of the domain core: parse + apply + verdict (+ sessions) per event over a generated corpus.
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import type { MemberChange } from "../../src/domain/membership/changes";
+import { RoomCallState } from "../../src/domain/membership/room-state";
+import { SessionTracker } from "../../src/domain/sessions/tracker";
+import { SfuNameCache } from "../../src/domain/sfu/names";
+import { SfuPresenceTracker, type SfuView } from "../../src/domain/sfu/presence";
+import { DEFAULT_VERDICT_POLICY, judgeMember } from "../../src/domain/verdict";
+import { CorpusGenerator } from "./corpus";
+
+const ROOMS = Number(process.env.BENCH_ROOMS ?? 50_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+/** Events are generated (untimed) in small batches right before they are processed (timed), as they would arrive. */
+const CHUNK = 200;
+/** The SFU view counts as stale without a successful poll for this long. */
+const STALE_AFTER_MS = 120_000;
+/** Gone LiveKit participants are forgotten after this long (pruned every PRUNE_EVERY events). */
+const SID_RETENTION_MS = 600_000;
+const PRUNE_EVERY = 100_000;
+
+function bench(name: string, value: number, unit: string): void {
+  console.log(`BENCH ${name} ${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}`);
+}
+
+/** A forced GC: the global one under --expose-gc, else one obtained at run time; null if neither works. */
+function findGc(): (() => void) | null {
+  const global = (globalThis as { gc?: () => void }).gc;
+  if (typeof global === "function") return global;
+  try {
+    setFlagsFromString("--expose-gc");
+    const gc: unknown = runInNewContext("gc");
+    return typeof gc === "function" ? (gc as () => void) : null;
+  } catch {
+    return null;
+  }
+}
+
+const NONE: SfuView = { kind: "none" };
+
+interface Counts {
+  /** Time spent in the session tracker, kept out of the headline figure (the brief's figure is parse + apply + verdicts). */
+  sessionsMs: number;
+  changes: number;
+  verdicts: number;
+  ghosts: number;
+  alive: number;
+  unknown: number;
+  sessionEvents: number;
+}
+
+/** What the app keeps beside the domain state: SFU evidence, LiveKit names and sessions. */
+class Harness {
+  readonly presence: SfuPresenceTracker;
+  readonly names = new SfuNameCache();
+  readonly sessions = new SessionTracker();
+  readonly counts: Counts = {
+    sessionsMs: 0,
+    changes: 0,
+    verdicts: 0,
+    ghosts: 0,
+    alive: 0,
+    unknown: 0,
+    sessionEvents: 0,
+  };
+
+  constructor(startAt: number) {
+    this.presence = new SfuPresenceTracker(startAt);
+  }
+
+  onChange(room: RoomCallState, change: MemberChange, now: number): void {
+    const counts = this.counts;
+    counts.changes++;
+    const s0 = performance.now();
+    counts.sessionEvents += this.sessions.apply(change).length;
+    counts.sessionsMs += performance.now() - s0;
+    const member = change.member;
+    if (change.kind === "left") {
+      this.names.forget(member.key);
+      return;
+    }
+    const target = this.names.targetOf(member, () => room.members());
+    const sfu =
+      target === null ? NONE : this.presence.viewOf(target.rooms, target.identities, now, STALE_AFTER_MS);
+    const verdict = judgeMember(member, {
+      now,
+      userJoined: room.isJoined(member.userId),
+      sfu,
+      firstSeenAt: member.createdTs,
+      policy: DEFAULT_VERDICT_POLICY,
+    });
+    counts.verdicts++;
+    if (verdict.kind === "ghost") counts.ghosts++;
+    else if (verdict.kind === "alive") counts.alive++;
+    else counts.unknown++;
+  }
+}
+
+interface RunResult {
+  readonly rooms: readonly RoomCallState[];
+  readonly harness: Harness;
+  readonly processed: number;
+  readonly elapsedMs: number;
+  readonly generationMs: number;
+  readonly byFamily: Readonly<Record<string, number>>;
+  readonly activeRooms: number;
+  readonly touchedRooms: number;
+  readonly membershipEvents: number;
+}
+
+/**
+ * Generates and processes the corpus chunk by chunk. Only the processing is timed: applying each event to its
+ * room, then per change the session tracker and (for joins and updates) SFU target, SFU view and verdict;
+ * plus the periodic sweep (sticky expiry, presence pruning). Returns the state the run built.
+ */
+function run(): RunResult {
+  const generator = new CorpusGenerator(ROOMS);
+  const rooms = generator.rooms.map((r) => new RoomCallState(r.roomId, { roomVersion: "12" }));
+  const harness = new Harness(generator.startAt);
+  let elapsedMs = 0;
+  let generationMs = 0;
+  let processed = 0;
+  let membershipEvents = 0;
+  while (processed < EVENTS) {
+    const g0 = performance.now();
+    const { events, roomOf, receivedAt, signals } = generator.chunk(Math.min(CHUNK, EVENTS - processed));
+    for (const signal of signals) harness.presence.apply(signal);
+    harness.presence.apply({ kind: "poll-ok", at: generator.nowAt });
+    generationMs += performance.now() - g0;
+    const t0 = performance.now();
+    for (let i = 0; i < events.length; i++) {
+      const room = rooms[roomOf[i] as number] as RoomCallState;
+      const now = receivedAt[i] as number;
+      const outcome = room.apply(events[i], { receivedAt: now });
+      if (outcome.parse.kind === "slot" || outcome.parse.kind === "invalid") membershipEvents++;
+      for (const change of outcome.changes) harness.onChange(room, change, now);
+    }
+    if (Math.floor((processed + events.length) / PRUNE_EVERY) > Math.floor(processed / PRUNE_EVERY)) {
+      // The periodic sweep: lapsed sticky memberships leave, old LiveKit participants are forgotten.
+      const now = generator.nowAt;
+      for (const room of rooms)
+        for (const change of room.expireSticky(now)) harness.onChange(room, change, now);
+      harness.presence.prune(now, SID_RETENTION_MS);
+    }
+    elapsedMs += performance.now() - t0;
+    processed += events.length;
+  }
+  const byFamily = { ...generator.byFamily };
+  return {
+    rooms,
+    harness,
+    processed,
+    elapsedMs,
+    generationMs,
+    byFamily,
+    activeRooms: generator.activeRooms,
+    touchedRooms: generator.touchedRooms,
+    membershipEvents,
+  };
+}
+
+/** What the report needs from the harness, read without keeping references to its parts. */
+function harnessFigures(harness: Harness): { counts: Counts; sessions: number; sids: number; named: number } {
+  return {
+    counts: { ...harness.counts },
+    sessions: harness.sessions.openCount,
+    sids: harness.presence.size,
+    named: harness.names.size,
+  };
+}
+
+function heapMb(gc: (() => void) | null): number {
+  gc?.();
+  gc?.();
+  return process.memoryUsage().heapUsed / (1024 * 1024);
+}
+
+interface Measured {
+  readonly run: Omit<RunResult, "harness">;
+  readonly figures: ReturnType<typeof harnessFigures>;
+  readonly totalMb: number;
+}
+
+/** Runs the benchmark and measures the heap with everything it built still referenced (from this frame only). */
+function measureRun(gc: (() => void) | null): Measured {
+  const { harness, ...rest } = run();
+  // The heap with everything the run built: rooms (all members), sessions, SFU presence, LiveKit names.
+  const totalMb = heapMb(gc);
+  return { run: rest, figures: harnessFigures(harness), totalMb };
+}
+
+function main(): void {
+  const gc = findGc();
+  const { run: result, figures, totalMb } = measureRun(gc);
+  // The heap with the room call states alone: the harness (sessions, presence, names) died with measureRun's frame.
+  const roomsMb = heapMb(gc);
+  const { rooms, processed, elapsedMs, generationMs, byFamily, activeRooms, touchedRooms, membershipEvents } =
+    result;
+  const counts = figures.counts;
+  let members = 0;
+  let effective = 0;
+  for (const room of rooms) {
+    members += room.allSlotMembers().length;
+    effective += room.memberCount;
+  }
+  const coreMs = elapsedMs - counts.sessionsMs;
+  bench("model_events_per_s", Math.round(processed / (coreMs / 1000)), "events/s");
+  bench("model_heap_mb", totalMb, "MB");
+  bench("model_heap_rooms_only_mb", roomsMb, "MB");
+  bench("model_events", processed, "events");
+  bench("model_rooms", rooms.length, "rooms");
+  bench("model_membership_events", membershipEvents, "events");
+  bench("model_rooms_touched", touchedRooms, "rooms");
+  bench("model_rooms_with_call", activeRooms, "rooms");
+  bench("model_elapsed_ms", coreMs, "ms");
+  bench("model_with_sessions_events_per_s", Math.round(processed / (elapsedMs / 1000)), "events/s");
+  bench("model_sessions_ms", counts.sessionsMs, "ms");
+  bench("model_corpus_generation_ms", generationMs, "ms");
+  bench("model_changes", counts.changes, "changes");
+  bench("model_verdicts", counts.verdicts, "verdicts");
+  bench("model_verdict_ghosts", counts.ghosts, "verdicts");
+  bench("model_verdict_alive", counts.alive, "verdicts");
+  bench("model_verdict_unknown", counts.unknown, "verdicts");
+  bench("model_session_events", counts.sessionEvents, "events");
+  bench("model_members_retained", members, "members");
+  bench("model_members_effective", effective, "members");
+  bench("model_heap_bytes_per_member", Math.round((totalMb * 1024 * 1024) / Math.max(members, 1)), "B");
+  bench("model_open_user_sessions", figures.sessions, "sessions");
+  bench("model_sfu_sids", figures.sids, "sids");
+  bench("model_named_members", figures.named, "members");
+  bench("model_heap_forced_gc", gc === null ? 0 : 1, "bool");
+  for (const [family, n] of Object.entries(byFamily)) bench(`model_rooms_${family}`, n, "rooms");
+}
+
+main();

@@ -1,0 +1,89 @@
+// Format A: MSC3401 `m.call.member` state, `content["m.calls"][]["m.devices"][]` with per-device `expires_ts`.
+import { slotIdFor } from "../keys";
+import type { RtcMember } from "../model";
+import { makeMember, sourceOf } from "./envelope";
+import {
+  extraOf,
+  isRecord,
+  mergeExtra,
+  readId,
+  readList,
+  readOptionalId,
+  readTransports,
+  readTs,
+  type JsonRecord,
+} from "./read";
+import { invalid, slotResult, type ParseResult, type SlotRef } from "./result";
+
+const KNOWN_CONTENT: ReadonlySet<string> = new Set(["m.calls"]);
+const KNOWN_CALL: ReadonlySet<string> = new Set(["m.call_id", "m.devices"]);
+const KNOWN_DEVICE: ReadonlySet<string> = new Set([
+  "device_id",
+  "session_id",
+  "expires_ts",
+  "feeds",
+  "foci_active",
+]);
+
+/**
+ * Every device of every call the sender announces. The application is always `m.call` (MSC3401 predates
+ * MSC4143 applications); `session_id` becomes the member's session id, so a new one means leave + join.
+ * Malformed calls or devices are skipped and listed as problems; the others still count.
+ */
+export function parseMsc3401(slot: SlotRef, content: JsonRecord): ParseResult {
+  const reasons: string[] = [];
+  const calls = readList(content["m.calls"], "content.m.calls", reasons);
+  if (calls === null) return invalid(slot, reasons);
+  const source = sourceOf(slot, "msc3401");
+  const topExtra = extraOf(content, KNOWN_CONTENT);
+  const members: RtcMember[] = [];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i];
+    const callPath = `content.m.calls[${i}]`;
+    if (!isRecord(call)) {
+      problems.push(`${callPath}: not an object`);
+      continue;
+    }
+    const callId = readId(call["m.call_id"], `${callPath}.m.call_id`, problems, true);
+    const devices = readList(call["m.devices"], `${callPath}.m.devices`, problems);
+    if (callId === null || devices === null) continue;
+    const callExtra = mergeExtra(topExtra, extraOf(call, KNOWN_CALL));
+    for (let j = 0; j < devices.length; j++) {
+      const device = devices[j];
+      const path = `${callPath}.m.devices[${j}]`;
+      if (!isRecord(device)) {
+        problems.push(`${path}: not an object`);
+        continue;
+      }
+      const before = problems.length;
+      const deviceId = readId(device.device_id, `${path}.device_id`, problems);
+      const sessionId = readOptionalId(device.session_id, `${path}.session_id`, problems);
+      const expiresAt = readTs(device.expires_ts, `${path}.expires_ts`, problems);
+      const transports = readTransports(device.foci_active, `${path}.foci_active`, problems);
+      if (deviceId === null || expiresAt === null || problems.length > before) continue;
+      const member = makeMember(slot, source, {
+        userId: slot.sender,
+        deviceId,
+        application: "m.call",
+        callId,
+        slotId: slotIdFor("m.call", callId),
+        memberId: null,
+        sessionId,
+        focusActive: null,
+        transports,
+        createdTs: slot.originServerTs,
+        expiresAt,
+        extra: mergeExtra(callExtra, extraOf(device, KNOWN_DEVICE)),
+      });
+      if (seen.has(member.key)) {
+        problems.push(`${path}: duplicate device`);
+        continue;
+      }
+      seen.add(member.key);
+      members.push(member);
+    }
+  }
+  return slotResult(slot, members.slice(), problems.length === 0 ? undefined : problems);
+}

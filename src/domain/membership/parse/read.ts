@@ -1,0 +1,234 @@
+// Defensive readers for untrusted event JSON: type checks with reason codes, bounds, and the `extra` copy.
+import type { DurationMs, EpochMs } from "../../time";
+import type { FocusActive, Transport } from "../model";
+import { internFocus, internTransport, singleList } from "./intern";
+
+/** A JSON object as read from the wire: any key may hold anything. */
+export type JsonRecord = Readonly<Record<string, unknown>>;
+
+/** Longest identifier kept (event/room/user/device/call ids, slot ids): Matrix caps ids at 255 bytes. */
+export const MAX_ID_LENGTH = 255;
+/** Longest URL kept from a transport. */
+export const MAX_URL_LENGTH = 2048;
+/** Longest list read (devices, memberships, transports): more entries make the whole field invalid. */
+export const MAX_LIST_LENGTH = 64;
+/** Transports kept per member: only the first one or two ever choose an SFU. */
+export const MAX_KEPT_TRANSPORTS = 4;
+/** Latest instant accepted for a timestamp: the largest value a JavaScript Date can hold. */
+export const MAX_TS: EpochMs = 8_640_000_000_000_000;
+/** `extra` keeps at most this many unknown keys per object. */
+export const MAX_EXTRA_KEYS = 16;
+/** `extra` keeps string values up to this length, cut beyond it. */
+export const MAX_EXTRA_STRING = 200;
+
+export const EMPTY_EXTRA: Readonly<Record<string, unknown>> = Object.freeze({});
+export const NO_TRANSPORTS: readonly Transport[] = Object.freeze([]);
+
+export function isRecord(value: unknown): value is JsonRecord {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Whether a record has no own enumerable keys (`{}`: the "left" content of state formats). */
+export function isEmptyRecord(value: JsonRecord): boolean {
+  for (const key in value) {
+    if (Object.prototype.hasOwnProperty.call(value, key)) return false;
+  }
+  return true;
+}
+
+/** A required identifier: a string of 1..255 characters (or 0..255 when `allowEmpty`). */
+export function readId(value: unknown, path: string, reasons: string[], allowEmpty = false): string | null {
+  if (typeof value !== "string") {
+    reasons.push(value === undefined ? `${path}: missing` : `${path}: not a string`);
+    return null;
+  }
+  if (value.length > MAX_ID_LENGTH) {
+    reasons.push(`${path}: too long`);
+    return null;
+  }
+  if (!allowEmpty && value.length === 0) {
+    reasons.push(`${path}: empty`);
+    return null;
+  }
+  return value;
+}
+
+/** Shares the common application id's string instead of keeping each event's own copy. */
+export function shareCommon(id: string): string {
+  return id === "m.call" ? "m.call" : id;
+}
+
+/** An optional identifier: absent is null; present but wrong is a reason. */
+export function readOptionalId(value: unknown, path: string, reasons: string[]): string | null {
+  if (value === undefined) return null;
+  return readId(value, path, reasons, true);
+}
+
+/** A required epoch-ms timestamp: a finite number within 0..MAX_TS (fractions are floored). */
+export function readTs(value: unknown, path: string, reasons: string[]): EpochMs | null {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    reasons.push(value === undefined ? `${path}: missing` : `${path}: not a number`);
+    return null;
+  }
+  if (value < 0 || value > MAX_TS) {
+    reasons.push(`${path}: out of range`);
+    return null;
+  }
+  return Math.floor(value);
+}
+
+/** An optional timestamp. */
+export function readOptionalTs(value: unknown, path: string, reasons: string[]): EpochMs | null {
+  return value === undefined ? null : readTs(value, path, reasons);
+}
+
+/** An optional non-negative duration in ms, within 0..MAX_TS. */
+export function readOptionalDuration(value: unknown, path: string, reasons: string[]): DurationMs | null {
+  return value === undefined ? null : readTs(value, path, reasons);
+}
+
+/** Clamps a sum of instants/durations into the representable range. */
+export function addMs(at: EpochMs, duration: DurationMs): EpochMs {
+  const sum = at + duration;
+  return sum > MAX_TS ? MAX_TS : sum;
+}
+
+/** A string field we interpret but never require: wrong types are treated as absent. */
+function optionalString(value: unknown, max: number): string | null {
+  return typeof value === "string" && value.length <= max ? value : null;
+}
+
+/** One transport (MSC4143) / focus (MSC3401 `foci_*`): must be an object with a string `type`. */
+export function readTransport(value: unknown, path: string, reasons: string[]): Transport | null {
+  if (!isRecord(value)) {
+    reasons.push(`${path}: not an object`);
+    return null;
+  }
+  const type = value.type;
+  if (typeof type !== "string" || type.length === 0 || type.length > MAX_ID_LENGTH) {
+    reasons.push(`${path}.type: not a string`);
+    return null;
+  }
+  return internTransport(
+    type,
+    optionalString(value.livekit_service_url, MAX_URL_LENGTH),
+    optionalString(value.livekit_alias, MAX_ID_LENGTH),
+    optionalString(value.url, MAX_URL_LENGTH),
+  );
+}
+
+/** A list of transports; `undefined` is the empty list. Keeps the first MAX_KEPT_TRANSPORTS. */
+export function readTransports(value: unknown, path: string, reasons: string[]): readonly Transport[] {
+  if (value === undefined) return NO_TRANSPORTS;
+  if (!Array.isArray(value)) {
+    reasons.push(`${path}: not an array`);
+    return NO_TRANSPORTS;
+  }
+  const list: unknown[] = value;
+  if (list.length > MAX_LIST_LENGTH) {
+    reasons.push(`${path}: too many entries`);
+    return NO_TRANSPORTS;
+  }
+  if (list.length === 0) return NO_TRANSPORTS;
+  const kept: Transport[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const transport = readTransport(list[i], `${path}[${i}]`, reasons);
+    if (transport !== null && kept.length < MAX_KEPT_TRANSPORTS) kept.push(transport);
+  }
+  const first = kept[0];
+  if (first === undefined) return NO_TRANSPORTS;
+  return kept.length === 1 ? singleList(first) : kept.slice();
+}
+
+/** A required list of at most MAX_LIST_LENGTH entries. */
+export function readList(value: unknown, path: string, reasons: string[]): readonly unknown[] | null {
+  if (!Array.isArray(value)) {
+    reasons.push(value === undefined ? `${path}: missing` : `${path}: not an array`);
+    return null;
+  }
+  if (value.length > MAX_LIST_LENGTH) {
+    reasons.push(`${path}: too many entries`);
+    return null;
+  }
+  return value as readonly unknown[];
+}
+
+/** `focus_active` (formats C and S): an object with a string `type` and an optional `focus_selection`. */
+export function readFocusActive(value: unknown, path: string, reasons: string[]): FocusActive | null {
+  if (!isRecord(value)) {
+    reasons.push(value === undefined ? `${path}: missing` : `${path}: not an object`);
+    return null;
+  }
+  const type = value.type;
+  if (typeof type !== "string" || type.length > MAX_ID_LENGTH) {
+    reasons.push(`${path}.type: not a string`);
+    return null;
+  }
+  const selection = value.focus_selection;
+  if (selection !== undefined && typeof selection !== "string") {
+    reasons.push(`${path}.focus_selection: not a string`);
+    return null;
+  }
+  return internFocus(type, optionalString(selection, MAX_ID_LENGTH));
+}
+
+/** A list of strings (e.g. `can_subscribe`, `versions`); only checked, not kept. */
+export function checkStringList(value: unknown, path: string, reasons: string[]): void {
+  if (!Array.isArray(value)) {
+    reasons.push(`${path}: not an array`);
+    return;
+  }
+  const list: unknown[] = value;
+  if (list.length > MAX_LIST_LENGTH) {
+    reasons.push(`${path}: too many entries`);
+    return;
+  }
+  for (const item of list) {
+    if (typeof item !== "string") {
+      reasons.push(`${path}: not all strings`);
+      return;
+    }
+  }
+}
+
+function summarise(value: unknown): unknown {
+  if (typeof value === "string") {
+    return value.length > MAX_EXTRA_STRING ? `${value.slice(0, MAX_EXTRA_STRING)}…` : value;
+  }
+  if (value === null || typeof value === "number" || typeof value === "boolean") return value;
+  if (Array.isArray(value)) return `[array of ${value.length}]`;
+  return `[${typeof value}]`;
+}
+
+/**
+ * A bounded, shallow copy of the keys of `source` that `known` does not list: at most MAX_EXTRA_KEYS keys,
+ * strings cut at MAX_EXTRA_STRING, nested objects and arrays replaced by a short summary. Junk therefore
+ * costs little memory and never keeps the original event alive. Shared empty object when nothing is unknown.
+ */
+export function extraOf(source: JsonRecord, known: ReadonlySet<string>): Readonly<Record<string, unknown>> {
+  let extra: Record<string, unknown> | null = null;
+  let count = 0;
+  for (const key in source) {
+    if (known.has(key) || !Object.prototype.hasOwnProperty.call(source, key)) continue;
+    if (extra === null) extra = Object.create(null) as Record<string, unknown>;
+    if (count >= MAX_EXTRA_KEYS) {
+      extra["…"] = "more keys omitted";
+      break;
+    }
+    extra[key.length > MAX_EXTRA_STRING ? `${key.slice(0, MAX_EXTRA_STRING)}…` : key] = summarise(
+      source[key],
+    );
+    count++;
+  }
+  return extra ?? EMPTY_EXTRA;
+}
+
+/** Combines two `extra` copies (outer keys first); shares either when the other is empty. */
+export function mergeExtra(
+  outer: Readonly<Record<string, unknown>>,
+  inner: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> {
+  if (outer === EMPTY_EXTRA) return inner;
+  if (inner === EMPTY_EXTRA) return outer;
+  return Object.assign(Object.create(null) as Record<string, unknown>, outer, inner);
+}

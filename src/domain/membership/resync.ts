@@ -1,0 +1,37 @@
+// The difference a full resync makes to a room's effective call: what joined, changed, was replaced or left.
+import type { EpochMs } from "../time";
+import { joined, left, sameSession, updated, type MemberChange } from "./changes";
+import type { RtcMember } from "./model";
+
+/** The part of room call state a resync diff reads. */
+export interface EffectiveCall {
+  members(): RtcMember[];
+  member(key: string): RtcMember | undefined;
+  isJoined(userId: string): boolean | "unknown";
+}
+
+/**
+ * The changes from `before` to `after` (a resync of the same room), counting only effective members (users
+ * joined or of unknown membership): lefts for members gone (`left_room` when only the room membership ended),
+ * replacements for new sessions, updates for new events of the same session, joins for new members. All carry
+ * `at` (the resync's receive instant) and origin `resync`.
+ */
+export function diffEffective(before: EffectiveCall, after: EffectiveCall, at: EpochMs): MemberChange[] {
+  const changes: MemberChange[] = [];
+  for (const old of before.members()) {
+    const next = after.member(old.key);
+    if (next === undefined) changes.push(left(old, at, "left", "resync", null));
+    else if (after.isJoined(next.userId) === false) changes.push(left(old, at, "left_room", "resync", null));
+    else if (!sameSession(old, next)) {
+      changes.push(left(old, at, "replaced", "resync", null), joined(next, at, "resync", null));
+    } else if (next.source.eventId !== old.source.eventId) {
+      changes.push(updated(next, old, at, "resync", null));
+    }
+  }
+  for (const next of after.members()) {
+    const old = before.member(next.key);
+    if (old === undefined || before.isJoined(old.userId) === false)
+      changes.push(joined(next, at, "resync", null));
+  }
+  return changes;
+}

@@ -1,0 +1,295 @@
+// One room's call state: slots → members, who is joined, room version and encryption; yields member changes.
+import type { EpochMs } from "../time";
+import {
+  carryOver,
+  joined,
+  left,
+  sameSession,
+  updated,
+  type ChangeOrigin,
+  type LeaveCause,
+  type MemberChange,
+} from "./changes";
+import { slotKeyOfMemberKey } from "./keys";
+import type { RtcMember } from "./model";
+import { parseMembershipEvent } from "./parse/index";
+import { isSlotSource, NO_MEMBERS, type ParseResult, type SlotRef } from "./parse/result";
+import { diffEffective } from "./resync";
+import { parseRoomEvent, type RoomEventResult } from "./room-events";
+import {
+  findInSlot,
+  rebaseRef,
+  stickyEnd,
+  stickyOlder,
+  type ApplyContext,
+  type ApplyOutcome,
+  type SlotState,
+} from "./slots";
+
+export type { ApplyContext, ApplyOutcome, SlotState } from "./slots";
+
+/** A slot record, updated in place on refresh (the state is mutable for speed; `slot()` is a live view). */
+interface LiveSlot {
+  ref: SlotRef;
+  members: readonly RtcMember[];
+}
+
+const NO_CHANGES: readonly MemberChange[] = Object.freeze([]);
+
+/**
+ * The call membership state of one room (MSC3401, MSC4143, MSC4354), mutable for speed. Every membership
+ * event replaces one slot; the state tracks all slot members (`allSlotMembers`, ghosts included) and the
+ * effective call (`members`): those whose user is joined to the room, or whose room membership is unknown
+ * (missing evidence never excludes). Changes describe the effective call only.
+ */
+export class RoomCallState {
+  readonly roomId: string;
+  /** Slot key → the members it holds (never empty). */
+  private slots = new Map<string, LiveSlot>();
+  /** Emptied sticky slots, kept until their stickiness ends so that a late, older event cannot revive them. */
+  private tombstones: Map<string, SlotRef> | null = null;
+  /** User id → `m.room.member` membership; created on first use (most rooms of a big deployment never need it). */
+  private membership: Map<string, string> | null = null;
+  private version: string | null;
+  private isEncrypted: boolean;
+
+  constructor(roomId: string, init: { roomVersion?: string | null; encrypted?: boolean } = {}) {
+    this.roomId = roomId;
+    this.version = init.roomVersion ?? null;
+    this.isEncrypted = init.encrypted ?? false;
+  }
+
+  get roomVersion(): string | null {
+    return this.version;
+  }
+
+  /** Whether the room has `m.room.encryption`: sticky memberships (D/E) are then unreadable to a server. */
+  get encrypted(): boolean {
+    return this.isEncrypted;
+  }
+
+  /** Members of the effective call: in a slot, and their user joined to the room (or unknown). */
+  members(): RtcMember[] {
+    const out: RtcMember[] = [];
+    for (const slot of this.slots.values()) {
+      for (const member of slot.members) if (this.counts(member.userId)) out.push(member);
+    }
+    return out;
+  }
+
+  /** Everything the slots hold, including memberships of users no longer in the room (ghosts to clear). */
+  allSlotMembers(): RtcMember[] {
+    const out: RtcMember[] = [];
+    for (const slot of this.slots.values()) out.push(...slot.members);
+    return out;
+  }
+
+  get memberCount(): number {
+    let count = 0;
+    for (const slot of this.slots.values()) {
+      for (const member of slot.members) if (this.counts(member.userId)) count++;
+    }
+    return count;
+  }
+
+  /** The member with this key, if its slot holds it (effective or not). */
+  member(key: string): RtcMember | undefined {
+    return this.slots.get(slotKeyOfMemberKey(key))?.members.find((m) => m.key === key);
+  }
+
+  /** What the slot holds now (a live view), including an emptied sticky slot; undefined for an empty state slot. */
+  slot(slotKey: string): SlotState | undefined {
+    const live = this.slots.get(slotKey);
+    if (live !== undefined) return live;
+    const ref = this.tombstones?.get(slotKey);
+    return ref === undefined ? undefined : { ref, members: NO_MEMBERS };
+  }
+
+  /** The user's room membership: true when `join`, false otherwise, "unknown" without an `m.room.member`. */
+  isJoined(userId: string): boolean | "unknown" {
+    const membership = this.membership?.get(userId);
+    return membership === undefined ? "unknown" : membership === "join";
+  }
+
+  private counts(userId: string): boolean {
+    if (this.membership === null) return true;
+    const membership = this.membership.get(userId);
+    return membership === undefined || membership === "join";
+  }
+
+  /** Applies one event of any type; only call membership and the tracked room events change anything. */
+  apply(event: unknown, ctx: ApplyContext): ApplyOutcome {
+    const room = parseRoomEvent(event, ctx.receivedAt);
+    if (room !== null) return { parse: room, changes: this.applyRoomEvent(room, "event") };
+    const roomVersion = ctx.roomVersion !== undefined ? ctx.roomVersion : this.version;
+    const parse = parseMembershipEvent(event, {
+      receivedAt: ctx.receivedAt,
+      roomVersion,
+      roomId: this.roomId,
+    });
+    if ((parse.kind !== "slot" && parse.kind !== "invalid") || parse.slot === null) {
+      return { parse, changes: NO_CHANGES };
+    }
+    if (parse.slot.roomId !== this.roomId) {
+      return {
+        parse: { kind: "invalid", slot: null, reasons: ["room_id: another room"] },
+        changes: NO_CHANGES,
+      };
+    }
+    const changes: MemberChange[] = [];
+    this.applySlot(parse, parse.slot, changes);
+    return { parse, changes: changes.length === 0 ? NO_CHANGES : changes };
+  }
+
+  private applyRoomEvent(room: RoomEventResult, origin: ChangeOrigin): readonly MemberChange[] {
+    switch (room.kind) {
+      case "room-create":
+        this.version = room.roomVersion;
+        return NO_CHANGES;
+      case "room-encryption":
+        this.isEncrypted = true;
+        return NO_CHANGES;
+      case "room-event-invalid":
+        return NO_CHANGES;
+      case "room-member":
+        return this.applyRoomMember(room.userId, room.membership, room.at, room.eventId, origin);
+    }
+  }
+
+  private applyRoomMember(
+    userId: string,
+    membership: string,
+    at: EpochMs,
+    eventId: string | null,
+    origin: ChangeOrigin,
+  ): readonly MemberChange[] {
+    const before = this.counts(userId);
+    (this.membership ??= new Map()).set(userId, membership);
+    const after = membership === "join";
+    if (before === after) return NO_CHANGES;
+    const changes: MemberChange[] = [];
+    for (const slot of this.slots.values()) {
+      for (const member of slot.members) {
+        if (member.userId !== userId) continue;
+        changes.push(
+          after ? joined(member, at, origin, eventId) : left(member, at, "left_room", origin, eventId),
+        );
+      }
+    }
+    return changes.length === 0 ? NO_CHANGES : changes;
+  }
+
+  private applySlot(parse: ParseResult, parsed: SlotRef, changes: MemberChange[]): void {
+    const live = this.slots.get(parsed.key);
+    const current = live?.ref ?? this.tombstones?.get(parsed.key);
+    if (current !== undefined) {
+      if (current.eventId === parsed.eventId) return;
+      if (parsed.stickyKey !== null && stickyOlder(parsed, current)) return;
+    }
+    const incoming = parse.kind === "slot" ? parse.members : NO_MEMBERS;
+    const before = live?.members ?? NO_MEMBERS;
+    // A pure refresh (every member continues its session) keeps the previous strings: see carryOver.
+    let refresh = live !== undefined && incoming.length > 0 && isSlotSource(parsed);
+    for (let i = 0; refresh && i < incoming.length; i++) {
+      const old = findInSlot(before, incoming[i] as RtcMember);
+      refresh = old !== undefined && sameSession(old, incoming[i] as RtcMember);
+    }
+    const ref = refresh && live !== undefined && isSlotSource(parsed) ? rebaseRef(parsed, live.ref) : parsed;
+    const at = ref.originServerTs;
+    const eventId = ref.eventId;
+    for (const old of before) {
+      if (findInSlot(incoming, old) === undefined && this.counts(old.userId)) {
+        const cause: LeaveCause = parse.kind === "invalid" ? "invalid" : "left";
+        changes.push(left(old, at, cause, "event", eventId, parse.kind === "slot" ? parse.leaveCode : null));
+      }
+    }
+    const stored: RtcMember[] = new Array<RtcMember>(incoming.length);
+    for (let i = 0; i < incoming.length; i++) {
+      const member = incoming[i] as RtcMember;
+      const old = findInSlot(before, member);
+      const counted = this.counts(member.userId);
+      if (old !== undefined && sameSession(old, member)) {
+        const kept = refresh && isSlotSource(ref) ? carryOver(old, member, ref) : carryOver(old, member);
+        if (counted) changes.push(updated(kept, old, at, "event", eventId));
+        stored[i] = kept;
+        continue;
+      }
+      if (counted) {
+        if (old !== undefined) changes.push(left(old, at, "replaced", "event", eventId));
+        changes.push(joined(member, at, "event", eventId));
+      }
+      stored[i] = member;
+    }
+    this.store(ref, stored, live);
+  }
+
+  private store(ref: SlotRef, members: readonly RtcMember[], live: LiveSlot | undefined): void {
+    if (members.length > 0) {
+      this.tombstones?.delete(ref.key);
+      if (live === undefined) this.slots.set(ref.key, { ref, members });
+      else {
+        live.ref = ref;
+        live.members = members;
+      }
+      return;
+    }
+    this.slots.delete(ref.key);
+    if (ref.stickyKey !== null) (this.tombstones ??= new Map()).set(ref.key, ref);
+  }
+
+  /**
+   * Ends sticky memberships whose stickiness is over at `now` (MSC4354: they leave the map), and forgets
+   * sticky leave tombstones that can no longer be overtaken by a late older event.
+   */
+  expireSticky(now: EpochMs): readonly MemberChange[] {
+    const changes: MemberChange[] = [];
+    for (const slot of [...this.slots.values()]) {
+      if (slot.ref.stickyKey === null || stickyEnd(slot.ref) > now) continue;
+      for (const member of slot.members) {
+        if (this.counts(member.userId))
+          changes.push(left(member, stickyEnd(slot.ref), "expired", "expiry", null));
+      }
+      this.slots.delete(slot.ref.key);
+    }
+    if (this.tombstones !== null) {
+      for (const ref of [...this.tombstones.values()])
+        if (stickyEnd(ref) <= now) this.tombstones.delete(ref.key);
+      if (this.tombstones.size === 0) this.tombstones = null;
+    }
+    return changes;
+  }
+
+  /**
+   * Replaces the whole state by a full resync (room state plus the currently sticky events) and returns the
+   * difference to the effective call: joins, updates and replacements for what changed, lefts for what is
+   * gone (`left_room` when only the user's room membership ended). Resync changes carry `at` = `receivedAt`.
+   */
+  loadState(events: readonly unknown[], ctx: ApplyContext): readonly MemberChange[] {
+    const fresh = new RoomCallState(this.roomId, { roomVersion: this.version, encrypted: this.isEncrypted });
+    for (const event of events) {
+      const room = parseRoomEvent(event, ctx.receivedAt);
+      if (room?.kind === "room-create") fresh.applyRoomEvent(room, "resync");
+    }
+    for (const event of events) {
+      if (parseRoomEvent(event, ctx.receivedAt)?.kind !== "room-create") fresh.apply(event, ctx);
+    }
+    for (const slot of [...fresh.slots.values()]) {
+      const prev = this.slots.get(slot.ref.key);
+      if (prev !== undefined && prev.ref.eventId === slot.ref.eventId) {
+        fresh.slots.set(slot.ref.key, { ref: prev.ref, members: prev.members });
+        continue;
+      }
+      slot.members = slot.members.map((m) => {
+        const old = prev === undefined ? undefined : findInSlot(prev.members, m);
+        return old !== undefined && sameSession(old, m) ? carryOver(old, m) : m;
+      });
+    }
+    const changes = diffEffective(this, fresh, ctx.receivedAt);
+    this.slots = fresh.slots;
+    this.tombstones = fresh.tombstones;
+    this.membership = fresh.membership;
+    this.version = fresh.version;
+    this.isEncrypted = fresh.isEncrypted;
+    return changes;
+  }
+}

@@ -1,0 +1,140 @@
+// Which SFU a member depends on, and the LiveKit room names and participant identities it may appear under.
+import type { MembershipFormat, RtcMember, Transport } from "../membership/model";
+import { hashedTuple, unpaddedB64Sha256 } from "./hash";
+
+/** The member's own first transport (`foci_preferred[0]`, `foci_active[0]`, `transports.published[0]`). */
+export function ownTransport(member: RtcMember): Transport | null {
+  return member.transports[0] ?? null;
+}
+
+const MODERN: ReadonlySet<MembershipFormat> = new Set(["session", "rtc-state", "sticky", "rtc-latest"]);
+const LEGACY: ReadonlySet<MembershipFormat> = new Set(["legacy-array"]);
+
+/** The oldest member (smallest `createdTs`, then smallest key) of the same call among `roomMembers` and `member`. */
+export function oldestMemberOf(
+  member: RtcMember,
+  roomMembers: readonly RtcMember[],
+  formats: ReadonlySet<MembershipFormat> = MODERN,
+): RtcMember {
+  let oldest = member;
+  for (const other of roomMembers) {
+    if (
+      other.application !== member.application ||
+      other.callId !== member.callId ||
+      other.roomId !== member.roomId ||
+      !formats.has(other.source.format)
+    ) {
+      continue;
+    }
+    if (
+      other.createdTs < oldest.createdTs ||
+      (other.createdTs === oldest.createdTs && other.key < oldest.key)
+    ) {
+      oldest = other;
+    }
+  }
+  return oldest;
+}
+
+/**
+ * The transport (SFU) whose LiveKit room the member's media goes through (matrixrtc.md §4):
+ * - C / S with `focus_selection: oldest_membership` (MSC4143 seed): the own transport of the call's oldest
+ *   member, among current-format members (C, S, D, E) as js-sdk 43 picks it;
+ * - C / S with `multi_sfu`, or S without `focus_active`: the member's own `foci_preferred[0]`;
+ * - D / E (MSC4143 sticky): its own `transports.published[0]`;
+ * - B (legacy array): the oldest legacy entry's `foci_active[0]`; A (MSC3401): its own focus, if any.
+ * Null when there is none or the selection method is unknown: then no SFU can be asked.
+ */
+export function sfuTransportFor(member: RtcMember, roomMembers: readonly RtcMember[]): Transport | null {
+  switch (member.source.format) {
+    case "sticky":
+    case "rtc-latest":
+    case "msc3401":
+      return ownTransport(member);
+    case "legacy-array":
+      return ownTransport(oldestMemberOf(member, roomMembers, LEGACY));
+    case "session":
+    case "rtc-state": {
+      const focus = member.focusActive;
+      if (focus === null || focus.focusSelection === null || focus.focusSelection === "multi_sfu") {
+        return ownTransport(member);
+      }
+      if (focus.focusSelection === "oldest_membership")
+        return ownTransport(oldestMemberOf(member, roomMembers));
+      return null;
+    }
+  }
+}
+
+/** Whether choosing the member's SFU depends on the other members of its call (oldest membership selection). */
+export function needsRoomMembers(member: RtcMember): boolean {
+  const format = member.source.format;
+  if (format === "legacy-array") return true;
+  return (
+    (format === "session" || format === "rtc-state") &&
+    member.focusActive?.focusSelection === "oldest_membership"
+  );
+}
+
+function pushUnique(list: string[], value: string): void {
+  if (!list.includes(value)) list.push(value);
+}
+
+/**
+ * Every LiveKit room name the member's call may use, by lk-jwt-service version (matrixrtc.md §4): the raw room
+ * id (≤ v0.4.0 `/sfu/get`), `livekit_alias` values (of the SFU transport given, and of the member's own),
+ * `b64(sha256(R + "|" + slotId))` (v0.4.1–0.4.2), `b64(sha256(JSON([R, slotId])))` (≥ v0.4.3, MSC4195), and
+ * the 2023 MSC3401 scheme `R-callId` when the call id is not empty.
+ */
+export function livekitRoomCandidates(member: RtcMember, transport: Transport | null = null): string[] {
+  const out = callRoomCandidates(member.roomId, member.slotId, member.callId);
+  if (transport !== null && transport.livekitAlias !== null) pushUnique(out, transport.livekitAlias);
+  for (const own of member.transports) if (own.livekitAlias !== null) pushUnique(out, own.livekitAlias);
+  return out;
+}
+
+/** The room names that depend only on the call (no `livekit_alias`): raw id, both slot hashes, `R-callId`. */
+export function callRoomCandidates(roomId: string, slotId: string, callId: string): string[] {
+  const out = [roomId];
+  pushUnique(out, unpaddedB64Sha256(`${roomId}|${slotId}`));
+  pushUnique(out, hashedTuple([roomId, slotId]));
+  if (callId !== "") pushUnique(out, [roomId, callId].join("-"));
+  return out.slice();
+}
+
+/**
+ * Every LiveKit participant identity the member's device may connect as: `<user>:<device>` (legacy
+ * `/sfu/get`), `b64(sha256(JSON([user, device, memberId])))` (js-sdk 43 and lk-jwt-service `/get_token`;
+ * for C the member id defaults to `<user>:<device>` like js-sdk), and for MSC4143 sticky members the MSC4195
+ * text's `b64(sha256(JSON([sender, member.id])))`.
+ */
+export function participantIdentities(member: RtcMember): string[] {
+  const { userId, deviceId } = member;
+  const format = member.source.format;
+  const out: string[] = [];
+  if (deviceId !== "") out.push([userId, deviceId].join(":"));
+  const memberId =
+    member.memberId ?? (format === "session" || format === "legacy-array" ? `${userId}:${deviceId}` : null);
+  if (memberId === null) return out;
+  if (deviceId !== "") pushUnique(out, hashedTuple([userId, deviceId, memberId]));
+  if (format === "sticky" || format === "rtc-latest") pushUnique(out, hashedTuple([userId, memberId]));
+  return out.slice();
+}
+
+/** Where to look for a member on the SFU: its transport, and the room names and identities to match. */
+export interface SfuTarget {
+  readonly transport: Transport;
+  readonly rooms: readonly string[];
+  readonly identities: readonly string[];
+}
+
+/** The member's SFU target, or null when it depends on no SFU. */
+export function sfuTargetFor(member: RtcMember, roomMembers: readonly RtcMember[]): SfuTarget | null {
+  const transport = sfuTransportFor(member, roomMembers);
+  if (transport === null) return null;
+  return {
+    transport,
+    rooms: livekitRoomCandidates(member, transport),
+    identities: participantIdentities(member),
+  };
+}

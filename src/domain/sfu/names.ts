@@ -1,0 +1,127 @@
+// Caches members' LiveKit names (MSC4195 hashes cost ~1 µs each): per call for rooms, per member session for identities.
+import { KEY_SEP } from "../membership/keys";
+import type { RtcMember } from "../membership/model";
+import {
+  callRoomCandidates,
+  needsRoomMembers,
+  participantIdentities,
+  sfuTransportFor,
+  type SfuTarget,
+} from "./mapping";
+
+const NO_MEMBERS: readonly RtcMember[] = Object.freeze([]);
+
+/** The LiveKit room names and participant identities a member may appear under. */
+export interface SfuNames {
+  readonly rooms: readonly string[];
+  readonly identities: readonly string[];
+}
+
+interface CallEntry {
+  readonly key: string;
+  readonly rooms: readonly string[];
+  refs: number;
+}
+
+interface MemberEntry {
+  readonly userId: string;
+  readonly sessionId: string | null;
+  readonly memberId: string | null;
+  readonly slotId: string;
+  /** Own transports (interned, so compared by identity): their aliases are among the room names. */
+  readonly transports: RtcMember["transports"];
+  readonly call: CallEntry;
+  readonly names: SfuNames;
+  /** The last target handed out, reused while the chosen transport stays the same. */
+  target: SfuTarget | null;
+}
+
+/**
+ * A deterministic memo of `livekitRoomCandidates` / `participantIdentities`: room names are shared by all
+ * members of a call, identities are kept per member key until its user, session, member id or transports
+ * change. Callers `forget` a member key when it leaves, which also releases its call's names once unused.
+ */
+export class SfuNameCache {
+  private readonly members = new Map<string, MemberEntry>();
+  private readonly calls = new Map<string, CallEntry>();
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  namesOf(member: RtcMember): SfuNames {
+    const cached = this.members.get(member.key);
+    if (
+      cached !== undefined &&
+      cached.userId === member.userId &&
+      cached.sessionId === member.sessionId &&
+      cached.memberId === member.memberId &&
+      cached.slotId === member.slotId &&
+      cached.transports === member.transports
+    ) {
+      return cached.names;
+    }
+    if (cached !== undefined) this.release(cached.call);
+    const callKey = [member.roomId, member.slotId, member.callId].join(KEY_SEP);
+    let call = this.calls.get(callKey);
+    if (call === undefined) {
+      call = {
+        key: callKey,
+        rooms: callRoomCandidates(member.roomId, member.slotId, member.callId),
+        refs: 0,
+      };
+      this.calls.set(callKey, call);
+    }
+    call.refs++;
+    let rooms = call.rooms;
+    for (const own of member.transports) {
+      if (own.livekitAlias !== null && !rooms.includes(own.livekitAlias))
+        rooms = rooms.concat([own.livekitAlias]);
+    }
+    const names: SfuNames = { rooms, identities: participantIdentities(member) };
+    this.members.set(member.key, {
+      userId: member.userId,
+      sessionId: member.sessionId,
+      memberId: member.memberId,
+      slotId: member.slotId,
+      transports: member.transports,
+      call,
+      names,
+      target: null,
+    });
+    return names;
+  }
+
+  /**
+   * `sfuTargetFor` with cached names: the transport is chosen afresh (the oldest member may have changed).
+   * `roomMembers` may be a function, called only when the member's focus selection needs the other members.
+   */
+  targetOf(
+    member: RtcMember,
+    roomMembers: readonly RtcMember[] | (() => readonly RtcMember[]),
+  ): SfuTarget | null {
+    const transport = needsRoomMembers(member)
+      ? sfuTransportFor(member, typeof roomMembers === "function" ? roomMembers() : roomMembers)
+      : sfuTransportFor(member, NO_MEMBERS);
+    if (transport === null) return null;
+    const names = this.namesOf(member);
+    const entry = this.members.get(member.key);
+    if (entry?.target?.transport === transport) return entry.target;
+    const alias = transport.livekitAlias;
+    const rooms = alias === null || names.rooms.includes(alias) ? names.rooms : names.rooms.concat([alias]);
+    const target: SfuTarget = { transport, rooms, identities: names.identities };
+    if (entry !== undefined) entry.target = target;
+    return target;
+  }
+
+  forget(memberKey: string): void {
+    const cached = this.members.get(memberKey);
+    if (cached === undefined) return;
+    this.members.delete(memberKey);
+    this.release(cached.call);
+  }
+
+  private release(call: CallEntry): void {
+    if (--call.refs <= 0) this.calls.delete(call.key);
+  }
+}

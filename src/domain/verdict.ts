@@ -1,0 +1,138 @@
+// Is a call member alive, a ghost (and why), or unknown? A pure function of the member, the SFU view and now.
+import { effectiveExpiry } from "./membership/expiry";
+import type { ExpiryPolicy, RtcMember } from "./membership/model";
+import type { SfuPresence, SfuView } from "./sfu/presence";
+import type { DurationMs, EpochMs } from "./time";
+
+export type { SfuView } from "./sfu/presence";
+
+/** Tunables of the verdict. */
+export interface VerdictPolicy {
+  /** How long after LiveKit reports a participant gone before its membership counts as a ghost (reconnects). */
+  readonly sfuLeaveGraceMs: DurationMs;
+  /** How long a member may take to connect to the SFU before it counts as never connected. */
+  readonly connectGraceMs: DurationMs;
+  readonly expiry: ExpiryPolicy;
+}
+
+export const DEFAULT_VERDICT_POLICY: VerdictPolicy = Object.freeze({
+  sfuLeaveGraceMs: 5_000,
+  connectGraceMs: 60_000,
+  expiry: Object.freeze({ maxAgeWithoutExpiry: null }),
+});
+
+export interface VerdictContext {
+  readonly now: EpochMs;
+  /** The user's `m.room.member` is `join` (true), something else (false), or unknown. */
+  readonly userJoined: boolean | "unknown";
+  readonly sfu: SfuView;
+  /** When this service first saw this member key. */
+  readonly firstSeenAt: EpochMs;
+  readonly policy: VerdictPolicy;
+}
+
+/** Plain JSON-able facts behind a verdict, for logs and the audit trail. */
+export interface VerdictEvidence {
+  readonly now: EpochMs;
+  readonly userJoined: boolean | "unknown";
+  readonly expiresAt: EpochMs | null;
+  readonly createdTs: EpochMs;
+  readonly firstSeenAt: EpochMs;
+  readonly sfu: SfuView["kind"];
+  readonly presence?: SfuPresence;
+  readonly goneSince?: EpochMs;
+  readonly graceMs?: DurationMs;
+  readonly waitingSince?: EpochMs;
+  readonly trackingSince?: EpochMs;
+}
+
+/**
+ * The judgement on one member (MSC3401 / MSC4143 membership vs LiveKit truth, MSC4195 mapping):
+ * - `alive`: connected, within a grace period, or not judged by any SFU (`no-sfu-evidence`: the member
+ *   depends on none, so only expiry and room membership apply and neither ended it);
+ * - `ghost`: safe to clear, with the rule that decided it;
+ * - `unknown`: the SFU it depends on cannot be judged now. Never a ghost on SFU grounds without evidence.
+ */
+export type Verdict =
+  | {
+      readonly kind: "alive";
+      readonly reason: "connected" | "awaiting-connect" | "within-grace" | "no-sfu-evidence";
+      readonly evidence: VerdictEvidence;
+    }
+  | {
+      readonly kind: "ghost";
+      readonly reason: "expired" | "left_sfu" | "never_connected" | "not_joined";
+      readonly evidence: VerdictEvidence;
+    }
+  | {
+      readonly kind: "unknown";
+      readonly reason: "sfu_not_ours" | "sfu_unavailable" | "sfu_stale";
+      readonly evidence: VerdictEvidence;
+    };
+
+/**
+ * Judges one member. Order: not joined to the room → ghost; expired → ghost; then the SFU: no SFU → alive;
+ * not ours / unavailable / stale → unknown; connected → alive; gone for at least the leave grace → ghost,
+ * else alive; never seen (or only gone before this membership began: an earlier session) for at least the
+ * connect grace since max(first seen, tracking start, creation) → ghost, else alive.
+ */
+export function judgeMember(member: RtcMember, ctx: VerdictContext): Verdict {
+  const { now, sfu, policy } = ctx;
+  const expiresAt = effectiveExpiry(member, policy.expiry);
+  const base: VerdictEvidence = {
+    now,
+    userJoined: ctx.userJoined,
+    expiresAt,
+    createdTs: member.createdTs,
+    firstSeenAt: ctx.firstSeenAt,
+    sfu: sfu.kind,
+  };
+  if (ctx.userJoined === false) return { kind: "ghost", reason: "not_joined", evidence: base };
+  if (expiresAt !== null && now >= expiresAt) return { kind: "ghost", reason: "expired", evidence: base };
+  switch (sfu.kind) {
+    case "none":
+      return { kind: "alive", reason: "no-sfu-evidence", evidence: base };
+    case "not-ours":
+      return { kind: "unknown", reason: "sfu_not_ours", evidence: base };
+    case "unavailable":
+      return { kind: "unknown", reason: "sfu_unavailable", evidence: base };
+    case "stale":
+      return { kind: "unknown", reason: "sfu_stale", evidence: base };
+    case "observed":
+      return judgeObserved(member, ctx, base, sfu.presence, sfu.trackingSince);
+  }
+}
+
+function judgeObserved(
+  member: RtcMember,
+  ctx: VerdictContext,
+  base: VerdictEvidence,
+  presence: SfuPresence,
+  trackingSince: EpochMs,
+): Verdict {
+  const { now, policy } = ctx;
+  if (presence.kind === "connected") {
+    return { kind: "alive", reason: "connected", evidence: { ...base, presence, trackingSince } };
+  }
+  if (presence.kind === "gone" && presence.since >= member.createdTs) {
+    const graceMs = policy.sfuLeaveGraceMs;
+    const evidence = { ...base, presence, trackingSince, goneSince: presence.since, graceMs };
+    return now - presence.since >= graceMs
+      ? { kind: "ghost", reason: "left_sfu", evidence }
+      : { kind: "alive", reason: "within-grace", evidence };
+  }
+  const waitingSince = Math.max(ctx.firstSeenAt, trackingSince, member.createdTs);
+  const graceMs = policy.connectGraceMs;
+  const evidence = { ...base, presence, trackingSince, waitingSince, graceMs };
+  return now - waitingSince >= graceMs
+    ? { kind: "ghost", reason: "never_connected", evidence }
+    : { kind: "alive", reason: "awaiting-connect", evidence };
+}
+
+/** Judges several members with a context per member (e.g. one room's effective call). */
+export function judgeMembers(
+  members: readonly RtcMember[],
+  contextOf: (member: RtcMember) => VerdictContext,
+): { readonly member: RtcMember; readonly verdict: Verdict }[] {
+  return members.map((member) => ({ member, verdict: judgeMember(member, contextOf(member)) }));
+}

@@ -1,0 +1,162 @@
+// SFU presence reducer: sid-keyed webhooks and snapshots, duplicate identity, room finish, status and pruning.
+import { SfuPresenceTracker, type SfuSignal } from "../../../src/domain/sfu/presence";
+
+const ROOM = "lk-room";
+const ID = "@alice:example.org:DEVA";
+
+function signal(
+  kind: "joined" | "left" | "aborted",
+  sid: string,
+  at: number,
+  reason?: string,
+  identity = ID,
+): SfuSignal {
+  return {
+    kind,
+    room: ROOM,
+    identity,
+    sid,
+    at,
+    eventId: `wh-${kind}-${sid}-${at}`,
+    ...(reason === undefined ? {} : { reason }),
+  };
+}
+
+describe("SfuPresenceTracker", () => {
+  test("joined → connected; left → gone with its reason; unknown pairs are never seen", () => {
+    const t = new SfuPresenceTracker(0);
+    expect(t.presenceOf([ROOM], [ID])).toEqual({ kind: "never-seen" });
+    t.apply(signal("joined", "PA_1", 100));
+    expect(t.presenceOf(["other", ROOM], ["x", ID])).toEqual({
+      kind: "connected",
+      since: 100,
+      sid: "PA_1",
+      room: ROOM,
+    });
+    t.apply(signal("left", "PA_1", 200, "CONNECTION_TIMEOUT"));
+    expect(t.presenceOf([ROOM], [ID])).toEqual({
+      kind: "gone",
+      since: 200,
+      sid: "PA_1",
+      room: ROOM,
+      reason: "CONNECTION_TIMEOUT",
+    });
+  });
+
+  test("a rejoin's DUPLICATE_IDENTITY leave of the old sid does not hide the new sid, in either order", () => {
+    const t = new SfuPresenceTracker(0);
+    t.apply(signal("joined", "PA_old", 100));
+    t.apply(signal("joined", "PA_new", 300));
+    t.apply(signal("left", "PA_old", 301, "DUPLICATE_IDENTITY"));
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({ kind: "connected", sid: "PA_new" });
+    const u = new SfuPresenceTracker(0);
+    u.apply(signal("joined", "PA_old", 100));
+    u.apply(signal("left", "PA_old", 300, "DUPLICATE_IDENTITY"));
+    u.apply(signal("joined", "PA_new", 300));
+    expect(u.presenceOf([ROOM], [ID])).toMatchObject({ kind: "connected", sid: "PA_new" });
+  });
+
+  test("a gone sid never comes back; duplicate webhooks are harmless", () => {
+    const t = new SfuPresenceTracker(0);
+    t.apply(signal("joined", "PA_1", 100));
+    t.apply(signal("left", "PA_1", 200));
+    t.apply(signal("left", "PA_1", 250));
+    t.apply(signal("joined", "PA_1", 300));
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({ kind: "gone", since: 200 });
+  });
+
+  test("aborted connections are gone without ever being connected", () => {
+    const t = new SfuPresenceTracker(0);
+    t.apply(signal("aborted", "PA_1", 100));
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({ kind: "gone", reason: "CONNECTION_ABORTED" });
+  });
+
+  test("snapshots: only ACTIVE counts; absent sids are gone since the snapshot; older snapshots do not override", () => {
+    const t = new SfuPresenceTracker(0);
+    t.apply({
+      kind: "snapshot",
+      room: ROOM,
+      at: 100,
+      participants: [{ identity: ID, sid: "PA_1", state: "joining" }],
+    });
+    expect(t.presenceOf([ROOM], [ID])).toEqual({ kind: "never-seen" });
+    t.apply({
+      kind: "snapshot",
+      room: ROOM,
+      at: 200,
+      participants: [{ identity: ID, sid: "PA_1", state: "active" }],
+    });
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({ kind: "connected", since: 200 });
+    t.apply(signal("joined", "PA_2", 500));
+    t.apply({ kind: "snapshot", room: ROOM, at: 400, participants: [] });
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({ kind: "connected", sid: "PA_2" });
+    t.apply({
+      kind: "snapshot",
+      room: ROOM,
+      at: 600,
+      participants: [{ identity: ID, sid: "PA_2", state: "disconnected" }],
+    });
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({ kind: "gone", sid: "PA_2", since: 600 });
+  });
+
+  test("a snapshot marks absent sids gone at its own time", () => {
+    const t = new SfuPresenceTracker(0);
+    t.apply(signal("joined", "PA_1", 100));
+    t.apply({ kind: "snapshot", room: ROOM, at: 700, participants: [] });
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({
+      kind: "gone",
+      since: 700,
+      reason: "ABSENT_FROM_SNAPSHOT",
+    });
+  });
+
+  test("room_finished ends everyone in the room", () => {
+    const t = new SfuPresenceTracker(0);
+    t.apply(signal("joined", "PA_1", 100));
+    t.apply({ kind: "room-finished", room: ROOM, at: 900 });
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({ kind: "gone", since: 900, reason: "ROOM_FINISHED" });
+  });
+
+  test("status: stale before the first poll, unavailable after a failure, tracking restarts on recovery", () => {
+    const t = new SfuPresenceTracker(1000);
+    expect(t.viewOf([ROOM], [ID], 2000, 60_000)).toEqual({ kind: "stale", lastOkAt: null });
+    t.apply({ kind: "poll-ok", at: 1500 });
+    expect(t.viewOf([ROOM], [ID], 2000, 60_000)).toEqual({
+      kind: "observed",
+      presence: { kind: "never-seen" },
+      trackingSince: 1000,
+    });
+    expect(t.viewOf([ROOM], [ID], 70_000, 60_000)).toEqual({ kind: "stale", lastOkAt: 1500 });
+    t.apply({ kind: "poll-failed", at: 3000, reason: "ECONNREFUSED" });
+    expect(t.viewOf([ROOM], [ID], 3001, 60_000)).toEqual({ kind: "unavailable", reason: "ECONNREFUSED" });
+    t.apply({ kind: "poll-ok", at: 5000 });
+    expect(t.status).toEqual({
+      available: true,
+      trackingSince: 5000,
+      lastSuccessfulPollAt: 5000,
+      unavailableReason: null,
+    });
+  });
+
+  test("a newer connection of the same identity in the same room ends the older one (LiveKit keeps one)", () => {
+    const t = new SfuPresenceTracker(0);
+    t.apply(signal("joined", "PA_1", 100));
+    t.apply(signal("joined", "PA_2", 200));
+    expect(t.connectedParticipants()).toEqual([{ room: ROOM, identity: ID, sid: "PA_2", since: 200 }]);
+    expect(t.roomsWithConnected()).toEqual([ROOM]);
+    t.apply(signal("left", "PA_2", 300));
+    expect(t.roomsWithConnected()).toEqual([]);
+  });
+
+  test("prune forgets gone sids past the retention window, keeps connected ones", () => {
+    const t = new SfuPresenceTracker(0);
+    t.apply(signal("joined", "PA_1", 100));
+    t.apply(signal("left", "PA_1", 200));
+    t.apply(signal("joined", "PB_1", 100, undefined, "bob"));
+    expect(t.prune(1000, 5000)).toBe(0);
+    expect(t.prune(10_000, 5000)).toBe(1);
+    expect(t.size).toBe(1);
+    expect(t.presenceOf([ROOM], [ID])).toEqual({ kind: "never-seen" });
+    expect(t.presenceOf([ROOM], ["bob"])).toMatchObject({ kind: "connected" });
+  });
+});

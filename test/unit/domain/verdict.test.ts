@@ -1,0 +1,211 @@
+// Verdicts: every branch, expiry policy, and the rule that an SFU view we cannot trust never makes an SFU ghost.
+import fc from "fast-check";
+import { effectiveExpiry, isExpired, timeToExpiry } from "../../../src/domain/membership/expiry";
+import type { RtcMember } from "../../../src/domain/membership/model";
+import { parseMembershipEvent } from "../../../src/domain/membership/parse/index";
+import type { SfuPresence, SfuView } from "../../../src/domain/sfu/presence";
+import {
+  DEFAULT_VERDICT_POLICY,
+  judgeMember,
+  judgeMembers,
+  type VerdictContext,
+} from "../../../src/domain/verdict";
+import { ALICE, ctxAt, rtcStateEvent, sessionJoin, T0, type ClientEvent } from "./builders";
+
+function only(event: ClientEvent): RtcMember {
+  const result = parseMembershipEvent(event, ctxAt());
+  if (result.kind !== "slot" || result.members[0] === undefined) throw new Error(JSON.stringify(result));
+  return result.members[0];
+}
+
+const member = only(sessionJoin({ user: ALICE, device: "DEVA", ts: T0 })); // expires T0 + 4 h
+const observed = (presence: SfuPresence, trackingSince = T0 - 1_000_000): SfuView => ({
+  kind: "observed",
+  presence,
+  trackingSince,
+});
+
+function ctx(over: Partial<VerdictContext> = {}): VerdictContext {
+  return {
+    now: T0 + 120_000,
+    userJoined: true,
+    sfu: observed({ kind: "connected", since: T0 + 1000, sid: "PA", room: "r" }),
+    firstSeenAt: T0,
+    policy: DEFAULT_VERDICT_POLICY,
+    ...over,
+  };
+}
+
+describe("expiry", () => {
+  test("own expiry first, else the policy's maximum age, else never", () => {
+    const seed = only(rtcStateEvent({ user: ALICE, device: "D", ts: T0 }));
+    expect(effectiveExpiry(member, { maxAgeWithoutExpiry: 1 })).toBe(T0 + 14_400_000);
+    expect(effectiveExpiry(seed, { maxAgeWithoutExpiry: null })).toBeNull();
+    expect(effectiveExpiry(seed, { maxAgeWithoutExpiry: 1000 })).toBe(T0 + 1000);
+    expect(isExpired(seed, T0 + 999, { maxAgeWithoutExpiry: 1000 })).toBe(false);
+    expect(isExpired(seed, T0 + 1000, { maxAgeWithoutExpiry: 1000 })).toBe(true);
+    expect(isExpired(seed, T0 + 1e12, { maxAgeWithoutExpiry: null })).toBe(false);
+    expect(timeToExpiry(member, T0, { maxAgeWithoutExpiry: null })).toBe(14_400_000);
+  });
+});
+
+describe("judgeMember branches", () => {
+  test("not joined to the room → ghost not_joined, before anything else", () => {
+    expect(
+      judgeMember(member, ctx({ userJoined: false, sfu: { kind: "unavailable", reason: "x" } })),
+    ).toMatchObject({
+      kind: "ghost",
+      reason: "not_joined",
+    });
+  });
+
+  test("expired → ghost expired, even when the SFU says connected or cannot be asked", () => {
+    const late = T0 + 14_400_000;
+    expect(judgeMember(member, ctx({ now: late }))).toMatchObject({
+      kind: "ghost",
+      reason: "expired",
+      evidence: { expiresAt: late },
+    });
+    expect(judgeMember(member, ctx({ now: late, sfu: { kind: "stale", lastOkAt: null } })).reason).toBe(
+      "expired",
+    );
+  });
+
+  test("unknown room membership counts as joined", () => {
+    expect(judgeMember(member, ctx({ userJoined: "unknown" }))).toMatchObject({
+      kind: "alive",
+      reason: "connected",
+    });
+  });
+
+  test("no SFU, SFU not ours, unavailable, stale", () => {
+    expect(judgeMember(member, ctx({ sfu: { kind: "none" } }))).toMatchObject({
+      kind: "alive",
+      reason: "no-sfu-evidence",
+    });
+    expect(judgeMember(member, ctx({ sfu: { kind: "not-ours" } }))).toMatchObject({
+      kind: "unknown",
+      reason: "sfu_not_ours",
+    });
+    expect(judgeMember(member, ctx({ sfu: { kind: "unavailable", reason: "down" } }))).toMatchObject({
+      kind: "unknown",
+      reason: "sfu_unavailable",
+    });
+    expect(judgeMember(member, ctx({ sfu: { kind: "stale", lastOkAt: T0 } }))).toMatchObject({
+      kind: "unknown",
+      reason: "sfu_stale",
+    });
+  });
+
+  test("connected → alive connected", () => {
+    expect(judgeMember(member, ctx())).toMatchObject({
+      kind: "alive",
+      reason: "connected",
+      evidence: { presence: { kind: "connected" } },
+    });
+  });
+
+  test("gone: within the leave grace → alive, at or after it → ghost left_sfu", () => {
+    const gone = observed({
+      kind: "gone",
+      since: T0 + 100_000,
+      sid: "PA",
+      room: "r",
+      reason: "CONNECTION_TIMEOUT",
+    });
+    expect(judgeMember(member, ctx({ now: T0 + 104_999, sfu: gone }))).toMatchObject({
+      kind: "alive",
+      reason: "within-grace",
+      evidence: { goneSince: T0 + 100_000, graceMs: 5000 },
+    });
+    expect(judgeMember(member, ctx({ now: T0 + 105_000, sfu: gone }))).toMatchObject({
+      kind: "ghost",
+      reason: "left_sfu",
+    });
+  });
+
+  test("gone before this membership began is an earlier session: judged as never seen", () => {
+    const old = observed({ kind: "gone", since: T0 - 50_000, sid: "PA_old", room: "r", reason: null });
+    expect(judgeMember(member, ctx({ now: T0 + 30_000, sfu: old }))).toMatchObject({
+      kind: "alive",
+      reason: "awaiting-connect",
+    });
+    expect(judgeMember(member, ctx({ now: T0 + 60_000, sfu: old }))).toMatchObject({
+      kind: "ghost",
+      reason: "never_connected",
+    });
+  });
+
+  test("never seen: the connect grace runs from max(first seen, tracking start, creation)", () => {
+    const never: SfuPresence = { kind: "never-seen" };
+    expect(judgeMember(member, ctx({ now: T0 + 59_999, sfu: observed(never) }))).toMatchObject({
+      kind: "alive",
+      reason: "awaiting-connect",
+    });
+    expect(judgeMember(member, ctx({ now: T0 + 60_000, sfu: observed(never) }))).toMatchObject({
+      kind: "ghost",
+      reason: "never_connected",
+      evidence: { waitingSince: T0 },
+    });
+    expect(judgeMember(member, ctx({ now: T0 + 60_000, sfu: observed(never, T0 + 30_000) })).reason).toBe(
+      "awaiting-connect",
+    );
+    expect(
+      judgeMember(member, ctx({ now: T0 + 60_000, firstSeenAt: T0 + 1, sfu: observed(never) })).reason,
+    ).toBe("awaiting-connect");
+  });
+
+  test("evidence is plain JSON", () => {
+    const verdict = judgeMember(member, ctx({ sfu: observed({ kind: "never-seen" }) }));
+    expect(JSON.parse(JSON.stringify(verdict.evidence))).toEqual(verdict.evidence);
+  });
+
+  test("judgeMembers judges each member with its own context", () => {
+    const results = judgeMembers([member, member], (m) =>
+      ctx({ userJoined: m.deviceId === "DEVA" ? false : true }),
+    );
+    expect(results.map((r) => r.verdict.reason)).toEqual(["not_joined", "not_joined"]);
+  });
+});
+
+describe("verdict properties", () => {
+  const untrusted: fc.Arbitrary<SfuView> = fc.oneof(
+    fc.constant<SfuView>({ kind: "not-ours" }),
+    fc.constant<SfuView>({ kind: "none" }),
+    fc.string().map((reason): SfuView => ({ kind: "unavailable", reason })),
+    fc.option(fc.integer(), { nil: null }).map((lastOkAt): SfuView => ({ kind: "stale", lastOkAt })),
+  );
+
+  test("a view that is none, not ours, unavailable or stale never yields an SFU-based ghost", () => {
+    fc.assert(
+      fc.property(
+        untrusted,
+        fc.integer({ min: 0, max: 4e12 }),
+        fc.integer({ min: 0, max: 4e12 }),
+        fc.constantFrom<boolean | "unknown">(true, "unknown"),
+        (sfu, now, firstSeenAt, userJoined) => {
+          const verdict = judgeMember(member, {
+            now,
+            sfu,
+            firstSeenAt,
+            userJoined,
+            policy: DEFAULT_VERDICT_POLICY,
+          });
+          return !(
+            verdict.kind === "ghost" &&
+            (verdict.reason === "left_sfu" || verdict.reason === "never_connected")
+          );
+        },
+      ),
+    );
+  });
+
+  test("a connected member that is joined and unexpired is always alive", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: T0 + 14_399_999 }), fc.integer(), (now, since) => {
+        const sfu = observed({ kind: "connected", since, sid: "s", room: "r" });
+        return judgeMember(member, ctx({ now, sfu })).kind === "alive";
+      }),
+    );
+  });
+});
