@@ -116,6 +116,9 @@ export const configSchema = z
         max_age_without_expiry: duration(
           "Memberships whose format has no expiry (seed m.rtc.member state) count as expired after this age; 0 = never.",
         ).prefault("0"),
+        sfu_view_max_age: duration(
+          "A LiveKit deployment not polled successfully for this long is 'stale': nobody on it is judged by SFU absence.",
+        ).prefault("60s"),
         orphan_participant_grace: duration(
           "How long an SFU participant may have no matching membership before it is reported.",
         ).prefault("2m"),

@@ -1,0 +1,134 @@
+// Read-side of the commands: a room's live calls with verdicts, its call history, ghosts, statistics.
+import type {
+  GhostLine,
+  HistoryCall,
+  StatsView,
+  StatusCall,
+  StatusMember,
+} from "../../domain/commands/render";
+import type { SfuView } from "../../domain/sfu/presence";
+import type { Store } from "../ports/store";
+import type { Judged } from "../reconcile/judge";
+import type { Reconciler } from "../reconcile/reconciler";
+import type { CallState } from "../state/call-state";
+
+function sfuText(view: SfuView["kind"], j: Judged): string {
+  const presence = j.verdict.evidence.presence;
+  if (presence?.kind === "connected") return "connected";
+  if (presence?.kind === "gone")
+    return `gone since ${Math.round((j.verdict.evidence.now - presence.since) / 1000)}s`;
+  switch (view) {
+    case "none":
+      return "no SFU";
+    case "not-ours":
+      return "unknown SFU";
+    case "unavailable":
+      return "SFU unavailable";
+    case "stale":
+      return "SFU not polled recently";
+    case "observed":
+      return "not seen yet";
+  }
+}
+
+export class CommandQueries {
+  constructor(
+    private readonly state: CallState,
+    private readonly reconciler: Reconciler,
+    private readonly store: Store,
+    private readonly clearable: (j: Judged) => string,
+  ) {}
+
+  /** Judges the room now (without clearing) and groups its memberships by call. */
+  judged(roomId: string): Judged[] {
+    return this.reconciler.evaluate(roomId, false);
+  }
+
+  status(roomId: string): StatusCall[] {
+    const calls = new Map<string, { application: string; callId: string; members: StatusMember[] }>();
+    for (const j of this.judged(roomId)) {
+      const m = j.member;
+      const key = `${m.application}\u0000${m.callId}`;
+      let call = calls.get(key);
+      if (!call) calls.set(key, (call = { application: m.application, callId: m.callId, members: [] }));
+      const session = this.state.openSessionOf(m.key);
+      call.members.push({
+        userId: m.userId,
+        deviceId: m.deviceId,
+        since: session?.joinedAt ?? m.createdTs,
+        sfu: sfuText(j.verdict.evidence.sfu, j),
+        expiresAt: j.verdict.evidence.expiresAt,
+        verdict: `${j.verdict.kind} (${j.verdict.reason})`,
+      });
+    }
+    return [...calls.values()];
+  }
+
+  history(roomId: string, limit: number): HistoryCall[] {
+    return this.store.callSessions(roomId, limit).map((c) => ({
+      startedAt: c.startedAt,
+      endedAt: c.endedAt,
+      kind: c.kind,
+      peakConcurrency: c.peakConcurrency,
+      distinctParticipants: c.distinctParticipants,
+      participants: this.store.userSessionsOfCall(c.id).map((s) => ({
+        userId: s.userId,
+        deviceId: s.deviceId,
+        joinedAt: s.joinedAt,
+        leftAt: s.leftAt,
+        leaveReason: s.leaveReason,
+        joinedBeforeTracking: s.joinedBeforeTracking,
+      })),
+    }));
+  }
+
+  ghosts(roomIds: readonly string[]): GhostLine[] {
+    return roomIds.flatMap((roomId) =>
+      this.judged(roomId)
+        .filter((j) => j.verdict.kind === "ghost")
+        .map((j) => ({
+          roomId,
+          userId: j.member.userId,
+          deviceId: j.member.deviceId,
+          reason: j.verdict.reason,
+          clearable: this.clearable(j),
+        })),
+    );
+  }
+
+  stats(now: number): StatsView {
+    let members = 0;
+    let liveCalls = 0;
+    for (const room of this.state.allRooms()) {
+      members += room.allSlotMembers().length;
+      if (room.memberCount > 0) liveCalls++;
+    }
+    const day = now - 86_400_000;
+    const week = now - 7 * 86_400_000;
+    const clears = this.store.auditSince(week, { action: "clear" });
+    const count = (since: number) => {
+      const out: Record<string, number> = {};
+      for (const c of clears) {
+        if (c.at < since) continue;
+        const k = `${c.reason ?? "?"}/${c.method ?? "?"}`;
+        out[k] = (out[k] ?? 0) + 1;
+      }
+      return out;
+    };
+    const lifetimes = clears
+      .map((c) => c.evidence?.ghost_lifetime_s)
+      .filter((v): v is number => typeof v === "number")
+      .sort((a, b) => a - b);
+    const mid = lifetimes.length === 0 ? null : (lifetimes[Math.floor(lifetimes.length / 2)] ?? null);
+    return {
+      rooms: this.state.roomCount,
+      liveCalls,
+      members,
+      cleared24h: count(day),
+      cleared7d: count(week),
+      medianLifetimeS: mid,
+      falsePositives7d: this.store.auditSince(week, { action: "false_positive" }).length,
+      cannotClear7d: this.store.auditSince(week, { action: "cannot_clear" }).length,
+    };
+  }
+}

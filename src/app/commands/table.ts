@@ -1,0 +1,156 @@
+// The one command table: each entry's name, usage, summary and permission drive dispatch, checks and help.
+import { type Reply, ReplyBuilder } from "../../domain/commands/html";
+import { dryRunFlag, noArgs, optionalCount, userArg } from "../../domain/commands/parse";
+import {
+  renderActions,
+  renderGhosts,
+  renderHistory,
+  renderStats,
+  renderStatus,
+} from "../../domain/commands/render";
+import type { Clearer, ClearOutcome } from "../reconcile/clearer";
+import type { Judged } from "../reconcile/judge";
+import type { SfuService } from "../sfu/sfu-service";
+import type { CallState } from "../state/call-state";
+import type { CommandQueries } from "./queries";
+import { type AnyCommand, type CommandContext, command } from "./types";
+
+export interface TableDeps {
+  readonly prefix: string;
+  readonly queries: CommandQueries;
+  readonly clearer: Clearer;
+  readonly sfu: SfuService;
+  readonly state: CallState;
+}
+
+const PERMISSION_NOTE = { anyone: "", moderator: " (moderators)", admin: " (admins)" } as const;
+
+async function clearAll(
+  deps: TableDeps,
+  ctx: CommandContext,
+  judged: readonly Judged[],
+  name: string,
+  dryRun: boolean,
+): Promise<{ userId: string; deviceId: string; result: string; detail: string }[]> {
+  const outcomes: ClearOutcome[] = await Promise.all(
+    judged.map((j) => deps.clearer.clear(j, { kind: "command", by: ctx.sender, command: name }, dryRun)),
+  );
+  return judged.map((j, i) => ({
+    userId: j.member.userId,
+    deviceId: j.member.deviceId,
+    result: outcomes[i]?.result ?? "failed",
+    detail: outcomes[i]?.detail ?? "",
+  }));
+}
+
+async function removeFromSfu(deps: TableDeps, judged: readonly Judged[]): Promise<number> {
+  let removed = 0;
+  for (const j of judged) if (j.target) removed += await deps.sfu.removeParticipants(j.target);
+  return removed;
+}
+
+export function commandTable(deps: TableDeps): readonly AnyCommand[] {
+  const table: AnyCommand[] = [];
+  const help = (): Reply => {
+    const r = new ReplyBuilder().heading("matrix-rtc-reconciler commands");
+    for (const c of table)
+      r.code(`${deps.prefix} ${c.usage}`).line(`    ${c.summary}${PERMISSION_NOTE[c.permission]}`);
+    return r.build();
+  };
+  table.push(
+    command({
+      name: "help",
+      usage: "help",
+      summary: "this list",
+      permission: "anyone",
+      parse: noArgs,
+      run: () => Promise.resolve(help()),
+    }),
+    command({
+      name: "status",
+      usage: "status",
+      summary: "the room's live calls: each member's device, since when, SFU state, expiry and verdict",
+      permission: "anyone",
+      parse: noArgs,
+      run: (ctx) => Promise.resolve(renderStatus(deps.queries.status(ctx.roomId), ctx.now)),
+    }),
+    command({
+      name: "history",
+      usage: "history [n]",
+      summary:
+        "the room's last n calls (default 5): start, duration, participants, how each left, what kind of call",
+      permission: "anyone",
+      parse: (args) => optionalCount(args, 5, 50),
+      run: (ctx, n) => Promise.resolve(renderHistory(deps.queries.history(ctx.roomId, n), ctx.now)),
+    }),
+    command({
+      name: "ghosts",
+      usage: "ghosts",
+      summary:
+        "ghost memberships in this room (admins: in every room), with the reason and whether they can be cleared",
+      permission: "anyone",
+      parse: noArgs,
+      run: (ctx) => {
+        const rooms = ctx.isAdmin ? [...deps.state.allRooms()].map((r) => r.roomId) : [ctx.roomId];
+        return Promise.resolve(renderGhosts(deps.queries.ghosts(rooms), ctx.isAdmin));
+      },
+    }),
+    command({
+      name: "clean",
+      usage: "clean [--dry-run]",
+      summary: "judge this room now and clear its ghosts",
+      permission: "moderator",
+      parse: dryRunFlag,
+      run: async (ctx, dryRun) => {
+        const ghosts = deps.queries.judged(ctx.roomId).filter((j) => j.verdict.kind === "ghost");
+        const done = await Promise.all(ghosts.map((j) => deps.clearer.clear(j, { kind: "verdict" }, dryRun)));
+        const lines = ghosts.map((j, i) => ({
+          userId: j.member.userId,
+          deviceId: j.member.deviceId,
+          result: done[i]?.result ?? "failed",
+          detail: `${j.verdict.kind === "ghost" ? j.verdict.reason : ""}: ${done[i]?.detail ?? ""}`,
+        }));
+        return renderActions(dryRun ? "Clean (dry run)" : "Clean", lines);
+      },
+    }),
+    command({
+      name: "end",
+      usage: "end",
+      summary:
+        "end the call for everyone: clear every membership in this room and remove its participants from our SFU",
+      permission: "moderator",
+      parse: noArgs,
+      run: async (ctx) => {
+        const judged = deps.queries.judged(ctx.roomId);
+        const removed = await removeFromSfu(deps, judged);
+        const lines = await clearAll(deps, ctx, judged, "end", false);
+        return renderActions("End call", lines, [`Removed ${removed} participant(s) from the SFU.`]);
+      },
+    }),
+    command({
+      name: "kick",
+      usage: "kick @user:server",
+      summary: "remove that user from this room's call: their memberships and SFU participants",
+      permission: "moderator",
+      parse: userArg,
+      run: async (ctx, userId) => {
+        const judged = deps.queries.judged(ctx.roomId).filter((j) => j.member.userId === userId);
+        const removed = await removeFromSfu(deps, judged);
+        const lines = await clearAll(deps, ctx, judged, "kick", false);
+        return renderActions(`Kick ${userId} from the call`, lines, [
+          `Removed ${removed} participant(s) from the SFU.`,
+        ]);
+      },
+    }),
+    command({
+      name: "stats",
+      usage: "stats",
+      summary:
+        "rooms and calls tracked, ghosts cleared by reason and method, median ghost lifetime, false positives",
+      permission: "admin",
+      parse: noArgs,
+      run: (ctx) => Promise.resolve(renderStats(deps.queries.stats(ctx.now))),
+    }),
+  );
+  return table;
+}

@@ -1,0 +1,45 @@
+// The shape of a bot command: one table entry drives dispatch, permission checks and help.
+import type { Reply } from "../../domain/commands/html";
+import type { ArgsResult } from "../../domain/commands/parse";
+
+/** anyone in the room; moderators (room power level ≥ the configured level, or admins); admins (from the config). */
+export type Permission = "anyone" | "moderator" | "admin";
+
+export interface CommandContext {
+  readonly roomId: string;
+  readonly sender: string;
+  readonly isAdmin: boolean;
+  readonly now: number;
+}
+
+export interface Command<A> {
+  readonly name: string;
+  readonly usage: string;
+  readonly summary: string;
+  readonly permission: Permission;
+  parse(args: readonly string[]): ArgsResult<A>;
+  run(ctx: CommandContext, args: A): Promise<Reply>;
+}
+
+/** Erases the argument type so commands of different arguments share one table. */
+export interface AnyCommand {
+  readonly name: string;
+  readonly usage: string;
+  readonly summary: string;
+  readonly permission: Permission;
+  invoke(ctx: CommandContext, args: readonly string[]): Promise<Reply | { readonly usageError: string }>;
+}
+
+export function command<A>(c: Command<A>): AnyCommand {
+  return {
+    name: c.name,
+    usage: c.usage,
+    summary: c.summary,
+    permission: c.permission,
+    invoke: async (ctx, args) => {
+      const parsed = c.parse(args);
+      if (!parsed.ok) return { usageError: parsed.error };
+      return c.run(ctx, parsed.value);
+    },
+  };
+}

@@ -1,0 +1,124 @@
+// Routes one journaled event: call membership and room events to the call state, messages to commands, invites.
+import type { Clock } from "../ports/clock";
+import type { Logger } from "../ports/logger";
+import type { Metrics } from "../ports/metrics";
+import type { InboxEntry, Store } from "../ports/store";
+import type { Reconciler } from "../reconcile/reconciler";
+import type { RoomAccessCache } from "../reconcile/room-access";
+import type { ServerClockOffset } from "../server-clock";
+import type { CallState } from "../state/call-state";
+
+/** Bot-facing events are handed over after the journal transaction commits (they do network I/O). */
+export interface BotEvents {
+  onMessage(event: Record<string, unknown>): void;
+  onInvite(event: Record<string, unknown>): void;
+}
+
+const MAX_LOGGED_KINDS = 200;
+
+export class EventRouter {
+  private readonly loggedInvalid = new Set<string>();
+  private readonly deferred: (() => void)[] = [];
+
+  constructor(
+    private readonly state: CallState,
+    private readonly reconciler: Reconciler,
+    private readonly access: RoomAccessCache,
+    private readonly serverClock: ServerClockOffset,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly botUserId: string,
+    private readonly bot: BotEvents,
+  ) {}
+
+  handle(entry: InboxEntry): void {
+    const e = entry.event as Record<string, unknown>;
+    const type = String(e.type);
+    if (typeof e.origin_server_ts === "number")
+      this.serverClock.observe(e.origin_server_ts, entry.receivedAt);
+    if (type === "m.room.message") {
+      if (e.sender !== this.botUserId)
+        this.deferred.push(() => {
+          this.bot.onMessage(e);
+        });
+      this.metrics.matrixEvent(type, "applied");
+      return;
+    }
+    if (type === "m.room.power_levels" || type === "m.room.create") this.access.invalidate(entry.roomId);
+    if (type === "m.room.member" && e.state_key === this.botUserId) {
+      this.access.invalidate(entry.roomId);
+      const content =
+        typeof e.content === "object" && e.content !== null ? (e.content as Record<string, unknown>) : {};
+      if (content.membership === "invite")
+        this.deferred.push(() => {
+          this.bot.onInvite(e);
+        });
+    }
+    if (type === "m.room.power_levels") {
+      this.metrics.matrixEvent(type, "applied");
+      return;
+    }
+    const applied = this.state.apply(e, entry.roomId, entry.receivedAt);
+    const parse = applied.parse;
+    switch (parse.kind) {
+      case "invalid":
+        this.metrics.matrixEvent(type, "invalid");
+        this.invalid(type, "reasons" in parse ? parse.reasons : [], entry);
+        break;
+      case "unreadable":
+        this.metrics.matrixEvent(type, "unreadable");
+        this.unreadable(entry);
+        break;
+      case "not-membership":
+        this.metrics.matrixEvent(type, "ignored");
+        break;
+      default:
+        this.metrics.matrixEvent(type, "applied");
+    }
+    this.reconciler.onApplied(applied);
+  }
+
+  /** Runs the network-bound reactions collected during the last batch (after its transactions committed). */
+  afterBatch(): void {
+    for (const run of this.deferred.splice(0)) {
+      try {
+        run();
+      } catch (err) {
+        this.logger.error("bot reaction failed", { error: err });
+      }
+    }
+    this.reconciler.flush();
+  }
+
+  private invalid(type: string, reasons: readonly string[], entry: InboxEntry): void {
+    for (const reason of reasons) {
+      const kind = `${type}: ${reason.replace(/\[\d+\]/g, "[]")}`;
+      this.metrics.invalidMembership(kind.slice(0, 120));
+      if (this.loggedInvalid.has(kind) || this.loggedInvalid.size >= MAX_LOGGED_KINDS) continue;
+      this.loggedInvalid.add(kind);
+      this.logger.warn("invalid membership event (logged once per kind)", {
+        room: entry.roomId,
+        event_id: entry.eventId,
+        type,
+        reason,
+      });
+    }
+  }
+
+  private unreadable(entry: InboxEntry): void {
+    const row = this.store.room(entry.roomId);
+    if (row)
+      this.store.upsertRoom({
+        ...row,
+        unreadableSticky: row.unreadableSticky + 1,
+        lastEventAt: this.clock.now(),
+      });
+    if (!row || row.unreadableSticky === 0) {
+      this.logger.warn("encrypted room: sticky call memberships cannot be read by a server", {
+        room: entry.roomId,
+      });
+    }
+  }
+}

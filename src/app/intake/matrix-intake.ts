@@ -1,0 +1,129 @@
+// Matrix intake: journals each transaction event before the homeserver's 200, then processes the journal in order.
+import type { Clock } from "../ports/clock";
+import type { Logger } from "../ports/logger";
+import type { Metrics } from "../ports/metrics";
+import type { InboxEntry, Store } from "../ports/store";
+
+/** The event types the service reads; everything else is dropped at the door (counted, not journaled). */
+export const FOLLOWED_TYPES: ReadonlySet<string> = new Set([
+  "m.call.member",
+  "org.matrix.msc3401.call.member",
+  "m.rtc.member",
+  "org.matrix.msc4143.rtc.member",
+  "m.room.member",
+  "m.room.create",
+  "m.room.power_levels",
+  "m.room.encryption",
+  "m.room.encrypted",
+  "m.room.message",
+]);
+
+/** Handles one journaled event; runs inside a store transaction together with marking it processed. */
+export type EventHandler = (entry: InboxEntry) => void;
+
+const MAX_EVENT_BYTES = 65_536;
+
+export class MatrixIntake {
+  private draining = false;
+  private scheduled = false;
+  private readonly idle: (() => void)[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly handle: EventHandler,
+    private readonly afterBatch: () => void,
+    /** Narrows busy types: messages only when they look like commands, encrypted events only when sticky. */
+    private readonly wanted: (type: string, event: Record<string, unknown>) => boolean = () => true,
+  ) {}
+
+  /**
+   * Called synchronously for each event of an accepted transaction. Journals it (idempotent by event id), so
+   * a crash after the homeserver's 200 loses nothing, and schedules processing.
+   */
+  accept(event: unknown): void {
+    if (typeof event !== "object" || event === null) return;
+    const e = event as Record<string, unknown>;
+    const type = typeof e.type === "string" ? e.type : "unknown";
+    if (!FOLLOWED_TYPES.has(type) || !this.wanted(type, e)) {
+      this.metrics.matrixEvent(type.slice(0, 64), "ignored");
+      return;
+    }
+    if (typeof e.event_id !== "string" || typeof e.room_id !== "string") {
+      this.metrics.matrixEvent(type, "invalid");
+      this.logger.debug("event without event_id or room_id dropped", { type });
+      return;
+    }
+    const text = JSON.stringify(event);
+    if (text.length > MAX_EVENT_BYTES) {
+      this.metrics.matrixEvent(type, "invalid");
+      this.logger.warn("oversized event dropped", { type, event_id: e.event_id, bytes: text.length });
+      return;
+    }
+    try {
+      if (!this.store.appendInbox(e.event_id, e.room_id, this.clock.now(), event))
+        this.metrics.matrixEvent(type, "duplicate");
+    } catch (err) {
+      // The homeserver must retry the transaction: rethrowing fails the request with 500.
+      this.logger.error("could not journal an event", { event_id: e.event_id, error: err });
+      throw err;
+    }
+    this.logger.debug("matrix event received", {
+      event_id: e.event_id,
+      type,
+      room: e.room_id,
+      sender: e.sender,
+      state_key: e.state_key,
+      content: e.content,
+    });
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain();
+    });
+  }
+
+  /** Processes every pending journal entry, in order, each in its own transaction. */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (;;) {
+        const batch = this.store.pendingInbox(200);
+        if (batch.length === 0) break;
+        for (const entry of batch) {
+          try {
+            this.store.transaction(() => {
+              this.handle(entry);
+              this.store.markInboxProcessed(entry.seq, this.clock.now());
+            });
+          } catch (err) {
+            // A handler bug must not wedge the journal: record and move on.
+            this.logger.error("failed to process an event; skipped", { event_id: entry.eventId, error: err });
+            this.store.markInboxProcessed(entry.seq, this.clock.now());
+          }
+        }
+        this.afterBatch();
+      }
+    } finally {
+      this.draining = false;
+    }
+    for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  /** Resolves once the journal has been drained (tests, start-up). */
+  async settled(): Promise<void> {
+    if (!this.draining && !this.scheduled && this.store.pendingInbox(1).length === 0) return;
+    await new Promise<void>((resolve) => {
+      this.idle.push(resolve);
+      this.schedule();
+    });
+  }
+}

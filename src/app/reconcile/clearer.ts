@@ -1,0 +1,366 @@
+// Clears ghost memberships on the user's behalf, least invasive method first; every attempt is logged and audited.
+import {
+  isPerDeviceFormat,
+  stickyLeaveContent,
+  stillHoldsEntries,
+  withoutEntries,
+} from "../../domain/clearing/leave-content";
+import { type ClearMethod, planClear } from "../../domain/clearing/plan";
+import type { RtcMember } from "../../domain/membership/model";
+import type { UserLeaveReason } from "../../domain/sessions/types";
+import type { Clock } from "../ports/clock";
+import type { Logger } from "../ports/logger";
+import { type Actor, type MatrixPort, MatrixRequestError } from "../ports/matrix";
+import type { Metrics } from "../ports/metrics";
+import type { Store } from "../ports/store";
+import type { SfuService } from "../sfu/sfu-service";
+import type { CallState } from "../state/call-state";
+import { deviceKeyOf, type RecentClear } from "./false-positives";
+import { isSfuBased, type Judged } from "./judge";
+import type { RoomAccessCache } from "./room-access";
+
+export interface ClearerOptions {
+  readonly dryRun: boolean;
+  readonly actions: {
+    readonly fireDelayedLeave: boolean;
+    readonly writeAsUser: boolean;
+    readonly writeAsBot: boolean;
+  };
+  readonly concurrency: number;
+  /** Whether the service may act for this user (on our server, in the registration's namespace). */
+  readonly isLocalUser: (userId: string) => boolean;
+}
+
+/** Why a clear was asked: a verdict, or a moderator's command. */
+export type ClearCause =
+  { readonly kind: "verdict" } | { readonly kind: "command"; readonly by: string; readonly command: string };
+
+export interface ClearOutcome {
+  readonly result: "cleared" | "would_clear" | "skipped" | "cannot_clear" | "failed";
+  readonly method: ClearMethod | null;
+  readonly detail: string;
+}
+
+const STICKY_LEAVE_DURATION_MS = 3_600_000;
+
+/** What this clear was about, for the session's leave reason. */
+function leaveReasonFor(j: Judged, method: ClearMethod, cause: ClearCause): UserLeaveReason {
+  if (method === "delayed_leave") return "delayed_leave_fired";
+  if (cause.kind === "command" || j.verdict.kind !== "ghost") return "cleared";
+  return j.verdict.reason === "not_joined" ? "left_room" : j.verdict.reason;
+}
+
+export class Clearer {
+  private readonly inFlight = new Set<string>();
+  private readonly waiting: (() => void)[] = [];
+  private active = 0;
+  /** Recent successful clears by device (room + user + device), for false-positive detection. */
+  readonly recent = new Map<string, RecentClear>();
+
+  constructor(
+    private readonly matrix: MatrixPort,
+    private readonly sfu: SfuService,
+    private readonly state: CallState,
+    private readonly access: RoomAccessCache,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly opts: ClearerOptions,
+  ) {}
+
+  isBusy(memberKey: string): boolean {
+    return this.inFlight.has(memberKey);
+  }
+
+  /** Clears one member (once at a time per member, bounded concurrency overall). */
+  async clear(
+    j: Judged,
+    cause: ClearCause = { kind: "verdict" },
+    dryRun = this.opts.dryRun,
+  ): Promise<ClearOutcome> {
+    const key = j.member.key;
+    if (this.inFlight.has(key)) return { result: "skipped", method: null, detail: "already being cleared" };
+    this.inFlight.add(key);
+    try {
+      await this.slot();
+      try {
+        return await this.run(j, cause, dryRun);
+      } finally {
+        this.active--;
+        this.waiting.shift()?.();
+      }
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  private async slot(): Promise<void> {
+    if (this.active < this.opts.concurrency) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+  }
+
+  private record(
+    j: Judged,
+    cause: ClearCause,
+    outcome: ClearOutcome,
+    extra: Record<string, unknown> = {},
+  ): ClearOutcome {
+    const m = j.member;
+    const action =
+      outcome.result === "cleared"
+        ? "clear"
+        : outcome.result === "would_clear"
+          ? "would_clear"
+          : outcome.result === "cannot_clear"
+            ? "cannot_clear"
+            : outcome.result === "failed"
+              ? "clear_failed"
+              : "clear_skipped";
+    const reason =
+      j.verdict.kind === "ghost"
+        ? j.verdict.reason
+        : cause.kind === "command"
+          ? cause.command
+          : j.verdict.reason;
+    const evidence = {
+      ...j.verdict.evidence,
+      detail: outcome.detail,
+      format: m.source.format,
+      slot: m.slotKey,
+      ...extra,
+    };
+    this.store.audit({
+      at: this.clock.now(),
+      action,
+      roomId: m.roomId,
+      userId: m.userId,
+      deviceId: m.deviceId,
+      memberKey: m.key,
+      reason,
+      method: outcome.method,
+      result: outcome.result,
+      actor: cause.kind === "command" ? cause.by : "reconciler",
+      evidence,
+    });
+    const fields = {
+      room: m.roomId,
+      user: m.userId,
+      device: m.deviceId,
+      reason,
+      method: outcome.method,
+      result: outcome.result,
+      detail: outcome.detail,
+      dry_run: outcome.result === "would_clear",
+      evidence,
+    };
+    if (outcome.result === "failed" || outcome.result === "cannot_clear")
+      this.logger.warn(`clear: ${outcome.result}`, fields);
+    else this.logger.info(`clear: ${outcome.result}`, fields);
+    return outcome;
+  }
+
+  private async run(j: Judged, cause: ClearCause, dryRun: boolean): Promise<ClearOutcome> {
+    const m = j.member;
+    const now = this.clock.now();
+    // 1. SFU-based verdicts are confirmed with the LiveKit API at decision time.
+    if (cause.kind === "verdict" && isSfuBased(j.verdict) && j.target !== null) {
+      const answer = await this.sfu.confirmAbsent(j.target);
+      if (answer !== "absent") {
+        return this.record(j, cause, {
+          result: "skipped",
+          method: null,
+          detail: `LiveKit API says ${answer} at decision time`,
+        });
+      }
+    }
+    // 2. Still the same membership? Skip when the key changed since the verdict.
+    const room = this.state.room(m.roomId);
+    const current = room?.slot(m.slotKey);
+    if (
+      !current ||
+      current.ref.eventId !== m.source.eventId ||
+      !current.members.some((x) => x.key === m.key)
+    ) {
+      return this.record(j, cause, {
+        result: "skipped",
+        method: null,
+        detail: "membership changed since the verdict",
+      });
+    }
+    const local = this.opts.isLocalUser(m.userId);
+    const isState = m.source.stateKey !== null;
+    let access;
+    try {
+      access = await this.access.get(m.roomId, room?.roomVersion ?? null, now);
+    } catch (err) {
+      return this.record(j, cause, {
+        result: "failed",
+        method: null,
+        detail: `cannot read the room: ${String(err)}`,
+      });
+    }
+    if (isState) {
+      const stateKeyOf = m.source.stateKey;
+      const reader: Actor | null = access.botJoined
+        ? { kind: "bot" }
+        : local
+          ? { kind: "user", userId: m.userId }
+          : null;
+      if (reader !== null) {
+        try {
+          const live = await this.matrix.stateEvent(m.roomId, m.source.type, stateKeyOf, reader);
+          if (live?.eventId != null && live.eventId !== m.source.eventId) {
+            return this.record(j, cause, {
+              result: "skipped",
+              method: null,
+              detail: "the homeserver holds a newer event for this key",
+            });
+          }
+        } catch (err) {
+          this.logger.debug("could not re-read the key before clearing", { error: String(err) });
+        }
+      }
+    }
+    const stateKey = m.source.stateKey ?? "";
+    const owner = current.ref.owner;
+    const plan = planClear({
+      format: m.source.format,
+      isState,
+      localUser: local,
+      ownedKey: stateKey.startsWith("@"),
+      bot: isState
+        ? this.access.botMayWrite(access, m.source.type, stateKey, owner, this.matrix.botUserId)
+        : "power_too_low",
+      enabled: this.opts.actions,
+    });
+    if (plan.kind === "cannot") {
+      this.metrics.cannotClear(plan.reason);
+      return this.record(j, cause, { result: "cannot_clear", method: null, detail: plan.reason });
+    }
+    if (dryRun) {
+      return this.record(j, cause, {
+        result: "would_clear",
+        method: plan.methods[0] ?? null,
+        detail: `dry run; plan: ${plan.methods.join(", ")}`,
+      });
+    }
+    const failures: string[] = [];
+    for (const method of plan.methods) {
+      this.state.expectLeave(m.key, leaveReasonFor(j, method, cause));
+      try {
+        const done = await this.execute(j, method, current.ref.owner);
+        if (!done) {
+          this.state.forgetExpectedLeave(m.key);
+          failures.push(`${method}: not applicable`);
+          continue;
+        }
+        const lifetime = (this.clock.now() - this.lifetimeStart(j)) / 1000;
+        const reason = j.verdict.kind === "ghost" ? j.verdict.reason : "command";
+        // A moderator's end/kick of live members is not a ghost; it is audited, not counted as one.
+        if (cause.kind === "verdict") this.metrics.ghostCleared(reason, method, lifetime);
+        if (cause.kind === "verdict")
+          this.recent.set(deviceKeyOf(m.roomId, m.userId, m.deviceId), {
+            at: this.clock.now(),
+            memberKey: m.key,
+            identities: j.target?.identities ?? [],
+            reason,
+          });
+        return this.record(
+          j,
+          cause,
+          { result: "cleared", method, detail: done },
+          { ghost_lifetime_s: lifetime, tried: failures },
+        );
+      } catch (err) {
+        this.state.forgetExpectedLeave(m.key);
+        const why = err instanceof Error ? err.message : String(err);
+        failures.push(`${method}: ${why}`);
+        this.metrics.clearFailed(
+          method,
+          err instanceof MatrixRequestError ? (err.errcode ?? String(err.status)) : "error",
+        );
+      }
+    }
+    return this.record(j, cause, { result: "failed", method: null, detail: failures.join("; ") });
+  }
+
+  private lifetimeStart(j: Judged): number {
+    const e = j.verdict.evidence;
+    if (e.goneSince !== undefined) return e.goneSince;
+    if (j.verdict.kind === "ghost" && j.verdict.reason === "expired" && e.expiresAt !== null)
+      return e.expiresAt;
+    if (e.waitingSince !== undefined && e.graceMs !== undefined) return e.waitingSince;
+    return j.ghostSince ?? this.clock.now();
+  }
+
+  /** Carries out one method; returns a description of what was done, or null when the method does not apply. */
+  private async execute(j: Judged, method: ClearMethod, owner: string | null): Promise<string | null> {
+    const m = j.member;
+    const stateKey = m.source.stateKey;
+    switch (method) {
+      case "delayed_leave": {
+        const pending = await this.pendingLeaves(m);
+        if (pending === null || pending.length === 0) return null;
+        for (const d of pending) await this.matrix.delayedEventAction(d.delayId, "send", m.userId);
+        return `sent the user's own delayed leave (${pending.map((d) => d.delayId).join(", ")})`;
+      }
+      case "write_as_user": {
+        const as: Actor = { kind: "user", userId: m.userId };
+        const written = await this.writeLeave(m, as);
+        // Writing does not cancel the user's pending delayed leave; left alone it could knock out a later re-join.
+        const stale = (await this.pendingLeaves(m).catch(() => null)) ?? [];
+        for (const d of stale)
+          await this.matrix.delayedEventAction(d.delayId, "cancel", m.userId).catch(() => undefined);
+        return `${written} as ${m.userId}${stale.length ? `; cancelled ${stale.length} stale delayed leave(s)` : ""}`;
+      }
+      case "write_as_bot": {
+        if (stateKey === null) return null;
+        const written = await this.writeLeave(m, { kind: "bot" });
+        return `${written} as the bot (power level)${owner ? ` over ${owner}'s key` : ""}`;
+      }
+    }
+    return null;
+  }
+
+  private async pendingLeaves(m: RtcMember) {
+    const list = await this.matrix.delayedEvents(m.userId);
+    if (list === null) return null;
+    return list.filter((d) => {
+      if (d.roomId !== m.roomId || d.type !== m.source.type) return false;
+      if (m.source.stateKey !== null) return d.stateKey === m.source.stateKey;
+      return d.stateKey === null && d.content.msc4354_sticky_key === m.source.stickyKey;
+    });
+  }
+
+  private async writeLeave(m: RtcMember, as: Actor): Promise<string> {
+    const stateKey = m.source.stateKey;
+    if (stateKey === null) {
+      const format = m.source.format === "rtc-latest" ? "rtc-latest" : "sticky";
+      const original = {
+        slot_id: m.slotId,
+        member: { id: m.memberId, user_id: m.userId, device_id: m.deviceId },
+      };
+      const content = stickyLeaveContent(format, original, m.source.stickyKey ?? "");
+      await this.matrix.sendEvent(m.roomId, m.source.type, content, as, STICKY_LEAVE_DURATION_MS);
+      return "sent the sticky leave";
+    }
+    if (isPerDeviceFormat(m.source.format)) {
+      await this.matrix.putState(m.roomId, m.source.type, stateKey, {}, as);
+      return "wrote {} to the key";
+    }
+    const live = await this.matrix.stateEvent(m.roomId, m.source.type, stateKey, as);
+    const rewritten = withoutEntries(live?.content ?? {}, [
+      { deviceId: m.deviceId, application: m.application, callId: m.callId },
+    ]);
+    if (rewritten === null) throw new Error("the key holds neither m.calls nor memberships");
+    await this.matrix.putState(m.roomId, m.source.type, stateKey, rewritten, as);
+    return stillHoldsEntries(rewritten)
+      ? "rewrote the key without this device (others kept)"
+      : "rewrote the key empty";
+  }
+}

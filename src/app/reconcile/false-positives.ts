@@ -1,0 +1,98 @@
+// Wrong clears show up at once: the live client re-sends its membership, or its participant is back on the SFU.
+// Each one is recorded, counted, and backs SFU-based clearing of that device off exponentially.
+import type { RtcMember } from "../../domain/membership/model";
+import type { EpochMs } from "../../domain/time";
+import type { Clock } from "../ports/clock";
+import type { Logger } from "../ports/logger";
+import type { Metrics } from "../ports/metrics";
+import type { Store } from "../ports/store";
+
+/** A membership or participant back within this window after our clear means the clear was wrong. */
+export const FALSE_POSITIVE_WINDOW_MS = 30_000;
+
+export interface RecentClear {
+  readonly at: number;
+  readonly memberKey: string;
+  readonly identities: readonly string[];
+  readonly reason: string;
+}
+
+export const deviceKeyOf = (roomId: string, userId: string, deviceId: string): string =>
+  `${roomId}|${userId}|${deviceId}`;
+
+export class FalsePositives {
+  constructor(
+    private readonly recent: Map<string, RecentClear>,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly baseMs: number,
+    private readonly maxMs: number,
+  ) {}
+
+  /** Whether SFU-based clearing of this member's device is backed off now. */
+  backedOff(member: RtcMember, now: EpochMs): boolean {
+    const row = this.store.backoff(deviceKeyOf(member.roomId, member.userId, member.deviceId));
+    return row !== null && row.until > now;
+  }
+
+  /** A membership of this device (re)joined: was it one we just cleared? */
+  onMembershipJoined(member: RtcMember): void {
+    const key = deviceKeyOf(member.roomId, member.userId, member.deviceId);
+    this.check(key, "membership re-sent", {
+      room: member.roomId,
+      user: member.userId,
+      device: member.deviceId,
+    });
+  }
+
+  /** A participant connected on the SFU: was it one we just cleared? */
+  onParticipantJoined(identity: string): void {
+    for (const [key, clear] of this.recent) {
+      if (clear.identities.includes(identity)) this.check(key, "participant back on the SFU", { identity });
+    }
+  }
+
+  private check(deviceKey: string, why: string, fields: Record<string, unknown>): void {
+    const now = this.clock.now();
+    for (const [key, clear] of this.recent)
+      if (now - clear.at > FALSE_POSITIVE_WINDOW_MS) this.recent.delete(key);
+    const clear = this.recent.get(deviceKey);
+    if (!clear) return;
+    this.recent.delete(deviceKey);
+    const previous = this.store.backoff(deviceKey);
+    const count = (previous?.falsePositives ?? 0) + 1;
+    const wait = Math.min(this.maxMs, this.baseMs * 2 ** (count - 1));
+    this.store.putBackoff({ deviceKey, falsePositives: count, until: now + wait });
+    this.metrics.falsePositive(clear.reason);
+    const [roomId, userId, deviceId] = deviceKey.split("|");
+    this.store.audit({
+      at: now,
+      action: "false_positive",
+      roomId: roomId ?? null,
+      userId: userId ?? null,
+      deviceId: deviceId ?? null,
+      memberKey: clear.memberKey,
+      reason: clear.reason,
+      result: why,
+      evidence: {
+        cleared_at: clear.at,
+        back_after_ms: now - clear.at,
+        backoff_ms: wait,
+        false_positives: count,
+        ...fields,
+      },
+    });
+    this.logger.warn(
+      "false positive: a cleared member came straight back; backing off SFU-based clearing of it",
+      {
+        ...fields,
+        reason: clear.reason,
+        back_after_ms: now - clear.at,
+        backoff_ms: wait,
+        false_positives: count,
+      },
+    );
+  }
+}

@@ -1,0 +1,128 @@
+// Judges every membership of a room against its SFU, expiry and room membership; logs and audits verdict changes.
+import type { RtcMember } from "../../domain/membership/model";
+import type { RoomCallState } from "../../domain/membership/room-state";
+import type { EpochMs } from "../../domain/time";
+import { judgeMember, type Verdict, type VerdictPolicy } from "../../domain/verdict";
+import type { Logger } from "../ports/logger";
+import type { Metrics } from "../ports/metrics";
+import type { Store } from "../ports/store";
+import type { ServerClockOffset } from "../server-clock";
+import type { MemberTarget, SfuService } from "../sfu/sfu-service";
+import type { CallState } from "../state/call-state";
+
+/** One member with its verdict and where it lives on the SFU. */
+export interface Judged {
+  readonly member: RtcMember;
+  readonly verdict: Verdict;
+  readonly target: MemberTarget | null;
+  /** When it was first judged a ghost (for the ghost lifetime). */
+  readonly ghostSince: EpochMs | null;
+}
+
+const SFU_REASONS: ReadonlySet<string> = new Set(["left_sfu", "never_connected"]);
+
+export const isSfuBased = (verdict: Verdict): boolean =>
+  verdict.kind === "ghost" && SFU_REASONS.has(verdict.reason);
+
+interface Last {
+  readonly label: string;
+  readonly ghostSince: EpochMs | null;
+}
+
+export class Judge {
+  private readonly last = new Map<string, Last>();
+
+  constructor(
+    private readonly state: CallState,
+    private readonly sfu: SfuService,
+    private readonly serverClock: ServerClockOffset,
+    private readonly store: Store,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly policy: VerdictPolicy,
+    /** SFU-based verdicts held back for a device after a false positive. */
+    private readonly backedOff: (member: RtcMember, now: EpochMs) => boolean,
+  ) {}
+
+  /** A member's server timestamps expressed on our clock, so expiry and creation compare with our `now`. */
+  private local(member: RtcMember): RtcMember {
+    const offset = this.serverClock.offsetMs;
+    if (offset === 0) return member;
+    return {
+      ...member,
+      createdTs: member.createdTs + offset,
+      expiresAt: member.expiresAt === null ? null : member.expiresAt + offset,
+    };
+  }
+
+  judgeOne(room: RoomCallState, member: RtcMember, roomMembers: readonly RtcMember[], now: EpochMs): Judged {
+    const { view, target } = this.sfu.viewOf(member, roomMembers, now);
+    let verdict = judgeMember(this.local(member), {
+      now,
+      userJoined: room.isJoined(member.userId),
+      sfu: view,
+      firstSeenAt: this.state.firstSeenAt(member),
+      policy: this.policy,
+    });
+    if (isSfuBased(verdict) && this.backedOff(member, now)) {
+      verdict = { kind: "unknown", reason: "sfu_unavailable", evidence: { ...verdict.evidence } };
+    }
+    return { member, verdict, target, ghostSince: this.track(room.roomId, member, verdict, now) };
+  }
+
+  /** Judges every membership in the room's state, ghosts of users who left the room included. */
+  judgeRoom(room: RoomCallState, now: EpochMs): Judged[] {
+    const effective = room.members();
+    const all = room.allSlotMembers();
+    const judged = all.map((m) => this.judgeOne(room, m, effective, now));
+    const keys = new Set(all.map((m) => m.key));
+    for (const key of this.last.keys())
+      if (key.startsWith(`${room.roomId}\u0000`) && !keys.has(key)) this.last.delete(key);
+    return judged;
+  }
+
+  private track(roomId: string, member: RtcMember, verdict: Verdict, now: EpochMs): EpochMs | null {
+    const label = `${verdict.kind}:${verdict.reason}`;
+    const previous = this.last.get(member.key);
+    if (previous?.label === label) return previous.ghostSince;
+    const ghostSince = verdict.kind === "ghost" ? (previous?.ghostSince ?? now) : null;
+    this.last.set(member.key, { label, ghostSince });
+    this.metrics.verdict(verdict.kind, verdict.reason);
+    const fields = {
+      room: roomId,
+      user: member.userId,
+      device: member.deviceId,
+      member_key: member.key,
+      format: member.source.format,
+      verdict: verdict.kind,
+      reason: verdict.reason,
+      previous: previous?.label ?? null,
+      evidence: verdict.evidence,
+    };
+    if (verdict.kind === "ghost") this.logger.info("verdict: ghost", fields);
+    else this.logger.debug(`verdict: ${verdict.kind}`, fields);
+    this.store.audit({
+      at: now,
+      action: "verdict",
+      roomId,
+      userId: member.userId,
+      deviceId: member.deviceId,
+      memberKey: member.key,
+      reason: verdict.reason,
+      result: verdict.kind,
+      evidence: { ...verdict.evidence, previous: previous?.label ?? null },
+    });
+    return ghostSince;
+  }
+
+  /** The last verdict label of a member ("ghost:left_sfu"), if judged. */
+  lastLabel(memberKey: string): string | null {
+    return this.last.get(memberKey)?.label ?? null;
+  }
+
+  ghostCount(): number {
+    let n = 0;
+    for (const v of this.last.values()) if (v.label.startsWith("ghost:")) n++;
+    return n;
+  }
+}

@@ -1,0 +1,99 @@
+// Start-up and periodic resync: reads the current state of every known room and replaces our view with it.
+import type { Clock } from "./ports/clock";
+import type { Logger } from "./ports/logger";
+import { type MatrixPort, MatrixRequestError } from "./ports/matrix";
+import type { Store } from "./ports/store";
+import type { Reconciler } from "./reconcile/reconciler";
+import type { CallState } from "./state/call-state";
+
+export interface ResyncReport {
+  readonly rooms: number;
+  readonly synced: number;
+  readonly unreadable: readonly string[];
+}
+
+export class Resync {
+  constructor(
+    private readonly matrix: MatrixPort,
+    private readonly state: CallState,
+    private readonly reconciler: Reconciler,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    /** Whether the service may read as this user (local, in the namespace). */
+    private readonly isLocalUser: (userId: string) => boolean,
+  ) {}
+
+  /** The rooms we know: those the bot is in, and those in our database. */
+  private async knownRooms(): Promise<string[]> {
+    const rooms = new Set(this.store.rooms().map((r) => r.roomId));
+    try {
+      for (const r of await this.matrix.joinedRooms()) rooms.add(r);
+    } catch (err) {
+      this.logger.warn("could not list the bot's rooms", { error: String(err) });
+    }
+    return [...rooms];
+  }
+
+  /** Reads a room's state as the bot, or else as a joined local user we track in it. */
+  private async readState(roomId: string): Promise<readonly unknown[] | null | "nothing"> {
+    try {
+      return await this.matrix.roomState(roomId, { kind: "bot" });
+    } catch (err) {
+      if (!(err instanceof MatrixRequestError) || (err.status !== 403 && err.status !== 404)) throw err;
+    }
+    const room = this.state.room(roomId);
+    if (!room || room.allSlotMembers().length === 0) return "nothing";
+    const candidates = new Set(
+      room
+        .allSlotMembers()
+        .map((m) => m.userId)
+        .filter((u) => this.isLocalUser(u)),
+    );
+    for (const userId of candidates) {
+      if (room.isJoined(userId) === false) continue;
+      try {
+        return await this.matrix.roomState(roomId, { kind: "user", userId });
+      } catch (err) {
+        if (!(err instanceof MatrixRequestError) || (err.status !== 403 && err.status !== 404)) throw err;
+      }
+    }
+    return null;
+  }
+
+  async room(roomId: string): Promise<boolean> {
+    const events = await this.readState(roomId);
+    // A room without memberships that we can no longer read has nothing to reconcile.
+    if (events === "nothing") return true;
+    if (events === null) return false;
+    const applied = this.store.transaction(() => this.state.resync(roomId, events, this.clock.now()));
+    this.reconciler.onApplied(applied);
+    return true;
+  }
+
+  async all(): Promise<ResyncReport> {
+    const rooms = await this.knownRooms();
+    const unreadable: string[] = [];
+    let synced = 0;
+    for (const roomId of rooms) {
+      try {
+        if (await this.room(roomId)) synced++;
+        else unreadable.push(roomId);
+      } catch (err) {
+        unreadable.push(roomId);
+        this.logger.warn("resync of a room failed; it keeps its last known state", {
+          room: roomId,
+          error: String(err),
+        });
+      }
+    }
+    if (unreadable.length > 0) {
+      this.logger.warn("rooms whose state could not be read (bot not in them, no local member to read as)", {
+        rooms: unreadable.slice(0, 20),
+        count: unreadable.length,
+      });
+    }
+    this.reconciler.flush();
+    return { rooms: rooms.length, synced, unreadable };
+  }
+}

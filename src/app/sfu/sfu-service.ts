@@ -1,0 +1,245 @@
+// What every LiveKit deployment says, from webhooks and polls, kept per deployment; answers the verdict's SFU view.
+import type { RtcMember } from "../../domain/membership/model";
+import { sfuTargetFor } from "../../domain/sfu/mapping";
+import { type SfuSignal, SfuPresenceTracker, type SfuView } from "../../domain/sfu/presence";
+import type { EpochMs } from "../../domain/time";
+import type { Clock } from "../ports/clock";
+import { type LiveKitPort, SfuUnavailableError } from "../ports/livekit";
+import type { Logger } from "../ports/logger";
+import type { Metrics } from "../ports/metrics";
+import type { Store } from "../ports/store";
+import type { DeploymentDirectory } from "./deployments";
+
+/** A verified LiveKit webhook, as the adapter hands it over (times in ms on our clock). */
+export interface SfuWebhookSignal {
+  readonly id: string;
+  readonly deployment: string;
+  readonly event: string;
+  readonly room: string | null;
+  readonly identity: string | null;
+  readonly sid: string | null;
+  readonly disconnectReason: string | null;
+  readonly receivedAt: EpochMs;
+}
+
+/** Where a member is looked for on the SFU, once its deployment is known. */
+export interface MemberTarget {
+  readonly deployment: string;
+  readonly rooms: readonly string[];
+  readonly identities: readonly string[];
+}
+
+export interface SfuServiceOptions {
+  /** A deployment's view is stale (never an SFU-based ghost) when its last good poll is older than this. */
+  readonly staleAfterMs: number;
+  /** How long gone participants are remembered. */
+  readonly retentionMs: number;
+}
+
+export class SfuService {
+  private readonly trackers = new Map<string, SfuPresenceTracker>();
+
+  constructor(
+    private readonly directory: DeploymentDirectory,
+    private readonly livekit: LiveKitPort,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly opts: SfuServiceOptions,
+  ) {
+    const now = clock.now();
+    for (const name of directory.names()) {
+      const tracker = new SfuPresenceTracker(now);
+      // Until the first poll succeeds nothing is known: the view is "stale", never evidence of absence.
+      tracker.apply({ kind: "poll-failed", at: now, reason: "not polled yet" });
+      this.trackers.set(name, tracker);
+    }
+  }
+
+  /** The deployment and candidate names for a member, or null when its SFU is none of ours (or it has none). */
+  targetOf(member: RtcMember, roomMembers: readonly RtcMember[]): MemberTarget | "no-sfu" | "not-ours" {
+    const target = sfuTargetFor(member, roomMembers);
+    if (target === null) return "no-sfu";
+    const deployment = this.directory.forTransport(target.transport);
+    if (deployment === null) return "not-ours";
+    return { deployment, rooms: target.rooms, identities: target.identities };
+  }
+
+  /** The SFU evidence for one member, for the verdict. */
+  viewOf(
+    member: RtcMember,
+    roomMembers: readonly RtcMember[],
+    now: EpochMs,
+  ): { view: SfuView; target: MemberTarget | null } {
+    const target = this.targetOf(member, roomMembers);
+    if (target === "no-sfu") return { view: { kind: "none" }, target: null };
+    if (target === "not-ours") return { view: { kind: "not-ours" }, target: null };
+    const tracker = this.trackers.get(target.deployment);
+    if (!tracker) return { view: { kind: "not-ours" }, target: null };
+    return { view: tracker.viewOf(target.rooms, target.identities, now, this.opts.staleAfterMs), target };
+  }
+
+  /** Applies a webhook; returns the LiveKit room it concerns (to re-judge members mapped there). */
+  onWebhook(hook: SfuWebhookSignal): string | null {
+    const tracker = this.trackers.get(hook.deployment);
+    if (!tracker || hook.room === null) return null;
+    const at = hook.receivedAt;
+    let signal: SfuSignal | null = null;
+    if (hook.identity !== null && hook.sid !== null) {
+      const base = { room: hook.room, identity: hook.identity, sid: hook.sid, at, eventId: hook.id };
+      if (hook.event === "participant_joined") signal = { kind: "joined", ...base };
+      else if (hook.event === "participant_left")
+        signal = { kind: "left", ...base, reason: hook.disconnectReason };
+      else if (hook.event === "participant_connection_aborted")
+        signal = { kind: "aborted", ...base, reason: null };
+    }
+    if (hook.event === "room_finished") signal = { kind: "room-finished", room: hook.room, at };
+    if (signal === null) return null;
+    tracker.apply(signal);
+    this.recordInterval(hook);
+    return hook.room;
+  }
+
+  private recordInterval(hook: SfuWebhookSignal): void {
+    if (hook.sid === null || hook.identity === null || hook.room === null) return;
+    if (hook.event === "participant_joined") {
+      this.store.openSfuInterval({
+        deployment: hook.deployment,
+        sid: hook.sid,
+        livekitRoom: hook.room,
+        identity: hook.identity,
+        joinedAt: hook.receivedAt,
+        leftAt: null,
+        reason: null,
+      });
+    } else if (hook.event === "participant_left" || hook.event === "participant_connection_aborted") {
+      this.store.closeSfuInterval(
+        hook.deployment,
+        hook.sid,
+        hook.receivedAt,
+        hook.disconnectReason ?? hook.event,
+      );
+    }
+  }
+
+  /** Polls every deployment (rooms, then participants of each); a failure marks that deployment unavailable. */
+  async pollAll(): Promise<void> {
+    await Promise.all(this.directory.names().map((name) => this.poll(name)));
+  }
+
+  async poll(deployment: string): Promise<void> {
+    const tracker = this.trackers.get(deployment);
+    if (!tracker) return;
+    const wasAvailable = tracker.status.available;
+    try {
+      const rooms = await this.livekit.listRooms(deployment);
+      const snapshots = await Promise.all(
+        rooms.map(async (room) => ({
+          room,
+          participants: await this.livekit.listParticipants(deployment, room),
+        })),
+      );
+      const at = this.clock.now();
+      for (const { room, participants } of snapshots) {
+        tracker.apply({ kind: "snapshot", room, at, participants });
+        for (const p of participants) {
+          if (p.state !== "active") continue;
+          this.store.openSfuInterval({
+            deployment,
+            sid: p.sid,
+            livekitRoom: room,
+            identity: p.identity,
+            joinedAt: p.joinedAt ?? at,
+            leftAt: null,
+            reason: null,
+          });
+        }
+      }
+      for (const room of tracker.roomsWithConnected()) {
+        if (!rooms.includes(room)) tracker.apply({ kind: "room-finished", room, at });
+      }
+      tracker.apply({ kind: "poll-ok", at });
+      tracker.prune(at, this.opts.retentionMs);
+      if (!wasAvailable)
+        this.logger.info("LiveKit deployment reachable", { deployment, rooms: rooms.length });
+    } catch (err) {
+      const reason = err instanceof SfuUnavailableError ? err.reason : String(err);
+      tracker.apply({ kind: "poll-failed", at: this.clock.now(), reason });
+      this.metrics.livekitApiError(deployment, err instanceof SfuUnavailableError ? err.operation : "poll");
+      if (wasAvailable)
+        this.logger.warn("LiveKit deployment unavailable: no SFU-based verdicts on it", {
+          deployment,
+          reason,
+        });
+    }
+  }
+
+  /**
+   * Asks the API, at decision time, whether the member is connected now. "absent" only when every candidate room
+   * answered and none lists an ACTIVE participant with one of the member's identities.
+   */
+  async confirmAbsent(target: MemberTarget): Promise<"absent" | "present" | "unavailable"> {
+    try {
+      const lists = await Promise.all(
+        target.rooms.map((room) => this.livekit.listParticipants(target.deployment, room)),
+      );
+      const at = this.clock.now();
+      const tracker = this.trackers.get(target.deployment);
+      lists.forEach((participants, i) => {
+        const room = target.rooms[i];
+        if (room !== undefined && participants.length > 0)
+          tracker?.apply({ kind: "snapshot", room, at, participants });
+      });
+      const present = lists.some((list) =>
+        list.some((p) => p.state === "active" && target.identities.includes(p.identity)),
+      );
+      return present ? "present" : "absent";
+    } catch (err) {
+      this.metrics.livekitApiError(
+        target.deployment,
+        err instanceof SfuUnavailableError ? err.operation : "confirm",
+      );
+      return "unavailable";
+    }
+  }
+
+  /** Removes the member's participants from the SFU (for `end` and `kick`); returns how many were removed. */
+  async removeParticipants(target: MemberTarget): Promise<number> {
+    let removed = 0;
+    for (const room of target.rooms) {
+      for (const identity of target.identities) {
+        try {
+          if ((await this.livekit.removeParticipant(target.deployment, room, identity)) === "removed")
+            removed++;
+        } catch (err) {
+          this.metrics.livekitApiError(target.deployment, "removeParticipant");
+          this.logger.warn("could not remove a participant from the SFU", {
+            deployment: target.deployment,
+            room,
+            identity,
+            error: String(err),
+          });
+        }
+      }
+    }
+    return removed;
+  }
+
+  /** ACTIVE participants per deployment and room, as last observed (for orphan reports). */
+  connected(): { deployment: string; room: string; identity: string; sid: string; since: EpochMs }[] {
+    const out: { deployment: string; room: string; identity: string; sid: string; since: EpochMs }[] = [];
+    for (const [deployment, tracker] of this.trackers) {
+      for (const p of tracker.connectedParticipants()) out.push({ deployment, ...p });
+    }
+    return out;
+  }
+
+  status(deployment: string) {
+    return this.trackers.get(deployment)?.status ?? null;
+  }
+
+  deploymentNames(): string[] {
+    return this.directory.names();
+  }
+}

@@ -1,0 +1,239 @@
+// Owns every tracked room's call state and the session trackers; persists slots, memberships and sessions.
+import type { MemberChange } from "../../domain/membership/changes";
+import type { RtcMember } from "../../domain/membership/model";
+import type { ParseResult } from "../../domain/membership/parse/result";
+import { RoomCallState } from "../../domain/membership/room-state";
+import { SessionTracker } from "../../domain/sessions/tracker";
+import type { SessionEvent, UserLeaveReason } from "../../domain/sessions/types";
+import type { EpochMs } from "../../domain/time";
+import type { Store } from "../ports/store";
+import { callRow, userRow } from "./session-rows";
+
+/** What one applied event did, for the intake to count and log. */
+export interface Applied {
+  readonly roomId: string;
+  readonly parse: ParseResult | { readonly kind: string };
+  readonly changes: readonly MemberChange[];
+  readonly sessions: readonly SessionEvent[];
+}
+
+/**
+ * The tracked rooms. Every change is persisted inside the caller's transaction: the slot's current event (so a
+ * restart rebuilds state exactly), the membership rows (first-seen instants survive restarts) and sessions.
+ */
+export class CallState {
+  private readonly rooms = new Map<string, RoomCallState>();
+  private readonly firstSeen = new Map<string, EpochMs>();
+  private readonly sessions = new SessionTracker();
+  /** Leave reasons the reconciler announced for members it is clearing (by member key). */
+  private readonly pendingReasons = new Map<string, UserLeaveReason>();
+
+  constructor(private readonly store: Store) {}
+
+  room(roomId: string): RoomCallState | undefined {
+    return this.rooms.get(roomId);
+  }
+
+  allRooms(): IterableIterator<RoomCallState> {
+    return this.rooms.values();
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  firstSeenAt(member: RtcMember): EpochMs {
+    return this.firstSeen.get(member.key) ?? member.source.receivedAt;
+  }
+
+  openSessionOf(memberKey: string) {
+    return this.sessions.sessionOf(memberKey);
+  }
+
+  openCalls() {
+    return this.sessions.openCallSessions();
+  }
+
+  /** The reconciler is about to end this member: its session's leave reason will say so. */
+  expectLeave(memberKey: string, reason: UserLeaveReason): void {
+    this.pendingReasons.set(memberKey, reason);
+  }
+
+  forgetExpectedLeave(memberKey: string): void {
+    this.pendingReasons.delete(memberKey);
+  }
+
+  private ensure(roomId: string, receivedAt: EpochMs): RoomCallState {
+    let room = this.rooms.get(roomId);
+    if (!room) {
+      const row = this.store.room(roomId);
+      room = new RoomCallState(roomId, {
+        roomVersion: row?.roomVersion ?? null,
+        encrypted: row?.encrypted ?? false,
+      });
+      this.rooms.set(roomId, room);
+      if (!row) {
+        this.store.upsertRoom({
+          roomId,
+          roomVersion: null,
+          encrypted: false,
+          firstSeenAt: receivedAt,
+          lastEventAt: receivedAt,
+          unreadableSticky: 0,
+        });
+      }
+    }
+    return room;
+  }
+
+  /** Rebuilds rooms, slots and open sessions from the store after a restart (no changes are emitted). */
+  restore(): void {
+    for (const row of this.store.rooms()) {
+      this.rooms.set(
+        row.roomId,
+        new RoomCallState(row.roomId, { roomVersion: row.roomVersion, encrypted: row.encrypted }),
+      );
+    }
+    for (const slot of this.store.slots()) {
+      const room = this.ensure(slot.roomId, slot.receivedAt);
+      room.apply(slot.event, { receivedAt: slot.receivedAt });
+    }
+    for (const m of this.store.memberships()) this.firstSeen.set(m.memberKey, m.firstSeenAt);
+    this.sessions.restore(
+      this.store.openUserSessions().map((s) => ({
+        ...s,
+        leftAt: null,
+        leaveReason: null,
+        leaveEventId: null,
+      })),
+      this.store.openCallSessions(),
+    );
+  }
+
+  /** Applies one live event (already journaled). Call inside a store transaction. */
+  apply(event: unknown, roomId: string, receivedAt: EpochMs): Applied {
+    const room = this.ensure(roomId, receivedAt);
+    const outcome = room.apply(event, { receivedAt });
+    this.persistSlot(room, outcome.parse, event, receivedAt);
+    const sessions = this.record(outcome.changes, receivedAt);
+    this.touchRoom(room, receivedAt);
+    return { roomId, parse: outcome.parse, changes: outcome.changes, sessions };
+  }
+
+  /** Replaces a room's state by a full resync. Call inside a store transaction. */
+  resync(roomId: string, events: readonly unknown[], receivedAt: EpochMs): Applied {
+    const room = this.ensure(roomId, receivedAt);
+    // Sticky memberships are not room state: keep the ones we hold so the resync does not drop them.
+    const sticky = this.store.slots(roomId).filter((s) => s.slotKey.startsWith("sticky"));
+    const changes = room.loadState([...events, ...sticky.map((s) => s.event)], { receivedAt });
+    this.store.transaction(() => {
+      for (const slot of this.store.slots(roomId))
+        if (!room.slot(slot.slotKey)) this.store.deleteSlot(roomId, slot.slotKey);
+      for (const event of events) {
+        const parsed = this.slotKeyOf(event, room);
+        if (parsed !== null && room.slot(parsed.key)?.ref.eventId === parsed.eventId) {
+          this.store.putSlot({ roomId, slotKey: parsed.key, eventId: parsed.eventId, event, receivedAt });
+        }
+      }
+    });
+    const sessions = this.record(changes, receivedAt);
+    this.touchRoom(room, receivedAt);
+    return { roomId, parse: { kind: "resync" }, changes, sessions };
+  }
+
+  /** Ends sticky memberships whose stickiness lapsed. */
+  expireSticky(now: EpochMs): Applied[] {
+    const out: Applied[] = [];
+    for (const room of this.rooms.values()) {
+      const changes = room.expireSticky(now);
+      if (changes.length === 0) continue;
+      for (const change of changes) this.store.deleteSlot(room.roomId, change.member.slotKey);
+      out.push({
+        roomId: room.roomId,
+        parse: { kind: "sticky-expiry" },
+        changes,
+        sessions: this.record(changes, now),
+      });
+    }
+    return out;
+  }
+
+  private slotKeyOf(event: unknown, room: RoomCallState): { key: string; eventId: string } | null {
+    if (typeof event !== "object" || event === null) return null;
+    const e = event as Record<string, unknown>;
+    if (typeof e.event_id !== "string" || typeof e.type !== "string" || typeof e.state_key !== "string")
+      return null;
+    const key = `state\u0000${e.type}\u0000${e.state_key}`;
+    return room.slot(key) ? { key, eventId: e.event_id } : null;
+  }
+
+  private persistSlot(
+    room: RoomCallState,
+    parse: ParseResult | { kind: string },
+    event: unknown,
+    receivedAt: EpochMs,
+  ) {
+    if ((parse.kind !== "slot" && parse.kind !== "invalid") || !("slot" in parse) || parse.slot === null)
+      return;
+    const ref = parse.slot;
+    const current = room.slot(ref.key);
+    if (current && current.ref.eventId === ref.eventId) {
+      this.store.putSlot({ roomId: room.roomId, slotKey: ref.key, eventId: ref.eventId, event, receivedAt });
+    } else if (!current) {
+      this.store.deleteSlot(room.roomId, ref.key);
+    }
+  }
+
+  private record(changes: readonly MemberChange[], receivedAt: EpochMs): SessionEvent[] {
+    const events: SessionEvent[] = [];
+    for (const change of changes) {
+      const member = change.member;
+      if (change.kind === "left") {
+        const reason = this.pendingReasons.get(member.key);
+        this.pendingReasons.delete(member.key);
+        events.push(...this.sessions.apply(change, reason === undefined ? {} : { leaveReason: reason }));
+        if (!this.room(member.roomId)?.member(member.key)) {
+          this.store.deleteMembership(member.key);
+          this.firstSeen.delete(member.key);
+        }
+      } else {
+        events.push(...this.sessions.apply(change));
+        const firstSeenAt = this.firstSeen.get(member.key) ?? receivedAt;
+        this.firstSeen.set(member.key, firstSeenAt);
+        this.store.putMembership({
+          memberKey: member.key,
+          roomId: member.roomId,
+          userId: member.userId,
+          deviceId: member.deviceId,
+          application: member.application,
+          callId: member.callId,
+          format: member.source.format,
+          eventId: member.source.eventId,
+          createdTs: member.createdTs,
+          expiresAt: member.expiresAt,
+          firstSeenAt,
+        });
+      }
+    }
+    for (const e of events) {
+      if (e.kind === "user-session-opened" || e.kind === "user-session-closed") {
+        this.store.putUserSession(userRow(e.session, receivedAt, this.sessions.callIdOf(e.session.id)));
+      } else {
+        this.store.putCallSession(callRow(e.call));
+      }
+    }
+    return events;
+  }
+
+  private touchRoom(room: RoomCallState, at: EpochMs): void {
+    const row = this.store.room(room.roomId);
+    this.store.upsertRoom({
+      roomId: room.roomId,
+      roomVersion: room.roomVersion,
+      encrypted: room.encrypted,
+      firstSeenAt: row?.firstSeenAt ?? at,
+      lastEventAt: at,
+      unreadableSticky: row?.unreadableSticky ?? 0,
+    });
+  }
+}
