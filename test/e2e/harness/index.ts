@@ -13,3 +13,6 @@ export * from "./raw-memberships";
 export * from "./relay";
 export * from "./synapse";
 export * from "./webhook-sink";
+export * from "./reconciler";
+export * from "./stack";
+export * from "./scenario";

@@ -34,11 +34,18 @@ export function e2eRunDir(): string {
 
 const counters = new Map<string, number>();
 
-/** A fresh folder `<run>/<prefix>-<n>` for one component instance. */
+/**
+ * A fresh folder `<run>/<prefix>-<n>` for one component instance. Jest gives each test file its own module
+ * registry (so its own counters) while the run folder is shared: skip numbers already taken on disk.
+ */
 export function freshDir(prefix: string): string {
-  const n = (counters.get(prefix) ?? 0) + 1;
+  let n = counters.get(prefix) ?? 0;
+  let dir: string;
+  do {
+    n++;
+    dir = path.join(e2eRunDir(), `${prefix}-${n}`);
+  } while (fs.existsSync(dir));
   counters.set(prefix, n);
-  const dir = path.join(e2eRunDir(), `${prefix}-${n}`);
   fs.mkdirSync(dir, { recursive: true });
   return dir;
 }

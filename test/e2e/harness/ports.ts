@@ -85,3 +85,19 @@ export async function waitUntil(check: () => boolean, timeoutMs: number, what = 
     await sleep(50);
   }
 }
+
+/** Polls an async `check` every `intervalMs` until it returns a value other than undefined; rejects after timeoutMs. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what = "condition",
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await sleep(intervalMs);
+  }
+}

@@ -1,0 +1,111 @@
+// Building blocks for reconciler scenarios: a user in a call (js-sdk client + rtc-node participant), state checks, audit reads.
+import Database from "better-sqlite3";
+import { startLiveKitParticipant, startMatrixRtcClient, type ClientHandle } from "./children";
+import type { MatrixRtcClientOptions } from "./client-options";
+import { MatrixHttp, type Json, type MatrixSession } from "./matrix-http";
+import { registerUser, uniqueLocalpart } from "./matrix-users";
+import { legacyIdentity, livekitRoomName, stickyIdentity } from "./naming";
+import { eventually } from "./ports";
+import type { Stack } from "./stack";
+
+export const CALL_MEMBER = "org.matrix.msc3401.call.member";
+
+export interface InCall {
+  readonly user: MatrixSession;
+  readonly roomId: string;
+  readonly client: ClientHandle;
+  readonly participant: ClientHandle | null;
+  readonly stateKey: string;
+  readonly identity: string;
+}
+
+export async function newUser(stack: Stack, name: string, device: string): Promise<MatrixSession> {
+  return registerUser(stack.synapse.baseUrl, { username: uniqueLocalpart(name), deviceId: device });
+}
+
+/** A private room where, as in Element Call rooms, every member may send call memberships (power level 0). */
+export async function newRoom(user: MatrixSession, extra: Record<string, unknown> = {}): Promise<string> {
+  return MatrixHttp.of(user).createRoom({
+    preset: "private_chat",
+    power_level_content_override: { events: { [CALL_MEMBER]: 0, "org.matrix.msc4143.rtc.member": 0 } },
+    ...extra,
+  });
+}
+
+/** A user joins a call through the js-sdk session API and (unless `participant: false`) connects to LiveKit. */
+export async function joinCall(
+  stack: Stack,
+  user: MatrixSession,
+  roomId: string,
+  opts: Partial<MatrixRtcClientOptions> & { participant?: boolean } = {},
+): Promise<InCall> {
+  const { participant: withParticipant = true, ...clientOpts } = opts;
+  const client = startMatrixRtcClient({
+    ...user,
+    roomId,
+    livekitServiceUrl: stack.serviceUrl,
+    ...clientOpts,
+  });
+  const joined = await client.waitFor("joined-call", 60_000);
+  const identity =
+    typeof joined.rtcBackendIdentity === "string"
+      ? joined.rtcBackendIdentity
+      : clientOpts.sticky
+        ? stickyIdentity(user.userId, user.deviceId, `${user.userId}:${user.deviceId}`)
+        : legacyIdentity(user.userId, user.deviceId);
+  let participant: ClientHandle | null = null;
+  if (withParticipant) {
+    participant = await startLiveKitParticipant({
+      ...stack.livekit,
+      room: livekitRoomName(roomId),
+      identity,
+    });
+    await participant.waitFor("connected", 30_000);
+  }
+  return { user, roomId, client, participant, stateKey: `_${user.userId}_${user.deviceId}_m.call`, identity };
+}
+
+/** Waits until a state key's content satisfies `done`; returns when it did. */
+export async function waitForState(
+  api: MatrixHttp,
+  roomId: string,
+  type: string,
+  stateKey: string,
+  done: (content: Json | undefined) => boolean,
+  timeoutMs: number,
+): Promise<number> {
+  return eventually(
+    async () => (done(await api.getStateEvent(roomId, type, stateKey)) ? Date.now() : undefined),
+    timeoutMs,
+    `state ${type}/${stateKey}`,
+  );
+}
+
+export const isEmpty = (c: Json | undefined): boolean => c !== undefined && Object.keys(c).length === 0;
+
+export type AuditRecord = Record<string, unknown> & {
+  action: string;
+  reason: string | null;
+  method: string | null;
+  result: string | null;
+};
+
+/** The service's audit rows for a room (read-only, next to the running service). */
+export function auditOf(stack: Stack, roomId: string): AuditRecord[] {
+  const db = new Database(stack.reconciler.dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare("SELECT * FROM audit WHERE room_id = ? ORDER BY id").all(roomId) as AuditRecord[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Rows of any table, read-only. */
+export function query<T>(stack: Stack, sql: string, ...params: unknown[]): T[] {
+  const db = new Database(stack.reconciler.dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}

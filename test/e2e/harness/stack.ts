@@ -1,0 +1,116 @@
+// One test file's stack: Synapse (a profile), LiveKit behind the webhook relay, and matrix-rtc-reconciler wired to both.
+import * as path from "node:path";
+import {
+  DEFAULT_LIVEKIT_SERVICE_URL,
+  startSynapse,
+  type SynapseHandle,
+  type SynapseProfile,
+} from "./synapse";
+import { startLiveKit, type LiveKitHandle } from "./livekit";
+import { startWebhookRelay, type WebhookRelay } from "./relay";
+import {
+  generateReconcilerRegistration,
+  startReconciler,
+  type ReconcilerHandle,
+  type ReconcilerRegistration,
+} from "./reconciler";
+import { freshDir } from "./paths";
+import { freePort } from "./ports";
+import { killAllLeftovers } from "./processes";
+
+export interface StackOptions {
+  readonly profile: SynapseProfile;
+  /** Narrows the registration's non-exclusive user namespace (e.g. to leave some users out). */
+  readonly userRegex?: string;
+  /** Changes to the default e2e config, merged section by section. */
+  readonly config?: Record<string, Record<string, unknown>>;
+}
+
+export interface Stack {
+  readonly synapse: SynapseHandle;
+  readonly livekit: LiveKitHandle;
+  readonly relay: WebhookRelay;
+  readonly registration: ReconcilerRegistration;
+  reconciler: ReconcilerHandle;
+  /** The livekit_service_url memberships name; the reconciler maps it to this LiveKit. */
+  readonly serviceUrl: string;
+  /** Stops the reconciler and starts it again on the same database (optionally with other config). */
+  restartReconciler(
+    config?: Record<string, Record<string, unknown>>,
+    how?: "stop" | "kill",
+  ): Promise<ReconcilerHandle>;
+  stop(): Promise<void>;
+}
+
+function merge(
+  base: Record<string, Record<string, unknown>>,
+  extra: Record<string, Record<string, unknown>> = {},
+): Record<string, Record<string, unknown>> {
+  const out = { ...base };
+  for (const [section, values] of Object.entries(extra))
+    out[section] = { ...(base[section] ?? {}), ...values };
+  return out;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const registration = await generateReconcilerRegistration(
+    opts.userRegex === undefined ? {} : { userRegex: opts.userRegex },
+  );
+  const relay = await startWebhookRelay();
+  const [synapse, livekit] = await Promise.all([
+    startSynapse({
+      profile: opts.profile,
+      registrationFiles: [registration.file],
+      livekitServiceUrl: DEFAULT_LIVEKIT_SERVICE_URL,
+    }),
+    startLiveKit({ webhookUrls: [relay.url] }),
+  ]);
+  const dir = freshDir("reconciler");
+  const metricsPort = await freePort();
+  const base: Record<string, Record<string, unknown>> = {
+    homeserver: { url: synapse.baseUrl, domain: "localhost", startup_timeout: "30s" },
+    appservice: { bind_address: "127.0.0.1", port: registration.port },
+    database: { path: path.join(dir, "reconciler.db") },
+    livekit: {
+      deployments: [
+        {
+          name: "local",
+          service_urls: [DEFAULT_LIVEKIT_SERVICE_URL],
+          api_url: livekit.httpUrl,
+          api_key: livekit.apiKey,
+          api_secret: livekit.apiSecret,
+        },
+      ],
+    },
+    reconciliation: { dry_run: false },
+    logging: { level: "debug" },
+    metrics: { port: metricsPort },
+    schedules: { sweep: "*/2 * * * * *", poll: "*/3 * * * * *" },
+  };
+  let config = merge(base, opts.config);
+  const start = () => startReconciler({ registration, homeserverUrl: synapse.baseUrl, config, dir });
+  const reconciler = await start();
+  relay.setTarget(reconciler.webhookUrl);
+  const stack: Stack = {
+    synapse,
+    livekit,
+    relay,
+    registration,
+    reconciler,
+    serviceUrl: DEFAULT_LIVEKIT_SERVICE_URL,
+    async restartReconciler(extra, how = "stop") {
+      if (how === "kill") await stack.reconciler.kill();
+      else await stack.reconciler.stop();
+      config = merge(config, extra);
+      stack.reconciler = await start();
+      return stack.reconciler;
+    },
+    async stop() {
+      await stack.reconciler.stop();
+      await Promise.allSettled([synapse.stop(), livekit.stop()]);
+      await relay.close();
+      killAllLeftovers();
+    },
+  };
+  return stack;
+}
