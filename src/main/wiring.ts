@@ -121,6 +121,7 @@ export function buildApp(d: AppDeps) {
     clock,
     logger: logger.child({ component: "reconciler" }),
     metrics,
+    batch: (fn) => store.transaction(fn),
   });
   const resync = new Resync(
     matrix,

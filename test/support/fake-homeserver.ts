@@ -30,6 +30,8 @@ export async function startFakeHomeserver(opts: FakeHomeserverOptions): Promise<
     const authorised = req.headers.authorization === `Bearer ${opts.asToken}`;
     if (url.pathname === "/_matrix/client/versions") {
       send(res, 200, { versions: ["v1.11"], unstable_features: { "fi.mau.msc2659.stable": true } });
+    } else if (url.pathname === "/_matrix/client/v3/joined_rooms" && authorised) {
+      send(res, 200, { joined_rooms: [] });
     } else if (url.pathname === "/_matrix/client/v3/account/whoami") {
       await opts.holdWhoami;
       if (!authorised) send(res, 401, { errcode: "M_UNKNOWN_TOKEN", error: "Unknown token" });

@@ -30,7 +30,8 @@ interface Last {
 }
 
 export class Judge {
-  private readonly last = new Map<string, Last>();
+  /** Room → member key → its last verdict. */
+  private readonly last = new Map<string, Map<string, Last>>();
 
   constructor(
     private readonly state: CallState,
@@ -67,7 +68,12 @@ export class Judge {
     if (isSfuBased(verdict) && this.backedOff(member, now)) {
       verdict = { kind: "unknown", reason: "sfu_unavailable", evidence: { ...verdict.evidence } };
     }
-    return { member, verdict, target, ghostSince: this.track(room.roomId, member, verdict, now) };
+    return {
+      member,
+      verdict,
+      target,
+      ghostSince: this.track(this.roomLast(room.roomId), room.roomId, member, verdict, now),
+    };
   }
 
   /** Judges every membership in the room's state, ghosts of users who left the room included. */
@@ -75,18 +81,37 @@ export class Judge {
     const effective = room.members();
     const all = room.allSlotMembers();
     const judged = all.map((m) => this.judgeOne(room, m, effective, now));
-    const keys = new Set(all.map((m) => m.key));
-    for (const key of this.last.keys())
-      if (key.startsWith(`${room.roomId}\u0000`) && !keys.has(key)) this.last.delete(key);
+    const known = this.roomLast(room.roomId);
+    if (known.size > all.length) {
+      const keys = new Set(all.map((m) => m.key));
+      for (const key of known.keys()) {
+        if (keys.has(key)) continue;
+        known.delete(key);
+        this.sfu.forget(key);
+      }
+    }
+    if (known.size === 0) this.last.delete(room.roomId);
     return judged;
   }
 
-  private track(roomId: string, member: RtcMember, verdict: Verdict, now: EpochMs): EpochMs | null {
+  private roomLast(roomId: string): Map<string, Last> {
+    let map = this.last.get(roomId);
+    if (!map) this.last.set(roomId, (map = new Map<string, Last>()));
+    return map;
+  }
+
+  private track(
+    known: Map<string, Last>,
+    roomId: string,
+    member: RtcMember,
+    verdict: Verdict,
+    now: EpochMs,
+  ): EpochMs | null {
     const label = `${verdict.kind}:${verdict.reason}`;
-    const previous = this.last.get(member.key);
+    const previous = known.get(member.key);
     if (previous?.label === label) return previous.ghostSince;
     const ghostSince = verdict.kind === "ghost" ? (previous?.ghostSince ?? now) : null;
-    this.last.set(member.key, { label, ghostSince });
+    known.set(member.key, { label, ghostSince });
     this.metrics.verdict(verdict.kind, verdict.reason);
     const fields = {
       room: roomId,
@@ -116,13 +141,14 @@ export class Judge {
   }
 
   /** The last verdict label of a member ("ghost:left_sfu"), if judged. */
-  lastLabel(memberKey: string): string | null {
-    return this.last.get(memberKey)?.label ?? null;
+  lastLabel(roomId: string, memberKey: string): string | null {
+    return this.last.get(roomId)?.get(memberKey)?.label ?? null;
   }
 
   ghostCount(): number {
     let n = 0;
-    for (const v of this.last.values()) if (v.label.startsWith("ghost:")) n++;
+    for (const room of this.last.values())
+      for (const v of room.values()) if (v.label.startsWith("ghost:")) n++;
     return n;
   }
 }

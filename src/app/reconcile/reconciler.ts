@@ -26,6 +26,8 @@ export interface ReconcilerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Groups the audit writes of one pass into one database transaction. */
+  readonly batch: <T>(fn: () => T) => T;
   /** Margin after a deadline (grace end, expiry) before judging again. */
   readonly deadlineSlackMs?: number;
 }
@@ -87,7 +89,9 @@ export class Reconciler {
   flush(): void {
     const rooms = [...this.dirty];
     this.dirty.clear();
-    for (const roomId of rooms) this.evaluate(roomId);
+    this.d.batch(() => {
+      for (const roomId of rooms) this.evaluate(roomId);
+    });
   }
 
   onWebhook(hook: SfuWebhookSignal): void {
@@ -175,12 +179,13 @@ export class Reconciler {
     this.dirty.clear();
     let members = 0;
     let liveCalls = 0;
-    for (const room of this.d.state.allRooms()) {
-      this.evaluate(room.roomId);
-      const count = room.memberCount;
-      members += room.allSlotMembers().length;
-      if (count > 0) liveCalls++;
-    }
+    this.d.batch(() => {
+      for (const room of this.d.state.allRooms()) {
+        const judged = this.evaluate(room.roomId);
+        members += judged.length;
+        if (room.memberCount > 0) liveCalls++;
+      }
+    });
     this.d.metrics.setTracked({
       rooms: this.d.state.roomCount,
       members,

@@ -1,6 +1,6 @@
 // What every LiveKit deployment says, from webhooks and polls, kept per deployment; answers the verdict's SFU view.
 import type { RtcMember } from "../../domain/membership/model";
-import { sfuTargetFor } from "../../domain/sfu/mapping";
+import { SfuNameCache } from "../../domain/sfu/names";
 import { type SfuSignal, SfuPresenceTracker, type SfuView } from "../../domain/sfu/presence";
 import type { EpochMs } from "../../domain/time";
 import type { Clock } from "../ports/clock";
@@ -38,6 +38,7 @@ export interface SfuServiceOptions {
 
 export class SfuService {
   private readonly trackers = new Map<string, SfuPresenceTracker>();
+  private readonly names = new SfuNameCache();
 
   constructor(
     private readonly directory: DeploymentDirectory,
@@ -59,7 +60,7 @@ export class SfuService {
 
   /** The deployment and candidate names for a member, or null when its SFU is none of ours (or it has none). */
   targetOf(member: RtcMember, roomMembers: readonly RtcMember[]): MemberTarget | "no-sfu" | "not-ours" {
-    const target = sfuTargetFor(member, roomMembers);
+    const target = this.names.targetOf(member, roomMembers);
     if (target === null) return "no-sfu";
     const deployment = this.directory.forTransport(target.transport);
     if (deployment === null) return "not-ours";
@@ -78,6 +79,11 @@ export class SfuService {
     const tracker = this.trackers.get(target.deployment);
     if (!tracker) return { view: { kind: "not-ours" }, target: null };
     return { view: tracker.viewOf(target.rooms, target.identities, now, this.opts.staleAfterMs), target };
+  }
+
+  /** Forgets a member's cached LiveKit names once it is gone. */
+  forget(memberKey: string): void {
+    this.names.forget(memberKey);
   }
 
   /** Applies a webhook; returns the LiveKit room it concerns (to re-judge members mapped there). */

@@ -109,3 +109,45 @@ export function query<T>(stack: Stack, sql: string, ...params: unknown[]): T[] {
     db.close();
   }
 }
+
+/** Sends a command as `user` and returns the bot's first notice after it (text and HTML). */
+export async function ask(
+  stack: Stack,
+  user: MatrixSession,
+  roomId: string,
+  body: string,
+  timeoutMs = 30_000,
+): Promise<{ text: string; html: string }> {
+  const api = MatrixHttp.of(user);
+  const sent = await api.sendMessage(roomId, body);
+  return eventually(
+    async () => {
+      const events = await api.messages(roomId, { limit: 50 });
+      const index = events.findIndex((e) => e.event_id === sent);
+      // Newest first: replies to this command come before it in the list.
+      const reply = events
+        .slice(0, index < 0 ? events.length : index)
+        .reverse()
+        .find((e) => e.sender === stack.registration.botUserId && e.content.msgtype === "m.notice");
+      if (!reply) return undefined;
+      return { text: String(reply.content.body), html: String(reply.content.formatted_body) };
+    },
+    timeoutMs,
+    `a reply to "${body}"`,
+    300,
+  );
+}
+
+/** Invites the bot and waits until it has joined. */
+export async function inviteBot(stack: Stack, owner: MatrixSession, roomId: string): Promise<void> {
+  const api = MatrixHttp.of(owner);
+  await api.invite(roomId, stack.registration.botUserId);
+  await eventually(
+    async () =>
+      (await api.getStateEvent(roomId, "m.room.member", stack.registration.botUserId))?.membership === "join"
+        ? true
+        : undefined,
+    30_000,
+    "the bot joined",
+  );
+}

@@ -1,0 +1,72 @@
+// Ghost lifetime on the real stack: scenario "client and participant SIGKILLed" repeated, with the split between
+// LiveKit's own detection (kill → participant_left) and the service's overhead (participant_left → leave written).
+import {
+  CALL_MEMBER,
+  isEmpty,
+  joinCall,
+  MatrixHttp,
+  newRoom,
+  newUser,
+  startStack,
+  waitForState,
+} from "../../test/e2e/harness";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+const bench = (name: string, value: number, unit: string) => {
+  console.log(`BENCH ${name} ${value.toFixed(1)} ${unit}`);
+};
+
+async function main(): Promise<void> {
+  const stack = await startStack({ profile: "no-delayed-events" });
+  const lifetimes: number[] = [];
+  const detections: number[] = [];
+  const overheads: number[] = [];
+  try {
+    for (let run = 0; run < RUNS; run++) {
+      const user = await newUser(stack, "ghost", `GHOST${run}`);
+      const call = await joinCall(stack, user, await newRoom(user));
+      const killedAt = Date.now();
+      await Promise.all([call.client.kill(), call.participant?.kill()]);
+      const left = await stack.reconciler.waitForLog(
+        (l) =>
+          l.message === "LiveKit webhook" && l.event === "participant_left" && l.identity === call.identity,
+        60_000,
+      );
+      const clearedAt = await waitForState(
+        MatrixHttp.of(user),
+        call.roomId,
+        CALL_MEMBER,
+        call.stateKey,
+        isEmpty,
+        60_000,
+      );
+      const leftAt = Date.parse(left.time);
+      lifetimes.push((clearedAt - killedAt) / 1000);
+      detections.push((leftAt - killedAt) / 1000);
+      overheads.push((clearedAt - leftAt) / 1000);
+      console.error(
+        `run ${run + 1}: lifetime ${lifetimes.at(-1)?.toFixed(1)} s, LiveKit ${detections.at(-1)?.toFixed(1)} s`,
+      );
+    }
+  } finally {
+    await stack.stop();
+  }
+  bench("ghost_lifetime_p50_s", percentile(lifetimes, 50), "s");
+  bench("ghost_lifetime_p95_s", percentile(lifetimes, 95), "s");
+  bench("sfu_detect_p50_s", percentile(detections, 50), "s");
+  bench("overhead_p95_s", percentile(overheads, 95), "s");
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
