@@ -76,7 +76,11 @@ async function main(): Promise<void> {
     "bench.yaml",
     dir,
   );
-  const sink = new Writable({ write: (_c, _e, done) => { done(); } });
+  const sink = new Writable({
+    write: (_c, _e, done) => {
+      done();
+    },
+  });
   const service = new Service({
     config,
     registration,
@@ -124,6 +128,7 @@ async function main(): Promise<void> {
   const tracked = [...service.app.state.allRooms()].reduce((n, r) => n + r.allSlotMembers().length, 0);
   bench("tracked_memberships", tracked, "count");
   bench("rss_mb_100k", process.memoryUsage().rss / 1_048_576, "MB");
+  bench("heap_mb_100k", process.memoryUsage().heapUsed / 1_048_576, "MB");
 
   // 4. Sweeps: the first records every verdict; later ones find nothing changed.
   let t0 = performance.now();

@@ -89,6 +89,9 @@ export class Service {
       onEvent: (event) => {
         this.app.intake.accept(event);
       },
+      atomically: (run) => {
+        this.store.transaction(run);
+      },
       extraRoutes: (express) => {
         mountWebhookRoute(express, {
           path: config.livekit.webhook_path,

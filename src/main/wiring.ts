@@ -160,7 +160,6 @@ export function buildApp(d: AppDeps) {
     reconciler,
     access,
     serverClock,
-    store,
     clock,
     logger.child({ component: "intake" }),
     metrics,

@@ -11,6 +11,45 @@ import {
 import type { Logger } from "../../app/ports/logger";
 import type { Registration } from "./registration";
 
+type TransactionHandler = (this: AppService, req: Request, res: Response) => void;
+
+/**
+ * An AppService whose transaction handler runs inside `atomically` and answers only after it returned: the
+ * library acknowledges a transaction before its events are handled, which could lose events on a crash.
+ * The library binds its handler in the constructor, so a subclass method is what the route calls.
+ */
+function journalingAppService(atomically: (run: () => void) => void, logger: Logger): typeof AppService {
+  const original: unknown = Reflect.get(AppService.prototype, "onTransaction");
+  if (typeof original !== "function")
+    throw new Error("matrix-appservice changed: AppService.onTransaction is missing");
+  const handle = original as TransactionHandler;
+  class JournalingAppService extends AppService {}
+  Object.defineProperty(JournalingAppService.prototype, "onTransaction", {
+    value: function onTransaction(this: AppService, req: Request, res: Response): void {
+      const send = res.send.bind(res);
+      const reply: { sent: boolean; body?: unknown } = { sent: false };
+      res.send = (body?: unknown) => {
+        reply.sent = true;
+        reply.body = body;
+        return res;
+      };
+      try {
+        atomically(() => {
+          handle.call(this, req, res);
+        });
+      } catch (err) {
+        res.send = send;
+        logger.error("transaction could not be journaled; the homeserver will retry it", { error: err });
+        res.status(500).json({ errcode: "M_UNKNOWN", error: "could not store the transaction" });
+        return;
+      }
+      res.send = send;
+      if (reply.sent) send(reply.body);
+    },
+  });
+  return JournalingAppService;
+}
+
 export interface AppserviceListenerOptions {
   readonly registration: Registration;
   readonly homeserverUrl: string;
@@ -20,6 +59,11 @@ export interface AppserviceListenerOptions {
   readonly logger: Logger;
   /** Called synchronously for every event of an accepted transaction, before the homeserver gets its 200. */
   readonly onEvent: (event: unknown) => void;
+  /**
+   * Runs one whole transaction's `onEvent` calls as a unit (e.g. one database transaction); the homeserver gets
+   * its 200 only after it returns, and a 500 (so it retries) when it throws.
+   */
+  readonly atomically?: (run: () => void) => void;
   readonly isReady: () => boolean;
   /** Adds routes that need no hs_token (e.g. LiveKit's webhook, which carries its own signature). */
   readonly extraRoutes?: (app: Application) => void;
@@ -72,7 +116,13 @@ export class AppserviceListener {
       },
     });
     await bridge.initialise();
-    const appService = new AppService({
+    const appService = new (journalingAppService(
+      this.opts.atomically ??
+        ((run) => {
+          run();
+        }),
+      logger,
+    ))({
       homeserverToken: registration.hs_token,
       httpMaxSizeBytes: this.opts.maxBodyBytes ?? 10_000_000,
     });

@@ -2,7 +2,7 @@
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
 import type { Metrics } from "../ports/metrics";
-import type { InboxEntry, Store } from "../ports/store";
+import type { InboxEntry } from "../ports/store";
 import type { Reconciler } from "../reconcile/reconciler";
 import type { RoomAccessCache } from "../reconcile/room-access";
 import type { ServerClockOffset } from "../server-clock";
@@ -25,7 +25,6 @@ export class EventRouter {
     private readonly reconciler: Reconciler,
     private readonly access: RoomAccessCache,
     private readonly serverClock: ServerClockOffset,
-    private readonly store: Store,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
@@ -108,14 +107,7 @@ export class EventRouter {
   }
 
   private unreadable(entry: InboxEntry): void {
-    const row = this.store.room(entry.roomId);
-    if (row)
-      this.store.upsertRoom({
-        ...row,
-        unreadableSticky: row.unreadableSticky + 1,
-        lastEventAt: this.clock.now(),
-      });
-    if (!row || row.unreadableSticky === 0) {
+    if (this.state.countUnreadable(entry.roomId, this.clock.now())) {
       this.logger.warn("encrypted room: sticky call memberships cannot be read by a server", {
         room: entry.roomId,
       });

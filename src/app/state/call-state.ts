@@ -6,7 +6,7 @@ import { RoomCallState } from "../../domain/membership/room-state";
 import { SessionTracker } from "../../domain/sessions/tracker";
 import type { SessionEvent, UserLeaveReason } from "../../domain/sessions/types";
 import type { EpochMs } from "../../domain/time";
-import type { Store } from "../ports/store";
+import type { RoomRow, Store } from "../ports/store";
 import { callRow, userRow } from "./session-rows";
 
 /** What one applied event did, for the intake to count and log. */
@@ -27,6 +27,8 @@ export class CallState {
   private readonly sessions = new SessionTracker();
   /** Leave reasons the reconciler announced for members it is clearing (by member key). */
   private readonly pendingReasons = new Map<string, UserLeaveReason>();
+  /** The rooms table as last written (saves a read and most writes per event). */
+  private readonly roomRows = new Map<string, RoomRow>();
 
   constructor(private readonly store: Store) {}
 
@@ -89,6 +91,7 @@ export class CallState {
   /** Rebuilds rooms, slots and open sessions from the store after a restart (no changes are emitted). */
   restore(): void {
     for (const row of this.store.rooms()) {
+      this.roomRows.set(row.roomId, row);
       this.rooms.set(
         row.roomId,
         new RoomCallState(row.roomId, { roomVersion: row.roomVersion, encrypted: row.encrypted }),
@@ -225,15 +228,38 @@ export class CallState {
     return events;
   }
 
+  private writeRoom(row: RoomRow, write: boolean): void {
+    this.roomRows.set(row.roomId, row);
+    if (write) this.store.upsertRoom(row);
+  }
+
+  /** Counts an encrypted sticky event we cannot read; true for the room's first. */
+  countUnreadable(roomId: string, at: EpochMs): boolean {
+    const row = this.roomRows.get(roomId) ?? this.store.room(roomId);
+    if (!row) return false;
+    this.writeRoom({ ...row, unreadableSticky: row.unreadableSticky + 1, lastEventAt: at }, true);
+    return row.unreadableSticky === 0;
+  }
+
+  /** Keeps the rooms table current: version and encryption at once, the last event time once a minute. */
   private touchRoom(room: RoomCallState, at: EpochMs): void {
-    const row = this.store.room(room.roomId);
-    this.store.upsertRoom({
-      roomId: room.roomId,
-      roomVersion: room.roomVersion,
-      encrypted: room.encrypted,
-      firstSeenAt: row?.firstSeenAt ?? at,
-      lastEventAt: at,
-      unreadableSticky: row?.unreadableSticky ?? 0,
-    });
+    const row = this.roomRows.get(room.roomId);
+    const changed =
+      !row ||
+      row.roomVersion !== room.roomVersion ||
+      row.encrypted !== room.encrypted ||
+      at - row.lastEventAt > 60_000;
+    if (!changed) return;
+    this.writeRoom(
+      {
+        roomId: room.roomId,
+        roomVersion: room.roomVersion,
+        encrypted: room.encrypted,
+        firstSeenAt: row?.firstSeenAt ?? at,
+        lastEventAt: at,
+        unreadableSticky: row?.unreadableSticky ?? 0,
+      },
+      true,
+    );
   }
 }
