@@ -15,6 +15,7 @@ import type { Store } from "../app/ports/store";
 import { Clearer } from "../app/reconcile/clearer";
 import { FalsePositives } from "../app/reconcile/false-positives";
 import { Judge, type Judged } from "../app/reconcile/judge";
+import { Orphans } from "../app/reconcile/orphans";
 import { Reconciler } from "../app/reconcile/reconciler";
 import { RoomAccessCache } from "../app/reconcile/room-access";
 import { Resync } from "../app/resync";
@@ -122,6 +123,11 @@ export function buildApp(d: AppDeps) {
     logger: logger.child({ component: "reconciler" }),
     metrics,
     batch: (fn) => store.transaction(fn),
+    orphans: new Orphans(sfu, store, clock, logger.child({ component: "orphans" }), {
+      graceMs: rc.orphan_participant_grace,
+      remove: rc.actions.remove_orphan_participants,
+      dryRun: rc.dry_run,
+    }),
   });
   const resync = new Resync(
     matrix,
@@ -133,7 +139,14 @@ export function buildApp(d: AppDeps) {
     d.isLocalUser,
   );
   const queries = new CommandQueries(state, reconciler, store, clearableText(d.isLocalUser));
-  const table = commandTable({ prefix: config.commands.prefix, queries, clearer, sfu, state });
+  const table = commandTable({
+    prefix: config.commands.prefix,
+    queries,
+    clearer,
+    sfu,
+    state,
+    dryRun: rc.dry_run,
+  });
   const bot = new Bot(
     table,
     matrix,

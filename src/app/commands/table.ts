@@ -21,6 +21,8 @@ export interface TableDeps {
   readonly clearer: Clearer;
   readonly sfu: SfuService;
   readonly state: CallState;
+  /** The service-wide dry run: commands then report what they would do and write nothing. */
+  readonly dryRun: boolean;
 }
 
 const PERMISSION_NOTE = { anyone: "", moderator: " (moderators)", admin: " (admins)" } as const;
@@ -103,14 +105,15 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       parse: dryRunFlag,
       run: async (ctx, dryRun) => {
         const ghosts = deps.queries.judged(ctx.roomId).filter((j) => j.verdict.kind === "ghost");
-        const done = await Promise.all(ghosts.map((j) => deps.clearer.clear(j, { kind: "verdict" }, dryRun)));
+        const dry = dryRun || deps.dryRun;
+        const done = await Promise.all(ghosts.map((j) => deps.clearer.clear(j, { kind: "verdict" }, dry)));
         const lines = ghosts.map((j, i) => ({
           userId: j.member.userId,
           deviceId: j.member.deviceId,
           result: done[i]?.result ?? "failed",
           detail: `${j.verdict.kind === "ghost" ? j.verdict.reason : ""}: ${done[i]?.detail ?? ""}`,
         }));
-        return renderActions(dryRun ? "Clean (dry run)" : "Clean", lines);
+        return renderActions(dry ? "Clean (dry run)" : "Clean", lines);
       },
     }),
     command({
@@ -122,9 +125,11 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       parse: noArgs,
       run: async (ctx) => {
         const judged = deps.queries.judged(ctx.roomId);
-        const removed = await removeFromSfu(deps, judged);
-        const lines = await clearAll(deps, ctx, judged, "end", false);
-        return renderActions("End call", lines, [`Removed ${removed} participant(s) from the SFU.`]);
+        const removed = deps.dryRun ? 0 : await removeFromSfu(deps, judged);
+        const lines = await clearAll(deps, ctx, judged, "end", deps.dryRun);
+        return renderActions(deps.dryRun ? "End call (dry run: nothing written)" : "End call", lines, [
+          `Removed ${removed} participant(s) from the SFU.`,
+        ]);
       },
     }),
     command({
@@ -135,11 +140,10 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       parse: userArg,
       run: async (ctx, userId) => {
         const judged = deps.queries.judged(ctx.roomId).filter((j) => j.member.userId === userId);
-        const removed = await removeFromSfu(deps, judged);
-        const lines = await clearAll(deps, ctx, judged, "kick", false);
-        return renderActions(`Kick ${userId} from the call`, lines, [
-          `Removed ${removed} participant(s) from the SFU.`,
-        ]);
+        const removed = deps.dryRun ? 0 : await removeFromSfu(deps, judged);
+        const lines = await clearAll(deps, ctx, judged, "kick", deps.dryRun);
+        const title = `Kick ${userId} from the call${deps.dryRun ? " (dry run: nothing written)" : ""}`;
+        return renderActions(title, lines, [`Removed ${removed} participant(s) from the SFU.`]);
       },
     }),
     command({

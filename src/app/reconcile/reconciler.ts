@@ -10,6 +10,7 @@ import type { Applied, CallState } from "../state/call-state";
 import type { Clearer } from "./clearer";
 import type { FalsePositives } from "./false-positives";
 import type { Judge, Judged } from "./judge";
+import type { Orphans } from "./orphans";
 
 /** A ghost that could not be cleared (dry run, no method, failure) is tried again after this long. */
 const RETRY_MS = 60_000;
@@ -26,6 +27,8 @@ export interface ReconcilerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Reports (and optionally removes) SFU participants no membership maps to, after each sweep. */
+  readonly orphans?: Orphans;
   /** Groups the audit writes of one pass into one database transaction. */
   readonly batch: <T>(fn: () => T) => T;
   /** Margin after a deadline (grace end, expiry) before judging again. */
@@ -179,13 +182,17 @@ export class Reconciler {
     this.dirty.clear();
     let members = 0;
     let liveCalls = 0;
+    const known = new Set<string>();
     this.d.batch(() => {
       for (const room of this.d.state.allRooms()) {
         const judged = this.evaluate(room.roomId);
         members += judged.length;
         if (room.memberCount > 0) liveCalls++;
+        for (const j of judged)
+          for (const id of j.target?.identities ?? []) known.add(`${j.target?.deployment ?? ""}|${id}`);
       }
     });
+    if (this.d.orphans) this.track(this.d.orphans.check(known));
     this.d.metrics.setTracked({
       rooms: this.d.state.roomCount,
       members,
