@@ -27,7 +27,9 @@ describe("Dockerfile", () => {
     expect(dockerfile).toMatch(/^VOLUME \["\/data"\]$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\\\n\s+CMD .*fetch\(process\.env\.HEALTH_URL\)/m);
     expect(dockerfile).toContain("HEALTH_URL=http://127.0.0.1:9000/health");
-    expect(lines).toContain('ENTRYPOINT ["bin/matrix-rtc-reconciler"]');
+    expect(lines).toContain('ENTRYPOINT ["/app/bin/matrix-rtc-reconciler"]');
+    // Relative paths in the config (the default database path) resolve in the volume.
+    expect(lines).toContain("WORKDIR /data");
     expect(statSync("bin/matrix-rtc-reconciler").mode & 0o111).not.toBe(0);
   });
 
