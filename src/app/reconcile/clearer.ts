@@ -251,7 +251,11 @@ export class Clearer {
     }
     const failures: string[] = [];
     for (const method of plan.methods) {
-      this.state.expectLeave(m.key, leaveReasonFor(j, method, cause));
+      this.state.expectLeave(
+        m.key,
+        leaveReasonFor(j, method, cause),
+        cause.kind === "verdict" ? this.wentAt(j) : null,
+      );
       try {
         const done = await this.execute(j, method, current.ref.owner);
         if (!done) {
@@ -287,6 +291,15 @@ export class Clearer {
       }
     }
     return this.record(j, cause, { result: "failed", method: null, detail: failures.join("; ") });
+  }
+
+  /** When a ghost really went, if the evidence says: LiveKit lost it, or its membership expired. */
+  private wentAt(j: Judged): number | null {
+    if (j.verdict.kind !== "ghost") return null;
+    const e = j.verdict.evidence;
+    if (j.verdict.reason === "left_sfu") return e.goneSince ?? null;
+    if (j.verdict.reason === "expired") return e.expiresAt;
+    return null;
   }
 
   private lifetimeStart(j: Judged): number {

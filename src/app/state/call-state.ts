@@ -26,7 +26,7 @@ export class CallState {
   private readonly firstSeen = new Map<string, EpochMs>();
   private readonly sessions = new SessionTracker();
   /** Leave reasons the reconciler announced for members it is clearing (by member key). */
-  private readonly pendingReasons = new Map<string, UserLeaveReason>();
+  private readonly pendingReasons = new Map<string, { reason: UserLeaveReason; leftAt: EpochMs | null }>();
   /** The rooms table as last written (saves a read and most writes per event). */
   private readonly roomRows = new Map<string, RoomRow>();
 
@@ -57,8 +57,12 @@ export class CallState {
   }
 
   /** The reconciler is about to end this member: its session's leave reason will say so. */
-  expectLeave(memberKey: string, reason: UserLeaveReason): void {
-    this.pendingReasons.set(memberKey, reason);
+  /**
+   * The reconciler is about to end this member: its session's leave reason will say why, and when the member
+   * really went (e.g. when LiveKit lost it) rather than when we wrote the leave, if that is known.
+   */
+  expectLeave(memberKey: string, reason: UserLeaveReason, leftAt: EpochMs | null = null): void {
+    this.pendingReasons.set(memberKey, { reason, leftAt });
   }
 
   forgetExpectedLeave(memberKey: string): void {
@@ -192,9 +196,13 @@ export class CallState {
     for (const change of changes) {
       const member = change.member;
       if (change.kind === "left") {
-        const reason = this.pendingReasons.get(member.key);
+        const expected = this.pendingReasons.get(member.key);
         this.pendingReasons.delete(member.key);
-        events.push(...this.sessions.apply(change, reason === undefined ? {} : { leaveReason: reason }));
+        if (expected === undefined) events.push(...this.sessions.apply(change));
+        else {
+          const at = expected.leftAt === null ? change.at : Math.min(change.at, expected.leftAt);
+          events.push(...this.sessions.apply({ ...change, at }, { leaveReason: expected.reason }));
+        }
         if (!this.room(member.roomId)?.member(member.key)) {
           this.store.deleteMembership(member.key);
           this.firstSeen.delete(member.key);
