@@ -95,6 +95,24 @@ provision_livekit() {
   progress "LiveKit server $("$LIVEKIT_BIN_DIR/server" --version 2>/dev/null | tail -n1) ready in $(($(date +%s) - t0)) s"
 }
 
+# ---- libfaketime (shifts the service's clock in the clock-skew tests) ---------------------------------
+provision_faketime() {
+  local dir="$TOOLS/faketime" want="libfaketime 0.9.10 (Debian)"
+  local lib="$dir/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+  if [ -f "$dir/.provision-stamp" ] && [ "$(cat "$dir/.provision-stamp")" = "$want" ] && [ -f "$lib" ]; then return 0; fi
+  command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1 ||
+    die "apt-get and dpkg are needed to fetch Debian's libfaketime package (the clock-skew tests use it)"
+  progress "fetching Debian's libfaketime into .tools/faketime (unpacked, not installed)"
+  rm -rf "$dir" && mkdir -p "$dir/deb"
+  (cd "$dir/deb" && apt-get download libfaketime >/dev/null 2>&1) ||
+    (apt-get update >/dev/null 2>&1 && cd "$dir/deb" && apt-get download libfaketime >/dev/null 2>&1) ||
+    die "apt-get download libfaketime failed"
+  dpkg -x "$dir"/deb/libfaketime_*.deb "$dir"
+  [ -f "$lib" ] || die "libfaketime.so.1 not found in the package"
+  echo "$want" >"$dir/.provision-stamp"
+}
+
 provision_synapse
 provision_livekit
+provision_faketime
 progress "e2e stack ready (Synapse $SYNAPSE_VERSION, LiveKit $LIVEKIT_VERSION) in $(($(date +%s) - start_all)) s"

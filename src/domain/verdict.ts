@@ -115,7 +115,12 @@ function judgeObserved(
     return { kind: "alive", reason: "connected", evidence: { ...base, presence, trackingSince } };
   }
   if (presence.kind === "gone" && presence.since >= member.createdTs) {
-    const graceMs = policy.sfuLeaveGraceMs;
+    // Gone soon after we (re)started following the SFU (service start, SFU outage or restart): its clients may
+    // still be reconnecting, so they get the connect grace rather than the short leave grace.
+    const afterReset = presence.since - trackingSince < policy.connectGraceMs;
+    const graceMs = afterReset
+      ? Math.max(policy.sfuLeaveGraceMs, policy.connectGraceMs)
+      : policy.sfuLeaveGraceMs;
     const evidence = { ...base, presence, trackingSince, goneSince: presence.since, graceMs };
     return now - presence.since >= graceMs
       ? { kind: "ghost", reason: "left_sfu", evidence }

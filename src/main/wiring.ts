@@ -74,6 +74,7 @@ export function buildApp(d: AppDeps) {
     sfu,
     state,
     access,
+    serverClock,
     store,
     clock,
     logger.child({ component: "clearer" }),
@@ -138,7 +139,7 @@ export function buildApp(d: AppDeps) {
     logger.child({ component: "resync" }),
     d.isLocalUser,
   );
-  const queries = new CommandQueries(state, reconciler, store, clearableText(d.isLocalUser));
+  const queries = new CommandQueries(state, reconciler, sfu, store, clearableText(d.isLocalUser));
   const table = commandTable({
     prefix: config.commands.prefix,
     queries,

@@ -10,14 +10,15 @@ import type { SfuView } from "../../domain/sfu/presence";
 import type { Store } from "../ports/store";
 import type { Judged } from "../reconcile/judge";
 import type { Reconciler } from "../reconcile/reconciler";
+import type { SfuService } from "../sfu/sfu-service";
 import type { CallState } from "../state/call-state";
 
-function sfuText(view: SfuView["kind"], j: Judged): string {
-  const presence = j.verdict.evidence.presence;
+function sfuText(view: SfuView, j: Judged): string {
+  const presence = view.kind === "observed" ? view.presence : j.verdict.evidence.presence;
   if (presence?.kind === "connected") return "connected";
   if (presence?.kind === "gone")
     return `gone since ${Math.round((j.verdict.evidence.now - presence.since) / 1000)}s`;
-  switch (view) {
+  switch (view.kind) {
     case "none":
       return "no SFU";
     case "not-ours":
@@ -35,6 +36,7 @@ export class CommandQueries {
   constructor(
     private readonly state: CallState,
     private readonly reconciler: Reconciler,
+    private readonly sfu: SfuService,
     private readonly store: Store,
     private readonly clearable: (j: Judged) => string,
   ) {}
@@ -52,11 +54,13 @@ export class CommandQueries {
       let call = calls.get(key);
       if (!call) calls.set(key, (call = { application: m.application, callId: m.callId, members: [] }));
       const session = this.state.openSessionOf(m.key);
+      const room = this.state.room(roomId);
       call.members.push({
         userId: m.userId,
         deviceId: m.deviceId,
         since: session?.joinedAt ?? m.createdTs,
-        sfu: sfuText(j.verdict.evidence.sfu, j),
+        // What LiveKit says is shown even when expiry or room membership decided the verdict.
+        sfu: sfuText(this.sfu.viewOf(m, room?.members() ?? [], j.verdict.evidence.now).view, j),
         expiresAt: j.verdict.evidence.expiresAt,
         verdict: `${j.verdict.kind} (${j.verdict.reason})`,
       });

@@ -17,6 +17,7 @@ import type { SfuService } from "../sfu/sfu-service";
 import type { CallState } from "../state/call-state";
 import { deviceKeyOf, type RecentClear } from "./false-positives";
 import { isSfuBased, type Judged } from "./judge";
+import type { ServerClockOffset } from "../server-clock";
 import type { RoomAccessCache } from "./room-access";
 
 export interface ClearerOptions {
@@ -62,6 +63,7 @@ export class Clearer {
     private readonly sfu: SfuService,
     private readonly state: CallState,
     private readonly access: RoomAccessCache,
+    private readonly serverClock: ServerClockOffset,
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly logger: Logger,
@@ -251,11 +253,13 @@ export class Clearer {
     }
     const failures: string[] = [];
     for (const method of plan.methods) {
-      this.state.expectLeave(
-        m.key,
-        leaveReasonFor(j, method, cause),
-        cause.kind === "verdict" ? this.wentAt(j) : null,
-      );
+      // A member whose user already left the room is not in the call: its cleared slot ends no session.
+      if (room?.isJoined(m.userId) !== false) {
+        const went = cause.kind === "verdict" ? this.wentAt(j) : null;
+        // The session's times are the homeserver's: convert the instant from our clock.
+        const leftAt = went === null ? null : went - this.serverClock.offsetMs;
+        this.state.expectLeave(m.key, leaveReasonFor(j, method, cause), leftAt);
+      }
       try {
         const done = await this.execute(j, method, current.ref.owner);
         if (!done) {

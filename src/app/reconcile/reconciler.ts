@@ -14,6 +14,11 @@ import type { Orphans } from "./orphans";
 
 /** A ghost that could not be cleared (dry run, no method, failure) is tried again after this long. */
 const RETRY_MS = 60_000;
+/**
+ * After a successful clear the member is left alone while its leave comes back through the homeserver: sticky
+ * members have no state key to re-read, so without this a sweep could send the same leave twice.
+ */
+const ECHO_WAIT_MS = 30_000;
 /** A clear skipped because the evidence changed (API says present, key rewritten) may be judged again soon. */
 const SKIP_RETRY_MS = 5_000;
 
@@ -139,12 +144,13 @@ export class Reconciler {
     if (this.d.clearer.isBusy(key) || (this.retryAfter.get(key) ?? 0) > now) return;
     this.track(
       this.d.clearer.clear(j).then((outcome) => {
-        if (outcome.result === "cleared") this.retryAfter.delete(key);
-        else
-          this.retryAfter.set(
-            key,
-            this.d.clock.now() + (outcome.result === "skipped" ? SKIP_RETRY_MS : RETRY_MS),
-          );
+        const wait =
+          outcome.result === "cleared"
+            ? ECHO_WAIT_MS
+            : outcome.result === "skipped"
+              ? SKIP_RETRY_MS
+              : RETRY_MS;
+        this.retryAfter.set(key, this.d.clock.now() + wait);
       }),
     );
   }

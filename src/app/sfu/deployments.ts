@@ -9,10 +9,10 @@ export interface DeploymentRef {
 /** URLs compare without trailing slashes and case-insensitively in scheme and host. */
 export function normaliseServiceUrl(url: string): string {
   try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}${u.search}`.toLowerCase();
+    const u = new URL(url); // lower-cases scheme and host; path and query keep their case
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}${u.search}`;
   } catch {
-    return url.trim().replace(/\/+$/, "").toLowerCase();
+    return url.trim().replace(/\/+$/, "");
   }
 }
 

@@ -29,6 +29,9 @@ export interface MemberTarget {
   readonly identities: readonly string[];
 }
 
+/** At least this many participants must vanish in one poll (and half of all) to count as an SFU incident. */
+const MASS_LOSS_MIN = 2;
+
 export interface SfuServiceOptions {
   /** A deployment's view is stale (never an SFU-based ghost) when its last good poll is older than this. */
   readonly staleAfterMs: number;
@@ -103,6 +106,10 @@ export class SfuService {
     if (hook.event === "room_finished") signal = { kind: "room-finished", room: hook.room, at };
     if (signal === null) return null;
     tracker.apply(signal);
+    if (hook.disconnectReason === "SERVER_SHUTDOWN" || hook.disconnectReason === "MIGRATION") {
+      // The SFU itself is going away: nothing it says about absence counts until it has been polled again.
+      tracker.apply({ kind: "poll-failed", at, reason: `participant left with ${hook.disconnectReason}` });
+    }
     this.recordInterval(hook);
     return hook.room;
   }
@@ -147,6 +154,7 @@ export class SfuService {
         })),
       );
       const at = this.clock.now();
+      const before = new Set(tracker.connectedParticipants().map((p) => p.sid));
       for (const { room, participants } of snapshots) {
         tracker.apply({ kind: "snapshot", room, at, participants });
         for (const p of participants) {
@@ -164,6 +172,21 @@ export class SfuService {
       }
       for (const room of tracker.roomsWithConnected()) {
         if (!rooms.includes(room)) tracker.apply({ kind: "room-finished", room, at });
+      }
+      const after = new Set(tracker.connectedParticipants().map((p) => p.sid));
+      const lost = [...before].filter((sid) => !after.has(sid)).length;
+      if (lost >= MASS_LOSS_MIN && lost * 2 >= before.size) {
+        // Most participants gone at once is an SFU incident (restart, network), not that many crashes: follow the
+        // deployment afresh so its clients get the connect grace to come back before anyone is judged gone.
+        tracker.apply({ kind: "poll-failed", at, reason: "mass participant loss" });
+        this.logger.warn(
+          "LiveKit deployment lost most participants at once; giving clients time to reconnect",
+          {
+            deployment,
+            lost,
+            before: before.size,
+          },
+        );
       }
       tracker.apply({ kind: "poll-ok", at });
       tracker.prune(at, this.opts.retentionMs);

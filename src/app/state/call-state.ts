@@ -9,6 +9,22 @@ import type { EpochMs } from "../../domain/time";
 import type { RoomRow, Store } from "../ports/store";
 import { callRow, userRow } from "./session-rows";
 
+/** Room events kept beside the membership slots, so a restart rebuilds who is joined, the version and encryption. */
+const ROOM_EVENT_TYPES: ReadonlySet<string> = new Set([
+  "m.room.member",
+  "m.room.create",
+  "m.room.encryption",
+]);
+const ROOM_EVENT_PREFIX = "room\u0000";
+
+function roomEventKey(event: unknown): { key: string; eventId: string } | null {
+  if (typeof event !== "object" || event === null) return null;
+  const e = event as Record<string, unknown>;
+  if (typeof e.type !== "string" || !ROOM_EVENT_TYPES.has(e.type)) return null;
+  if (typeof e.state_key !== "string" || typeof e.event_id !== "string") return null;
+  return { key: `${ROOM_EVENT_PREFIX}${e.type}\u0000${e.state_key}`, eventId: e.event_id };
+}
+
 /** What one applied event did, for the intake to count and log. */
 export interface Applied {
   readonly roomId: string;
@@ -135,7 +151,13 @@ export class CallState {
     const changes = room.loadState([...events, ...sticky.map((s) => s.event)], { receivedAt });
     this.store.transaction(() => {
       for (const slot of this.store.slots(roomId))
-        if (!room.slot(slot.slotKey)) this.store.deleteSlot(roomId, slot.slotKey);
+        if (!slot.slotKey.startsWith(ROOM_EVENT_PREFIX) && !room.slot(slot.slotKey))
+          this.store.deleteSlot(roomId, slot.slotKey);
+      for (const event of events) {
+        const roomKey = roomEventKey(event);
+        if (roomKey !== null)
+          this.store.putSlot({ roomId, slotKey: roomKey.key, eventId: roomKey.eventId, event, receivedAt });
+      }
       for (const event of events) {
         const parsed = this.slotKeyOf(event, room);
         if (parsed !== null && room.slot(parsed.key)?.ref.eventId === parsed.eventId) {
@@ -180,6 +202,17 @@ export class CallState {
     event: unknown,
     receivedAt: EpochMs,
   ) {
+    const roomKey = roomEventKey(event);
+    if (roomKey !== null) {
+      this.store.putSlot({
+        roomId: room.roomId,
+        slotKey: roomKey.key,
+        eventId: roomKey.eventId,
+        event,
+        receivedAt,
+      });
+      return;
+    }
     if ((parse.kind !== "slot" && parse.kind !== "invalid") || !("slot" in parse) || parse.slot === null)
       return;
     const ref = parse.slot;
@@ -195,6 +228,8 @@ export class CallState {
     const events: SessionEvent[] = [];
     for (const change of changes) {
       const member = change.member;
+      // Rows are written right after each change: the tracker only knows the call of sessions the latest change closed.
+      const before = events.length;
       if (change.kind === "left") {
         const expected = this.pendingReasons.get(member.key);
         this.pendingReasons.delete(member.key);
@@ -225,7 +260,12 @@ export class CallState {
           firstSeenAt,
         });
       }
+      this.persistSessions(events.slice(before), receivedAt);
     }
+    return events;
+  }
+
+  private persistSessions(events: readonly SessionEvent[], receivedAt: EpochMs): void {
     for (const e of events) {
       if (e.kind === "user-session-opened" || e.kind === "user-session-closed") {
         this.store.putUserSession(userRow(e.session, receivedAt, this.sessions.callIdOf(e.session.id)));
@@ -233,7 +273,6 @@ export class CallState {
         this.store.putCallSession(callRow(e.call));
       }
     }
-    return events;
   }
 
   private writeRoom(row: RoomRow, write: boolean): void {

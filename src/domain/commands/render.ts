@@ -43,7 +43,12 @@ export function renderStatus(calls: readonly StatusCall[], now: EpochMs): Reply 
       `Call ${call.application}${call.callId ? ` #${call.callId}` : ""}: ${call.members.length} member(s)`,
     );
     for (const m of call.members) {
-      const expiry = m.expiresAt === null ? "no expiry" : `expires in ${formatDuration(m.expiresAt - now)}`;
+      const expiry =
+        m.expiresAt === null
+          ? "no expiry"
+          : m.expiresAt <= now
+            ? `expired ${formatDuration(now - m.expiresAt)} ago`
+            : `expires in ${formatDuration(m.expiresAt - now)}`;
       r.item(
         `${m.userId} (${m.deviceId}) since ${formatDuration(now - m.since)} ago · SFU: ${m.sfu} · ${expiry} · ${m.verdict}`,
       );

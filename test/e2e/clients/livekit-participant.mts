@@ -31,16 +31,43 @@ async function main(): Promise<void> {
       .finally(() => process.exit(0));
   });
   const lk: typeof RtcNode = await import("@livekit/rtc-node");
-  const room = new lk.Room();
+  let room = new lk.Room();
   leave = async () => {
     await room.disconnect();
     emit("left");
     await lk.dispose();
   };
-  room.on(lk.RoomEvent.Disconnected, (reason) => {
-    emit("disconnected", { reason });
-    if (!leaving) void lk.dispose().finally(() => process.exit(0));
-  });
+  /** Joins again after the server dropped us (as a call app does after an SFU restart), retrying each second. */
+  const rejoin = async (): Promise<void> => {
+    for (let attempt = 1; attempt <= 60 && !leaving; attempt++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      room = new lk.Room();
+      watch(room);
+      try {
+        await room.connect(opts.wsUrl, opts.token, { autoSubscribe: false, dynacast: false });
+        emit("reconnected", { sid: room.localParticipant?.sid ?? "", attempt });
+        return;
+      } catch {
+        // the server is not back yet
+      }
+    }
+  };
+  const watch = (r: RtcNode.Room): void => {
+    // The SDK resumes a dropped signal connection by itself when it can.
+    r.on(lk.RoomEvent.Reconnecting, () => {
+      emit("reconnecting");
+    });
+    r.on(lk.RoomEvent.Reconnected, () => {
+      emit("reconnected", { sid: r.localParticipant?.sid ?? "", bySdk: true });
+    });
+    r.on(lk.RoomEvent.Disconnected, (reason) => {
+      emit("disconnected", { reason });
+      if (leaving) return;
+      if (opts.reconnect === true) void rejoin();
+      else void lk.dispose().finally(() => process.exit(0));
+    });
+  };
+  watch(room);
   const started = Date.now();
   connecting = room.connect(opts.wsUrl, opts.token, { autoSubscribe: false, dynacast: false });
   await connecting;

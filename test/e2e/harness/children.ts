@@ -103,8 +103,9 @@ export async function startLiveKitParticipant(opts: {
   apiSecret: string;
   room: string;
   identity: string;
+  reconnect?: boolean;
 }): Promise<ClientHandle> {
   const token = await livekitJoinToken(opts.apiKey, opts.apiSecret, opts.room, opts.identity);
-  const options: LiveKitParticipantOptions = { wsUrl: opts.wsUrl, token };
+  const options: LiveKitParticipantOptions = { wsUrl: opts.wsUrl, token, reconnect: opts.reconnect ?? false };
   return startJsonLinesClient("livekit-participant", "livekit-participant.mjs", options);
 }

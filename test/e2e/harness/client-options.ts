@@ -26,6 +26,8 @@ export interface MatrixRtcClientOptions {
 export interface LiveKitParticipantOptions {
   wsUrl: string;
   token: string;
+  /** Join again when the server drops the connection (e.g. an SFU restart), as call apps do. */
+  reconnect?: boolean;
 }
 
 /** One JSON line on a client's stdout. Every line has `event` and `t` (Date.now()). */

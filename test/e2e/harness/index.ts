@@ -1,6 +1,7 @@
 // The e2e harness: real Synapse, real LiveKit, real clients as child processes, webhook relay, Matrix HTTP helpers.
 export * from "./appservice";
 export * from "./children";
+export * from "./fault-proxy";
 export type * from "./client-options";
 export * from "./livekit";
 export * from "./matrix-http";
@@ -16,3 +17,4 @@ export * from "./webhook-sink";
 export * from "./reconciler";
 export * from "./stack";
 export * from "./scenario";
+export * from "./faults";

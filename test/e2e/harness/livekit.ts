@@ -24,6 +24,8 @@ export interface LiveKitHandle {
   logFile: string;
   dir: string;
   stop(): Promise<void>;
+  /** Stops the server (every participant is dropped) and starts it again on the same ports and keys. */
+  restart(): Promise<void>;
 }
 
 export function liveKitConfig(
@@ -64,34 +66,44 @@ export async function startLiveKit(opts: LiveKitOptions): Promise<LiveKitHandle>
     `${JSON.stringify(liveKitConfig(ports, apiKey, apiSecret, opts.webhookUrls), null, 2)}\n`,
   );
   const logFile = path.join(dir, "livekit.log");
-  const proc = spawnManaged({
-    name: "livekit",
-    command: server,
-    args: ["--config", configFile],
-    logFile,
-    cwd: dir,
-  });
-  try {
-    await waitForTcp(ports.http, opts.startTimeoutMs ?? 30_000, () => {
-      const status = proc.exitStatus();
-      return status === undefined
-        ? undefined
-        : `livekit exited with ${status} during start-up:\n${tail(logFile)}`;
+  const launch = async () => {
+    const proc = spawnManaged({
+      name: "livekit",
+      command: server,
+      args: ["--config", configFile],
+      logFile,
+      cwd: dir,
     });
-  } catch (err) {
-    await proc.kill();
-    throw err;
-  }
+    try {
+      await waitForTcp(ports.http, opts.startTimeoutMs ?? 30_000, () => {
+        const status = proc.exitStatus();
+        return status === undefined
+          ? undefined
+          : `livekit exited with ${status} during start-up:\n${tail(logFile)}`;
+      });
+    } catch (err) {
+      await proc.kill();
+      throw err;
+    }
+    return proc;
+  };
+  let proc = await launch();
   return {
     wsUrl: `ws://127.0.0.1:${ports.http}`,
     httpUrl: `http://127.0.0.1:${ports.http}`,
     apiKey,
     apiSecret,
-    pid: proc.pid,
+    get pid() {
+      return proc.pid;
+    },
     logFile,
     dir,
     stop: async () => {
       await proc.stop(10_000);
+    },
+    restart: async () => {
+      await proc.stop(10_000);
+      proc = await launch();
     },
   };
 }

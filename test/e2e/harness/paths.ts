@@ -7,6 +7,17 @@ export const ROOT: string = findRoot(__dirname);
 
 export const SYNAPSE_PYTHON = path.join(ROOT, ".tools", "synapse-venv", "bin", "python");
 export const LIVEKIT_SERVER = path.join(ROOT, ".tools", "livekit", "bin", "server");
+/** libfaketime, unpacked from Debian's package by scripts/provision-e2e.sh (shifts one process's clock). */
+export const LIBFAKETIME = path.join(
+  ROOT,
+  ".tools",
+  "faketime",
+  "usr",
+  "lib",
+  "x86_64-linux-gnu",
+  "faketime",
+  "libfaketime.so.1",
+);
 export const CLIENTS_DIR = path.join(ROOT, "dist", "test", "e2e", "clients");
 
 function findRoot(start: string): string {

@@ -83,6 +83,8 @@ export interface ReconcilerStartOptions {
   readonly config: Record<string, unknown>;
   readonly dir?: string;
   readonly waitReady?: boolean;
+  /** Extra environment for the service process (e.g. libfaketime to skew its clock). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function startReconciler(opts: ReconcilerStartOptions): Promise<ReconcilerHandle> {
@@ -103,6 +105,7 @@ export async function startReconciler(opts: ReconcilerStartOptions): Promise<Rec
     args: ["-c", configFile, "-f", opts.registration.file],
     logFile,
     cwd: dir,
+    env: { ...process.env, ...(opts.env ?? {}) },
     onStdoutLine: (line) => {
       if (!line.startsWith("{")) return;
       try {

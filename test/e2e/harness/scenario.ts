@@ -37,9 +37,9 @@ export async function joinCall(
   stack: Stack,
   user: MatrixSession,
   roomId: string,
-  opts: Partial<MatrixRtcClientOptions> & { participant?: boolean } = {},
+  opts: Partial<MatrixRtcClientOptions> & { participant?: boolean; reconnect?: boolean } = {},
 ): Promise<InCall> {
-  const { participant: withParticipant = true, ...clientOpts } = opts;
+  const { participant: withParticipant = true, reconnect = false, ...clientOpts } = opts;
   const client = startMatrixRtcClient({
     ...user,
     roomId,
@@ -59,6 +59,7 @@ export async function joinCall(
       ...stack.livekit,
       room: livekitRoomName(roomId),
       identity,
+      reconnect,
     });
     await participant.waitFor("connected", 30_000);
   }

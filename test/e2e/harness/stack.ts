@@ -14,7 +14,8 @@ import {
   type ReconcilerHandle,
   type ReconcilerRegistration,
 } from "./reconciler";
-import { freshDir } from "./paths";
+import { startFaultProxy, type FaultProxy } from "./fault-proxy";
+import { freshDir, LIBFAKETIME, requireFile } from "./paths";
 import { freePort } from "./ports";
 import { killAllLeftovers } from "./processes";
 
@@ -24,6 +25,10 @@ export interface StackOptions {
   readonly userRegex?: string;
   /** Changes to the default e2e config, merged section by section. */
   readonly config?: Record<string, Record<string, unknown>>;
+  /** Route the service's homeserver and LiveKit API traffic through fault proxies. */
+  readonly faults?: boolean;
+  /** Run the service with its clock shifted by this much (libfaketime), e.g. "+30s" or "-30s". */
+  readonly clockOffset?: string;
 }
 
 export interface Stack {
@@ -34,6 +39,9 @@ export interface Stack {
   reconciler: ReconcilerHandle;
   /** The livekit_service_url memberships name; the reconciler maps it to this LiveKit. */
   readonly serviceUrl: string;
+  /** Between the service and Synapse / the LiveKit API, when started with `faults`. */
+  readonly homeserverProxy: FaultProxy | null;
+  readonly livekitApiProxy: FaultProxy | null;
   /** Stops the reconciler and starts it again on the same database (optionally with other config). */
   restartReconciler(
     config?: Record<string, Record<string, unknown>>,
@@ -67,8 +75,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   ]);
   const dir = freshDir("reconciler");
   const metricsPort = await freePort();
+  const homeserverProxy = opts.faults ? await startFaultProxy(synapse.baseUrl) : null;
+  const livekitApiProxy = opts.faults ? await startFaultProxy(livekit.httpUrl) : null;
+  const env =
+    opts.clockOffset === undefined
+      ? {}
+      : { LD_PRELOAD: requireFile(LIBFAKETIME, "run scripts/provision-e2e.sh"), FAKETIME: opts.clockOffset };
   const base: Record<string, Record<string, unknown>> = {
-    homeserver: { url: synapse.baseUrl, domain: "localhost", startup_timeout: "30s" },
+    homeserver: { url: homeserverProxy?.url ?? synapse.baseUrl, domain: "localhost", startup_timeout: "30s" },
     appservice: { bind_address: "127.0.0.1", port: registration.port },
     database: { path: path.join(dir, "reconciler.db") },
     livekit: {
@@ -76,7 +90,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         {
           name: "local",
           service_urls: [DEFAULT_LIVEKIT_SERVICE_URL],
-          api_url: livekit.httpUrl,
+          api_url: livekitApiProxy?.url ?? livekit.httpUrl,
           api_key: livekit.apiKey,
           api_secret: livekit.apiSecret,
         },
@@ -88,7 +102,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     schedules: { sweep: "*/2 * * * * *", poll: "*/3 * * * * *" },
   };
   let config = merge(base, opts.config);
-  const start = () => startReconciler({ registration, homeserverUrl: synapse.baseUrl, config, dir });
+  const start = () => startReconciler({ registration, homeserverUrl: synapse.baseUrl, config, dir, env });
   const reconciler = await start();
   relay.setTarget(reconciler.webhookUrl);
   const stack: Stack = {
@@ -98,6 +112,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     registration,
     reconciler,
     serviceUrl: DEFAULT_LIVEKIT_SERVICE_URL,
+    homeserverProxy,
+    livekitApiProxy,
     async restartReconciler(extra, how = "stop") {
       if (how === "kill") await stack.reconciler.kill();
       else await stack.reconciler.stop();
@@ -109,6 +125,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await stack.reconciler.stop();
       await Promise.allSettled([synapse.stop(), livekit.stop()]);
       await relay.close();
+      await Promise.allSettled([homeserverProxy?.close(), livekitApiProxy?.close()]);
       killAllLeftovers();
     },
   };

@@ -28,6 +28,8 @@ export interface SynapseHandle {
   logFile: string;
   dir: string;
   stop(): Promise<void>;
+  /** Stops Synapse, waits `downMs`, and starts it again on the same port and database. */
+  restart(downMs?: number): Promise<void>;
 }
 
 /** Default `livekit_service_url` in `matrix_rtc.transports` (nothing listens there; clients only copy it). */
@@ -129,35 +131,52 @@ export async function startSynapse(opts: SynapseOptions): Promise<SynapseHandle>
   const keygenStatus = await keygen.exited;
   if (keygenStatus !== 0)
     throw new Error(`synapse --generate-keys exited with ${keygenStatus}:\n${tail(outLog)}`);
-  const proc = spawnManaged({ name: "synapse", command: python, args: base, logFile: outLog, cwd: dir, env });
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
-  for (;;) {
-    const status = proc.exitStatus();
-    if (status !== undefined) {
-      throw new Error(`synapse exited with ${status} during start-up:\n${tail(outLog)}\n${tail(logFile)}`);
+  const launch = async () => {
+    const proc = spawnManaged({
+      name: "synapse",
+      command: python,
+      args: base,
+      logFile: outLog,
+      cwd: dir,
+      env,
+    });
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+    for (;;) {
+      const status = proc.exitStatus();
+      if (status !== undefined) {
+        throw new Error(`synapse exited with ${status} during start-up:\n${tail(outLog)}\n${tail(logFile)}`);
+      }
+      try {
+        const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
+        if (res.ok && (await res.text()) === "OK") return proc;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await proc.kill();
+        throw new Error(`synapse did not answer /health within the timeout:\n${tail(logFile)}`);
+      }
+      await sleep(200);
     }
-    try {
-      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok && (await res.text()) === "OK") break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await proc.kill();
-      throw new Error(`synapse did not answer /health within the timeout:\n${tail(logFile)}`);
-    }
-    await sleep(200);
-  }
+  };
+  let proc = await launch();
   return {
     baseUrl,
     serverName: "localhost",
     registrationSharedSecret: secret,
-    pid: proc.pid,
+    get pid() {
+      return proc.pid;
+    },
     logFile,
     dir,
     stop: async () => {
       await proc.stop(10_000);
+    },
+    restart: async (downMs = 0) => {
+      await proc.stop(10_000);
+      await sleep(downMs);
+      proc = await launch();
     },
   };
 }

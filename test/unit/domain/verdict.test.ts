@@ -124,6 +124,23 @@ describe("judgeMember branches", () => {
     });
   });
 
+  test("gone soon after tracking (re)started (SFU restart or outage): the connect grace applies, not the leave grace", () => {
+    const tracking = T0 + 90_000;
+    const gone = observed(
+      { kind: "gone", since: T0 + 100_000, sid: "PA", room: "r", reason: "ABSENT_FROM_SNAPSHOT" },
+      tracking,
+    );
+    expect(judgeMember(member, ctx({ now: T0 + 110_000, sfu: gone }))).toMatchObject({
+      kind: "alive",
+      reason: "within-grace",
+      evidence: { graceMs: 60_000 },
+    });
+    expect(judgeMember(member, ctx({ now: T0 + 160_000, sfu: gone }))).toMatchObject({
+      kind: "ghost",
+      reason: "left_sfu",
+    });
+  });
+
   test("gone before this membership began is an earlier session: judged as never seen", () => {
     const old = observed({ kind: "gone", since: T0 - 50_000, sid: "PA_old", room: "r", reason: null });
     expect(judgeMember(member, ctx({ now: T0 + 30_000, sfu: old }))).toMatchObject({

@@ -1,0 +1,149 @@
+// Bot: permissions (anyone / moderator / admin, v12 creators), per-room rate limit, usage replies, escaping, invites.
+import type { BotOptions } from "../../../src/app/commands/bot";
+import { ALICE, BOB, type ClientEvent, nextEventId, ROOM, roomMember, T0 } from "../domain/builders";
+import { BOT, CAROL, Harness, powerLevels } from "./harness";
+
+const MOD = "@mod:example.org";
+const ADMIN = "@admin:example.org";
+const BOSS = "@boss:remote.org";
+
+function message(sender: string, body: string, roomId = ROOM): ClientEvent {
+  return {
+    event_id: nextEventId(),
+    type: "m.room.message",
+    room_id: roomId,
+    sender,
+    origin_server_ts: T0,
+    content: { msgtype: "m.text", body },
+  };
+}
+
+/** A v12 room created by Alice (a creator: unlimited power), Mod at level 50, Bob at 0. */
+function botRoom(bot: Partial<BotOptions> = {}): Harness {
+  const h = new Harness({ bot });
+  h.feed(...h.room({ users: [ALICE, BOB, MOD] }), powerLevels({ [BOT]: 50, [MOD]: 50 }));
+  return h;
+}
+
+async function say(h: Harness, sender: string, body: string, roomId = ROOM): Promise<string> {
+  const before = h.matrix.notices.length;
+  h.bot.onMessage({ ...message(sender, body, roomId) });
+  await h.settle();
+  return h.matrix.notices
+    .slice(before)
+    .map((n) => n.text)
+    .join("\n---\n");
+}
+
+describe("Bot permissions", () => {
+  test("anyone may ask for help and status", async () => {
+    const h = botRoom();
+    expect(await say(h, BOB, "!rtc help")).toContain("!rtc kick @user:server");
+    expect(await say(h, BOB, "!rtc status")).toBe("No call in this room right now.");
+    expect(h.metrics.of("command")).toEqual([
+      ["help", "ok"],
+      ["status", "ok"],
+    ]);
+  });
+
+  test.each([
+    [BOB, false],
+    [MOD, true],
+    [ALICE, true],
+    [ADMIN, true],
+  ])("moderator command from %s: permitted %s", async (sender, permitted) => {
+    const h = botRoom();
+    const reply = await say(h, sender, "!rtc clean");
+    if (permitted) expect(reply).toContain("Clean");
+    else expect(reply).toBe('"clean" needs power level 50 or more in this room.');
+    expect(h.audit("command")).toMatchObject([
+      { actor: sender, reason: "clean", result: permitted ? "ok" : "refused" },
+    ]);
+  });
+
+  test("admin command: refused to a moderator, answered to an admin", async () => {
+    const h = botRoom();
+    expect(await say(h, MOD, "!rtc stats")).toBe('"stats" needs an admin of this service.');
+    expect(await say(h, ADMIN, "!rtc stats")).toContain("matrix-rtc-reconciler statistics");
+    expect(h.metrics.of("command")).toEqual([
+      ["stats", "refused"],
+      ["stats", "ok"],
+    ]);
+  });
+});
+
+describe("Bot rate limit", () => {
+  test("per room and per minute: one warning, then silence, then answers again", async () => {
+    const h = botRoom({ ratePerMinute: 3 });
+    const replies: string[] = [];
+    for (let i = 0; i < 6; i++) replies.push(await say(h, BOB, "!rtc status"));
+    expect(replies).toEqual([
+      ...Array<string>(3).fill("No call in this room right now."),
+      "Too many commands in this room; try again in a minute.",
+      "",
+      "",
+    ]);
+    expect(h.metrics.of("command").filter(([, o]) => o === "rate_limited")).toHaveLength(1);
+    expect(await say(h, BOB, "!rtc help", "!other:example.org")).toContain("commands");
+    await h.advance(60_000);
+    expect(await say(h, BOB, "!rtc status")).toBe("No call in this room right now.");
+  });
+});
+
+describe("Bot replies", () => {
+  test("an unknown command gets a pointer to help", async () => {
+    const h = botRoom();
+    expect(await say(h, BOB, "!rtc frobnicate now")).toBe('Unknown command "frobnicate". Try: !rtc help');
+    expect(h.metrics.of("command")).toEqual([["unknown", "unknown"]]);
+  });
+
+  test.each([
+    ["!rtc history abc", "history expects one number. Usage:\n!rtc history [n]"],
+    ["!rtc history 99", "history the number must be between 1 and 50. Usage:\n!rtc history [n]"],
+    ["!rtc status now", "status takes no arguments. Usage:\n!rtc status"],
+    ["!rtc clean --force", "clean the only option is --dry-run. Usage:\n!rtc clean [--dry-run]"],
+  ])("bad arguments get the usage: %s", async (body, expected) => {
+    const h = botRoom();
+    expect(await say(h, MOD, body)).toBe(expected);
+    expect(h.metrics.of("command").at(-1)?.[1]).toBe("usage");
+  });
+
+  test("echoed input is escaped in the HTML reply", async () => {
+    const h = botRoom();
+    await say(h, BOB, "!rtc <img src=x onerror=alert(1)>");
+    await say(h, MOD, "!rtc kick @<b>evil</b>:example.org");
+    const [unknown, kick] = h.matrix.notices.map((n) => n.html);
+    expect(unknown).toContain("&lt;img");
+    expect(unknown).not.toContain("<img");
+    expect(kick).toContain("@&lt;b&gt;evil&lt;/b&gt;:example.org");
+    expect(kick).not.toContain("<b>evil");
+  });
+
+  test("ordinary chat, notices and the bot's own messages get no answer", async () => {
+    const h = botRoom();
+    expect(await say(h, BOB, "hello !rtc help")).toBe("");
+    expect(await say(h, BOT, "!rtc help")).toBe("");
+    h.bot.onMessage({ ...message(BOB, "!rtc help"), content: { msgtype: "m.notice", body: "!rtc help" } });
+    await h.settle();
+    expect(h.matrix.notices).toEqual([]);
+  });
+});
+
+describe("Bot invites", () => {
+  test.each<[BotOptions["acceptInvitesFrom"], string, "join" | "leave"]>([
+    ["local", ALICE, "join"],
+    ["local", CAROL, "leave"],
+    ["local", BOSS, "join"],
+    ["admins", ALICE, "leave"],
+    ["admins", BOSS, "join"],
+    ["anyone", CAROL, "join"],
+  ])("accept_invites_from %s: an invite from %s is answered with %s", async (policy, sender, expected) => {
+    const h = new Harness({ bot: { acceptInvitesFrom: policy, admins: [BOSS] } });
+    h.bot.onInvite({ ...roomMember(BOT, "invite", { sender }), state_key: BOT });
+    await h.settle();
+    expect(h.matrix.calls.filter((c) => c.method === "join" || c.method === "leave")).toEqual([
+      { method: expected, roomId: ROOM },
+    ]);
+    expect(h.matrix.calls.some((c) => c.method === "roomState")).toBe(expected === "join");
+  });
+});

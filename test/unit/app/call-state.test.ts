@@ -1,0 +1,115 @@
+// CallState: restart from the store (state, first-seen instants, open sessions), and call history of sessions.
+import {
+  ALICE,
+  BOB,
+  legacyArrayEvent,
+  ROOM,
+  roomMember,
+  sessionJoin,
+  sessionLeave,
+  T0,
+} from "../domain/builders";
+import { Harness } from "./harness";
+
+/** A second app instance on the same database, as after a restart, `ms` later. */
+function restart(before: Harness, ms: number): Harness {
+  const after = new Harness({ store: before.store, start: before.clock.now() + ms });
+  after.state.restore();
+  return after;
+}
+
+describe("CallState restore", () => {
+  test("rebuilds the members and open sessions; a leave after the restart closes the session opened before", async () => {
+    const a = new Harness();
+    await a.deliver(
+      ...a.room({ users: [ALICE, BOB] }),
+      sessionJoin({ user: ALICE, device: "DEVA" }),
+      sessionJoin({ user: BOB, device: "DEVB" }),
+    );
+    await a.advance(30_000);
+    await a.deliver(sessionJoin({ user: ALICE, device: "DEVA", createdTs: T0, ts: T0 + 30_000 }));
+    const b = restart(a, 30_000);
+    const devices = b.state
+      .room(ROOM)
+      ?.members()
+      .map((m) => m.deviceId);
+    expect(devices?.sort()).toEqual(["DEVA", "DEVB"]);
+    expect(b.member(ALICE, "DEVA").source.receivedAt).toBe(T0 + 30_000);
+    expect(b.state.firstSeenAt(b.member(ALICE, "DEVA"))).toBe(T0);
+    expect(b.state.openSessionOf(b.member(ALICE, "DEVA").key)?.joinedAt).toBe(T0);
+    await b.deliver(sessionLeave({ user: ALICE, device: "DEVA", ts: T0 + 70_000 }));
+    expect(b.userSessions().map((s) => [s.deviceId, s.leftAt, s.leaveReason])).toEqual([
+      ["DEVA", T0 + 70_000, "left"],
+      ["DEVB", null, null],
+    ]);
+    await b.deliver(sessionLeave({ user: BOB, device: "DEVB", ts: T0 + 80_000 }));
+    const calls = b.store.callSessions(ROOM, 10);
+    expect(calls).toMatchObject([
+      { startedAt: T0, endedAt: T0 + 80_000, peakConcurrency: 2, kind: "answered" },
+    ]);
+    expect(b.store.userSessionsOfCall(calls[0]?.id ?? "")).toHaveLength(2);
+  });
+
+  test("a redelivered join after the restart opens no second session", async () => {
+    const a = new Harness();
+    const join = sessionJoin({ user: ALICE, device: "DEVA" });
+    await a.deliver(...a.room({ users: [ALICE] }), join);
+    const b = restart(a, 1_000);
+    await b.deliver(join, sessionJoin({ user: ALICE, device: "DEVA", createdTs: T0, ts: T0 + 1_000 }));
+    expect(b.userSessions()).toHaveLength(1);
+    expect(b.store.openCallSessions()).toHaveLength(1);
+  });
+
+  test("an event journaled but not processed before the crash is processed after the restart", async () => {
+    const a = new Harness();
+    await a.deliver(...a.room({ users: [ALICE] }), sessionJoin({ user: ALICE, device: "DEVA" }));
+    a.intake.accept(sessionLeave({ user: ALICE, device: "DEVA", ts: T0 + 5_000 }));
+    const b = restart(a, 1_000);
+    b.intake.drain();
+    await b.settle();
+    expect(b.userSessions().map((s) => s.leaveReason)).toEqual(["left"]);
+    expect(b.store.openUserSessions()).toEqual([]);
+  });
+
+  test("a user who left the room is still known to have left after a restart", async () => {
+    const a = new Harness();
+    await a.deliver(
+      ...a.room({ users: [ALICE] }),
+      sessionJoin({ user: ALICE, device: "DEVA", foci: [] }),
+      roomMember(ALICE, "leave"),
+    );
+    expect(a.judged(ALICE, "DEVA").verdict).toMatchObject({ kind: "ghost", reason: "not_joined" });
+    const b = restart(a, 1_000);
+    expect(b.store.openUserSessions()).toEqual([]);
+    expect(b.state.room(ROOM)?.isJoined(ALICE)).toBe(false);
+    expect(b.judged(ALICE, "DEVA").verdict).toMatchObject({ kind: "ghost", reason: "not_joined" });
+  });
+});
+
+describe("CallState call history", () => {
+  test("a replaced session stays in its call's history", async () => {
+    const h = new Harness();
+    await h.deliver(...h.room({ users: [ALICE] }), sessionJoin({ user: ALICE, device: "DEVA" }));
+    await h.deliver(sessionJoin({ user: ALICE, device: "DEVA", ts: T0 + 10_000 }));
+    const sessions = h.userSessions();
+    expect(sessions.map((s) => s.leaveReason)).toEqual(["replaced", null]);
+    expect(sessions.map((s) => s.callSessionId === null)).toEqual([false, false]);
+  });
+
+  test("every device of a user who left the room keeps its call", async () => {
+    const h = new Harness();
+    await h.deliver(
+      ...h.room({ users: [ALICE, BOB] }),
+      legacyArrayEvent({ user: ALICE, entries: [{ deviceId: "DEVA" }, { deviceId: "DEVA2" }] }),
+      sessionJoin({ user: BOB, device: "DEVB" }),
+    );
+    await h.deliver(roomMember(ALICE, "leave", { ts: T0 + 10_000 }));
+    const [call] = h.store.callSessions(ROOM, 10);
+    const inCall = h.store.userSessionsOfCall(call?.id ?? "");
+    expect(inCall.map((s) => `${s.deviceId}:${s.leaveReason ?? "open"}`).sort()).toEqual([
+      "DEVA2:left_room",
+      "DEVA:left_room",
+      "DEVB:open",
+    ]);
+  });
+});

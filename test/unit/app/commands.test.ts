@@ -1,0 +1,121 @@
+// The command table through the bot: status, ghosts, history, clean (and --dry-run), end and kick.
+import { ALICE, BOB, nextEventId, ROOM, sessionJoin, sessionLeave, T0 } from "../domain/builders";
+import { BOT, DEPLOYMENT, Harness, type HarnessOptions, identityOf, LK_ROOM, powerLevels } from "./harness";
+
+const MOD = "@mod:example.org";
+
+/** Alice (expired at +1 s) and Bob in a call, both connected on the SFU; the clock at +61 s. */
+async function callRoom(o: HarnessOptions = {}): Promise<Harness> {
+  const h = new Harness(o);
+  h.feed(
+    ...h.room({ users: [ALICE, BOB, MOD] }),
+    powerLevels({ [BOT]: 50, [MOD]: 50 }),
+    sessionJoin({ user: ALICE, device: "DEVA", expires: 1_000 }),
+    sessionJoin({ user: BOB, device: "DEVB" }),
+  );
+  h.livekit.connect(DEPLOYMENT, LK_ROOM, identityOf(ALICE, "DEVA"), "PA");
+  h.livekit.connect(DEPLOYMENT, LK_ROOM, identityOf(BOB, "DEVB"), "PB");
+  h.clock.advance(61_000);
+  await h.sfu.pollAll();
+  return h;
+}
+
+async function say(h: Harness, sender: string, body: string): Promise<string> {
+  const before = h.matrix.notices.length;
+  h.bot.onMessage({
+    event_id: nextEventId(),
+    type: "m.room.message",
+    room_id: ROOM,
+    sender,
+    content: { msgtype: "m.text", body },
+  });
+  await h.settle();
+  return h.matrix.notices
+    .slice(before)
+    .map((n) => n.text)
+    .join("\n");
+}
+
+describe("read commands", () => {
+  test("status shows each member with its SFU state, expiry and verdict", async () => {
+    const h = await callRoom();
+    const status = await say(h, BOB, "!rtc status");
+    expect(status).toContain("Call m.call: 2 member(s)");
+    expect(status).toMatch(/@alice:example\.org \(DEVA\) since 1m 1s ago .*ghost \(expired\)/);
+    expect(status).toMatch(
+      /@bob:example\.org \(DEVB\).*SFU: connected · expires in 3h 58m · alive \(connected\)/,
+    );
+    expect(h.matrix.writes()).toEqual([]);
+  });
+
+  test("status shows what LiveKit says of a member even when expiry decided its verdict", async () => {
+    const h = await callRoom();
+    expect(await say(h, BOB, "!rtc status")).toMatch(/@alice:example\.org \(DEVA\).*SFU: connected/);
+  });
+
+  test("ghosts lists the room's ghosts with their reason", async () => {
+    const h = await callRoom();
+    const ghosts = await say(h, BOB, "!rtc ghosts");
+    expect(ghosts).toContain("1 ghost membership(s)");
+    expect(ghosts).toContain("@alice:example.org (DEVA) · expired · clearable");
+    expect(h.matrix.writes()).toEqual([]);
+  });
+
+  test("history lists the call's participants and how they left", async () => {
+    const h = await callRoom();
+    h.feed(
+      sessionLeave({ user: BOB, device: "DEVB", ts: T0 + 30_000 }),
+      sessionLeave({ user: ALICE, device: "DEVA", ts: T0 + 40_000 }),
+    );
+    const history = await say(h, BOB, "!rtc history");
+    expect(history).toContain("Last 1 call(s)");
+    expect(history).toContain("answered");
+    expect(history).toMatch(/@bob:example\.org \(DEVB\) 30s, left: left/);
+  });
+});
+
+describe("clearing commands", () => {
+  test("clean clears the room's ghosts only; --dry-run writes nothing", async () => {
+    const h = await callRoom();
+    const dry = await say(h, MOD, "!rtc clean --dry-run");
+    expect(dry).toContain("Clean (dry run)");
+    expect(dry).toContain("@alice:example.org (DEVA): would_clear");
+    expect(h.matrix.writes()).toEqual([]);
+    const real = await say(h, MOD, "!rtc clean");
+    expect(real).toContain("@alice:example.org (DEVA): cleared — expired: wrote {} to the key");
+    expect(real).not.toContain("DEVB");
+    expect(h.matrix.writes()).toHaveLength(1);
+  });
+
+  test("end clears every membership and removes the participants from the SFU", async () => {
+    const h = await callRoom();
+    const reply = await say(h, MOD, "!rtc end");
+    expect(reply).toContain("Removed 2 participant(s) from the SFU.");
+    expect(h.livekit.participants(DEPLOYMENT, LK_ROOM)).toEqual([]);
+    expect(h.audit("clear").map((r) => [r.userId, r.actor, r.reason])).toEqual([
+      [ALICE, MOD, "expired"],
+      [BOB, MOD, "end"],
+    ]);
+    h.feed(...h.matrix.takeOutbox());
+    expect(h.userSessions().map((s) => s.leaveReason)).toEqual(["cleared", "cleared"]);
+    expect(h.store.callSessions(ROOM, 1)[0]).toMatchObject({ kind: "answered", endReason: "cleared" });
+  });
+
+  test("kick removes only that user's memberships and participants", async () => {
+    const h = await callRoom();
+    const reply = await say(h, MOD, `!rtc kick ${BOB}`);
+    expect(reply).toContain(`Kick ${BOB} from the call`);
+    expect(reply).toContain("Removed 1 participant(s) from the SFU.");
+    expect(h.livekit.participants(DEPLOYMENT, LK_ROOM).map((p) => p.sid)).toEqual(["PA"]);
+    expect(h.matrix.writes()).toMatchObject([{ method: "putState", as: { kind: "user", userId: BOB } }]);
+  });
+
+  test("under the service-wide dry run, end writes nothing and removes no one", async () => {
+    const h = await callRoom({ dryRun: true });
+    const reply = await say(h, MOD, "!rtc end");
+    expect(reply).toContain("End call (dry run: nothing written)");
+    expect(reply).toContain("Removed 0 participant(s) from the SFU.");
+    expect(h.matrix.writes()).toEqual([]);
+    expect(h.livekit.calls.filter((c) => c.method === "removeParticipant")).toEqual([]);
+  });
+});

@@ -1,0 +1,205 @@
+// MatrixIntake + EventRouter: journal once per event id, in order, a failing entry skipped alone, routing by type.
+import { type BotEvents, EventRouter } from "../../../src/app/intake/event-router";
+import { MatrixIntake } from "../../../src/app/intake/matrix-intake";
+import type { InboxEntry } from "../../../src/app/ports/store";
+import {
+  ALICE,
+  BOB,
+  CALL_MEMBER,
+  type ClientEvent,
+  nextEventId,
+  ROOM,
+  roomMember,
+  sessionJoin,
+  sessionLeave,
+  T0,
+} from "../domain/builders";
+import { BOT, Harness, powerLevels } from "./harness";
+
+function message(sender: string, body: string, msgtype = "m.text"): ClientEvent {
+  return {
+    event_id: nextEventId(),
+    type: "m.room.message",
+    room_id: ROOM,
+    sender,
+    origin_server_ts: T0,
+    content: { msgtype, body },
+  };
+}
+
+/** An intake whose handler records each entry (and writes an audit row for it), throwing for `failing`. */
+function recordingIntake(h: Harness, failing: string | null = null) {
+  const seen: string[] = [];
+  let batches = 0;
+  const intake = new MatrixIntake(
+    h.store,
+    h.clock,
+    h.logger,
+    h.metrics,
+    (entry: InboxEntry) => {
+      seen.push(entry.eventId);
+      h.store.audit({ at: entry.receivedAt, action: "command", reason: entry.eventId });
+      if (entry.eventId === failing) throw new Error("handler bug");
+    },
+    () => {
+      batches++;
+    },
+  );
+  return { intake, seen, batches: () => batches };
+}
+
+describe("MatrixIntake", () => {
+  test("journals an event once per event id; a replay after processing changes nothing", async () => {
+    const h = new Harness();
+    await h.deliver(...h.room({ users: [ALICE] }));
+    const join = sessionJoin({ user: ALICE, device: "DEVA" });
+    h.intake.accept(join);
+    h.intake.accept(join);
+    expect(h.store.pendingInbox(10).map((e) => e.eventId)).toEqual([join.event_id]);
+    await h.deliver();
+    await h.deliver(join);
+    expect(h.userSessions()).toHaveLength(1);
+    expect(h.store.pendingInbox(10)).toEqual([]);
+    expect(h.metrics.of("matrixEvent").filter(([, o]) => o === "duplicate")).toEqual([
+      [CALL_MEMBER, "duplicate"],
+      [CALL_MEMBER, "duplicate"],
+    ]);
+    expect(h.metrics.of("matrixEvent").filter(([t, o]) => t === CALL_MEMBER && o === "applied")).toHaveLength(
+      1,
+    );
+  });
+
+  test("processes the journal in order", async () => {
+    const h = new Harness();
+    const { intake, seen } = recordingIntake(h);
+    const events = [
+      roomMember(ALICE, "join"),
+      sessionJoin({ user: ALICE, device: "DEVA" }),
+      sessionLeave({ user: ALICE, device: "DEVA" }),
+    ];
+    for (const e of events) intake.accept(e);
+    await intake.settled();
+    expect(seen).toEqual(events.map((e) => e.event_id));
+    const ordered = new Harness();
+    await ordered.deliver(...ordered.room({ users: [ALICE] }), ...events.slice(1));
+    expect(ordered.state.room(ROOM)?.allSlotMembers()).toEqual([]);
+    expect(ordered.userSessions().map((s) => s.leaveReason)).toEqual(["left"]);
+  });
+
+  test("a throwing handler skips only its entry, whose writes are rolled back", () => {
+    const h = new Harness();
+    const events = [roomMember(ALICE, "join"), roomMember(BOB, "join"), roomMember(BOT, "join")];
+    const { intake, seen, batches } = recordingIntake(h, events[1]?.event_id ?? null);
+    for (const e of events) intake.accept(e);
+    intake.drain();
+    expect(seen).toHaveLength(3);
+    expect(h.audit("command").map((r) => r.reason)).toEqual([events[0]?.event_id, events[2]?.event_id]);
+    expect(h.store.pendingInbox(10)).toEqual([]);
+    expect(h.store.inboxHasProcessed(events[1]?.event_id ?? "")).toBe(true);
+    expect(h.logger.find("failed to process an event; skipped", "error")[0]?.fields).toMatchObject({
+      event_id: events[1]?.event_id,
+    });
+    expect(batches()).toBe(1);
+  });
+
+  test("drops at the door what it does not follow, lacks ids, or is oversized", () => {
+    const h = new Harness();
+    h.intake.accept({ ...roomMember(ALICE, "join"), type: "m.room.topic" });
+    h.intake.accept(message(ALICE, "just chatting"));
+    h.intake.accept({ type: CALL_MEMBER, room_id: ROOM });
+    h.intake.accept({
+      ...sessionJoin({ user: ALICE, device: "DEVA" }),
+      content: { pad: "x".repeat(70_000) },
+    });
+    h.intake.accept("not an object");
+    expect(h.store.pendingInbox(10)).toEqual([]);
+    expect(h.metrics.of("matrixEvent")).toEqual([
+      ["other", "ignored"],
+      ["m.room.message", "ignored"],
+      [CALL_MEMBER, "invalid"],
+      [CALL_MEMBER, "invalid"],
+    ]);
+    expect(h.logger.find("oversized event dropped", "warn")).toHaveLength(1);
+  });
+});
+
+describe("EventRouter", () => {
+  test("a command reaches the bot after the batch; the bot's own messages and notices do not", async () => {
+    const h = new Harness();
+    await h.deliver(...h.room({ users: [ALICE] }));
+    await h.deliver(message(BOT, "!rtc help"), message(ALICE, "!rtc help", "m.notice"));
+    expect(h.matrix.notices).toEqual([]);
+    await h.deliver(message(ALICE, "!rtc help"));
+    expect(h.matrix.notices).toHaveLength(1);
+    expect(h.matrix.notices[0]?.text).toContain("matrix-rtc-reconciler commands");
+  });
+
+  test("an invite of the bot is acted on after the batch", async () => {
+    const h = new Harness();
+    await h.deliver({ ...roomMember(BOT, "invite", { sender: ALICE }), state_key: BOT });
+    expect(h.matrix.calls.filter((c) => c.method === "join")).toEqual([{ method: "join", roomId: ROOM }]);
+  });
+
+  test("a power levels change makes the next permission check read the room again", async () => {
+    const h = new Harness();
+    await h.deliver(...h.room({ users: [ALICE, BOB] }));
+    const reads = () =>
+      h.matrix.calls.filter((c) => c.method === "stateEvent" && c.type === "m.room.power_levels").length;
+    await h.deliver(message(BOB, "!rtc clean"));
+    expect(h.matrix.notices.at(-1)?.text).toContain("needs power level 50");
+    await h.deliver(powerLevels({ [BOT]: 50, [BOB]: 50 }));
+    await h.deliver(message(BOB, "!rtc clean"));
+    expect(reads()).toBe(2);
+    expect(h.matrix.notices.at(-1)?.text).toContain("Clean");
+  });
+
+  test("an invalid membership is counted and logged once per kind", async () => {
+    const h = new Harness();
+    await h.deliver(...h.room({ users: [ALICE] }));
+    const bad = () => ({
+      ...sessionJoin({ user: ALICE, device: "DEVA" }),
+      content: { application: "m.call", call_id: 5, device_id: "DEVA" },
+    });
+    const [first, second] = [bad(), bad()];
+    await h.deliver(first, second);
+    expect(h.metrics.of("matrixEvent").filter(([, o]) => o === "invalid")).toHaveLength(2);
+    expect(h.metrics.of("invalidMembership")).toHaveLength(4);
+    const logged = h.logger.find("invalid membership event", "warn");
+    expect(logged.map((l) => l.fields.reason)).toEqual([
+      "content.call_id: not a string",
+      "content.focus_active: missing",
+    ]);
+    expect(logged.every((l) => l.fields.event_id === first.event_id)).toBe(true);
+  });
+
+  test("hands messages and invites to the bot only after the batch, never the bot's own messages", () => {
+    const h = new Harness();
+    const seen: string[] = [];
+    const bot: BotEvents = {
+      onMessage: (e) => seen.push(`message ${String(e.sender)}`),
+      onInvite: (e) => seen.push(`invite ${String(e.sender)}`),
+    };
+    const router = new EventRouter(
+      h.state,
+      h.reconciler,
+      h.access,
+      h.serverClock,
+      h.clock,
+      h.logger,
+      h.metrics,
+      BOT,
+      bot,
+    );
+    const entries = [
+      message(BOT, "!rtc help"),
+      message(ALICE, "!rtc help"),
+      { ...roomMember(BOT, "invite", { sender: BOB }), state_key: BOT },
+    ];
+    entries.forEach((event, i) => {
+      router.handle({ seq: i + 1, eventId: event.event_id, roomId: ROOM, receivedAt: T0, event });
+    });
+    expect(seen).toEqual([]);
+    router.afterBatch();
+    expect(seen).toEqual([`message ${ALICE}`, `invite ${BOB}`]);
+  });
+});

@@ -1,0 +1,214 @@
+// SfuService: presence from webhooks and polls (only ACTIVE counts), unavailable deployments, confirmAbsent, URLs.
+import { SqliteStore } from "../../../src/adapters/sqlite/store";
+import type { ParticipantState } from "../../../src/app/ports/livekit";
+import { DeploymentDirectory, normaliseServiceUrl } from "../../../src/app/sfu/deployments";
+import { SfuService, type SfuWebhookSignal } from "../../../src/app/sfu/sfu-service";
+import { RoomCallState } from "../../../src/domain/membership/room-state";
+import type { RtcMember } from "../../../src/domain/membership/model";
+import { ALICE, type ClientEvent, JWT_URL, livekitFocus, ROOM, sessionJoin, T0 } from "../domain/builders";
+import { FakeClock } from "./fakes/clock";
+import { FakeLiveKit } from "./fakes/livekit";
+import { RecordingLogger, RecordingMetrics } from "./fakes/recorders";
+import { identityOf, LK_ROOM } from "./harness";
+
+const ID = identityOf(ALICE, "DEVA");
+
+function setup() {
+  const clock = new FakeClock(T0);
+  const livekit = new FakeLiveKit();
+  const { store } = SqliteStore.open(":memory:");
+  const logger = new RecordingLogger();
+  const metrics = new RecordingMetrics();
+  const directory = new DeploymentDirectory([
+    { name: "main", serviceUrls: [JWT_URL] },
+    { name: "second", serviceUrls: ["https://sfu2.example.org/jwt/"] },
+  ]);
+  const sfu = new SfuService(directory, livekit, store, clock, logger, metrics, {
+    staleAfterMs: 120_000,
+    retentionMs: 600_000,
+  });
+  return { clock, livekit, store, logger, metrics, sfu, directory };
+}
+
+function memberOf(event: ClientEvent): RtcMember {
+  const room = new RoomCallState(ROOM, { roomVersion: "12" });
+  room.apply(event, { receivedAt: T0 });
+  const [m] = room.members();
+  if (!m) throw new Error("no member");
+  return m;
+}
+
+const alice = (url = JWT_URL) =>
+  memberOf(sessionJoin({ user: ALICE, device: "DEVA", foci: [livekitFocus(url)] }));
+type Env = ReturnType<typeof setup>;
+const viewOf = (env: Env, m: RtcMember = alice()) => env.sfu.viewOf(m, [m], env.clock.now()).view;
+const presence = (env: Env) => {
+  const v = viewOf(env);
+  return v.kind === "observed" ? v.presence.kind : v.kind;
+};
+const hook = (env: Env, event: string, sid: string, over: Partial<SfuWebhookSignal> = {}): string | null =>
+  env.sfu.onWebhook({
+    id: `${event}-${sid}`,
+    deployment: "main",
+    event,
+    room: LK_ROOM,
+    identity: ID,
+    sid,
+    disconnectReason: null,
+    receivedAt: env.clock.now(),
+    ...over,
+  });
+
+describe("SfuService presence", () => {
+  test("nothing is known before the first poll: the view is unavailable, never absence", () => {
+    expect(viewOf(setup())).toEqual({ kind: "unavailable", reason: "not polled yet" });
+  });
+
+  test.each<[ParticipantState, string]>([
+    ["active", "connected"],
+    ["joining", "never-seen"],
+    ["joined", "never-seen"],
+    ["disconnected", "gone"],
+  ])("a poll listing the participant as %s gives %s", async (state, expected) => {
+    const env = setup();
+    env.livekit.connect("main", LK_ROOM, ID, "PA_1", state);
+    await env.sfu.pollAll();
+    expect(presence(env)).toBe(expected);
+    const rows = env.store.db.prepare("SELECT sid FROM sfu_presence").all();
+    expect(rows).toHaveLength(state === "active" ? 1 : 0);
+  });
+
+  test("webhooks connect and disconnect a participant; the interval is opened and closed", async () => {
+    const env = setup();
+    await env.sfu.pollAll();
+    expect(presence(env)).toBe("never-seen");
+    expect(hook(env, "participant_joined", "PA_1")).toBe(LK_ROOM);
+    expect(presence(env)).toBe("connected");
+    env.clock.advance(1_000);
+    hook(env, "participant_left", "PA_1", { disconnectReason: "CLIENT_INITIATED" });
+    const v = viewOf(env);
+    expect(v.kind === "observed" ? v.presence : null).toMatchObject({
+      kind: "gone",
+      since: T0 + 1_000,
+      reason: "CLIENT_INITIATED",
+    });
+    expect(env.store.db.prepare("SELECT left_at, reason FROM sfu_presence WHERE sid = 'PA_1'").get()).toEqual(
+      {
+        left_at: T0 + 1_000,
+        reason: "CLIENT_INITIATED",
+      },
+    );
+  });
+
+  test("a webhook of an unknown deployment or without a room changes nothing", async () => {
+    const env = setup();
+    await env.sfu.pollAll();
+    expect(hook(env, "participant_joined", "PA_1", { deployment: "elsewhere" })).toBeNull();
+    expect(hook(env, "participant_joined", "PA_1", { room: null })).toBeNull();
+    expect(presence(env)).toBe("never-seen");
+  });
+
+  test("a room that vanished from listRooms ends its participants", async () => {
+    const env = setup();
+    env.livekit.connect("main", LK_ROOM, ID, "PA_1");
+    await env.sfu.pollAll();
+    env.livekit.disconnect("main", LK_ROOM, ID);
+    env.clock.advance(2_000);
+    await env.sfu.pollAll();
+    expect(presence(env)).toBe("gone");
+  });
+
+  test("a failing poll makes the deployment unavailable (logged once), a good one brings it back", async () => {
+    const env = setup();
+    await env.sfu.pollAll();
+    env.livekit.down.add("main");
+    await env.sfu.pollAll();
+    await env.sfu.pollAll();
+    expect(viewOf(env)).toEqual({ kind: "unavailable", reason: "connection refused" });
+    expect(env.metrics.of("livekitApiError")).toEqual([
+      ["main", "listRooms"],
+      ["main", "listRooms"],
+    ]);
+    expect(env.logger.find("LiveKit deployment unavailable", "warn")).toHaveLength(1);
+    expect(env.sfu.status("second")?.available).toBe(true);
+    env.livekit.down.delete("main");
+    await env.sfu.pollAll();
+    expect(presence(env)).toBe("never-seen");
+    expect(env.logger.find("LiveKit deployment reachable").map((l) => l.fields.deployment)).toEqual([
+      "main",
+      "second",
+      "main",
+    ]);
+  });
+
+  test("without a good poll for longer than staleAfterMs the view is stale", async () => {
+    const env = setup();
+    await env.sfu.pollAll();
+    env.clock.advance(120_001);
+    expect(viewOf(env)).toEqual({ kind: "stale", lastOkAt: T0 });
+  });
+});
+
+describe("SfuService.confirmAbsent", () => {
+  const target = { deployment: "main", rooms: ["lk-a", "lk-b"], identities: ["id-1", "id-2"] };
+
+  test("present only for an ACTIVE participant with one of the identities", async () => {
+    const env = setup();
+    env.livekit.connect("main", "lk-b", "id-2", "P2", "joining");
+    env.livekit.connect("main", "lk-b", "someone-else", "P3");
+    expect(await env.sfu.confirmAbsent(target)).toBe("absent");
+    env.livekit.connect("main", "lk-b", "id-2", "P2", "active");
+    expect(await env.sfu.confirmAbsent(target)).toBe("present");
+    expect(env.livekit.calls.filter((c) => c.method === "listParticipants").map((c) => c.room)).toEqual([
+      "lk-a",
+      "lk-b",
+      "lk-a",
+      "lk-b",
+    ]);
+  });
+
+  test("unavailable when the API fails, and counted", async () => {
+    const env = setup();
+    env.livekit.down.add("main");
+    expect(await env.sfu.confirmAbsent(target)).toBe("unavailable");
+    expect(env.metrics.of("livekitApiError")).toEqual([["main", "listParticipants"]]);
+  });
+});
+
+describe("Deployments by service URL", () => {
+  test("a membership's JWT service URL maps to our deployment whatever its case or trailing slash", async () => {
+    const env = setup();
+    await env.sfu.pollAll();
+    expect(env.sfu.targetOf(alice("HTTPS://RTC.EXAMPLE.ORG/livekit/jwt/"), [])).toMatchObject({
+      deployment: "main",
+    });
+    expect(env.sfu.targetOf(alice("https://sfu2.example.org/jwt"), [])).toMatchObject({
+      deployment: "second",
+    });
+    expect(viewOf(env, alice("https://elsewhere.example.net/jwt"))).toEqual({ kind: "not-ours" });
+    const noSfu = memberOf(sessionJoin({ user: ALICE, device: "DEVA", foci: [] }));
+    expect(viewOf(env, noSfu)).toEqual({ kind: "none" });
+  });
+
+  test("normaliseServiceUrl folds scheme and host case and trailing slashes, but keeps the path's case", () => {
+    expect(normaliseServiceUrl("HTTPS://RTC.Example.ORG/livekit/jwt//")).toBe(
+      "https://rtc.example.org/livekit/jwt",
+    );
+    expect(normaliseServiceUrl("https://rtc.example.org/LiveKit/JWT")).toBe(
+      "https://rtc.example.org/LiveKit/JWT",
+    );
+  });
+
+  test("removeParticipants counts what it removed and survives API failures", async () => {
+    const env = setup();
+    env.livekit.connect("main", "lk-a", "id-1", "P1");
+    expect(
+      await env.sfu.removeParticipants({ deployment: "main", rooms: ["lk-a"], identities: ["id-1", "id-2"] }),
+    ).toBe(1);
+    env.livekit.down.add("main");
+    expect(
+      await env.sfu.removeParticipants({ deployment: "main", rooms: ["lk-a"], identities: ["id-1"] }),
+    ).toBe(0);
+    expect(env.logger.find("could not remove a participant", "warn")).toHaveLength(1);
+  });
+});
