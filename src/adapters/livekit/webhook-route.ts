@@ -1,7 +1,8 @@
 // LiveKit's webhook route on the appservice listener: raw body, signature and body-hash check, size limit, dedupe,
 // an immediate 2xx, and asynchronous processing of the verified event.
 import express, { type Application, type NextFunction, type Request, type Response } from "express";
-import { WebhookReceiver, type WebhookEvent } from "livekit-server-sdk";
+import { createHash } from "node:crypto";
+import { TokenVerifier, WebhookReceiver, type WebhookEvent } from "livekit-server-sdk";
 import type { Logger } from "../../app/ports/logger";
 import type { Metrics } from "../../app/ports/metrics";
 
@@ -80,9 +81,10 @@ export function toSfuWebhook(deployment: string, event: WebhookEvent, receivedAt
     id: event.id,
     deployment,
     event: event.event,
-    room: event.room?.name ?? null,
-    identity: p?.identity ?? null,
-    sid: p?.sid ?? null,
+    room: event.room?.name || null,
+    // Protobuf fills absent strings with "": an empty identity or sid is no participant at all.
+    identity: p?.identity || null,
+    sid: p?.sid || null,
     disconnectReason: reason,
     createdAt: Number(event.createdAt) * 1000,
     receivedAt,
@@ -94,7 +96,11 @@ export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): 
   const receivers = new Map(
     opts.signers.map((s) => [
       s.apiKey,
-      { deployment: s.deployment, receiver: new WebhookReceiver(s.apiKey, s.apiSecret) },
+      {
+        deployment: s.deployment,
+        receiver: new WebhookReceiver(s.apiKey, s.apiSecret),
+        verifier: new TokenVerifier(s.apiKey, s.apiSecret),
+      },
     ]),
   );
   const log = opts.logger.child({ component: "livekit-webhook" });
@@ -145,8 +151,30 @@ export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): 
         return;
       }
       const text = body.toString("utf8");
-      signer.receiver.receive(text, auth.replace(/^Bearer\s+/i, "")).then(
-        (event) => {
+      const token = auth.replace(/^Bearer\s+/i, "");
+      // Two steps so the answer says which failed: the signature and body hash (401), then the event (400).
+      void verifySignature(signer.verifier, token, body)
+        .then(
+          async () => {
+            try {
+              return await signer.receiver.receive(text, token, true);
+            } catch (err) {
+              refuse(
+                res,
+                400,
+                "bad_request",
+                `not a webhook event: ${err instanceof Error ? err.message : String(err)}`,
+              );
+              return null;
+            }
+          },
+          (err: unknown) => {
+            refuse(res, 401, "bad_signature", err instanceof Error ? err.message : String(err));
+            return null;
+          },
+        )
+        .then((event) => {
+          if (event === null) return;
           const hook = toSfuWebhook(signer.deployment, event, receivedAt);
           if (!hook.id) {
             refuse(res, 400, "bad_request", "webhook without id");
@@ -162,26 +190,27 @@ export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): 
           setImmediate(() => {
             opts.onWebhook(hook);
           });
-        },
-        (err: unknown) => {
-          const why = err instanceof Error ? err.message : String(err);
-          if (err instanceof SyntaxError) refuse(res, 400, "bad_request", `not JSON: ${why}`);
-          else refuse(res, 401, "bad_signature", why);
-        },
-      );
+        });
     },
   );
-  // body-parser reports an oversized body as an error with status 413.
+  // The raw-body reader's own refusals (size, encoding, aborted reads) are answered here, in JSON, and counted.
   app.use(opts.path, (err: unknown, _req: Request, res: Response, next: NextFunction) => {
     const status = typeof err === "object" && err !== null && "status" in err ? Number(err.status) : 500;
     if (status === 413) {
       refuse(res, 413, "too_large", `body over ${opts.maxBodyBytes} bytes`);
       return;
     }
-    if (status === 400) {
-      refuse(res, 400, "bad_request", "unreadable body");
+    if (status >= 400 && status < 500) {
+      refuse(res, status, "bad_request", err instanceof Error ? err.message : "unreadable body");
       return;
     }
     next(err);
   });
+}
+
+/** Checks the JWT (LiveKit signs it with the key's secret) and that its sha256 claim is the body's hash. */
+async function verifySignature(verifier: TokenVerifier, token: string, body: Buffer): Promise<void> {
+  const claims = await verifier.verify(token);
+  const hash = createHash("sha256").update(body).digest("base64");
+  if (claims.sha256 !== hash) throw new Error("sha256 checksum of body does not match");
 }

@@ -1,5 +1,5 @@
 // The appservice HTTP listener (matrix-appservice-bridge): transactions, user queries, ping, /health, /ready, extra routes.
-import type { Application, Request, Response } from "express";
+import type { Application, NextFunction, Request, Response } from "express";
 import {
   AppService,
   AppServiceRegistration,
@@ -137,6 +137,20 @@ export class AppserviceListener {
     });
     this.opts.extraRoutes?.(app);
     await bridge.listen(this.opts.port, this.opts.bindAddress, 511, appService);
+    // Last in the chain: requests the library's parsers refuse (not JSON, too large) get a Matrix error in JSON,
+    // never the framework's HTML page with a stack trace.
+    app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+      if (res.headersSent) {
+        next(err);
+        return;
+      }
+      const status = typeof err === "object" && err !== null && "status" in err ? Number(err.status) : 500;
+      const code = status === 413 ? "M_TOO_LARGE" : status === 400 ? "M_NOT_JSON" : "M_UNKNOWN";
+      logger.warn("request refused", { status, errcode: code });
+      res
+        .status(status >= 400 && status < 600 ? status : 500)
+        .json({ errcode: code, error: "request refused" });
+    });
     bridge.addAppServicePath({
       method: "POST",
       path: "/_matrix/app/v1/ping",

@@ -1,5 +1,5 @@
 // Opens the SQLite file (WAL), applies pending migrations in one transaction, and refuses unknown newer schemas.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
@@ -36,21 +36,17 @@ export function openDatabase(
   migrations: readonly string[] = MIGRATIONS,
 ): { db: Db; from: number; to: number } {
   if (path !== ":memory:" && !existsSync(dirname(path))) mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:" && existsSync(path)) precheck(path, migrations.length);
   let db: Db;
   try {
     db = new Database(path, { fileMustExist: false });
-    // Read-only checks first: a file that is not a database, or is damaged, fails here before anything is written.
+    // A file that is not a database, or is damaged, fails here before anything is written.
     const check = db.pragma("quick_check", { simple: true });
     if (check !== "ok") throw new Error(`quick_check: ${String(check)}`);
   } catch (err) {
-    throw new DatabaseError(
-      `cannot open the database ${path}: ${err instanceof Error ? err.message : String(err)}. ` +
-        "The file was left untouched; restore it from a backup or move it away to start empty.",
-    );
+    throw unusable(path, err);
   }
   try {
-    const version = db.pragma("user_version", { simple: true }) as number;
-    if (version > migrations.length) migrate(db, migrations); // throws the "newer release" error, writes nothing
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
@@ -60,6 +56,42 @@ export function openDatabase(
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+function unusable(path: string, err: unknown): DatabaseError {
+  return new DatabaseError(
+    `cannot open the database ${path}: ${err instanceof Error ? err.message : String(err)}. ` +
+      "The file was left untouched; restore it from a backup or move it away to start empty.",
+  );
+}
+
+/**
+ * Checks an existing file on a read-only connection first: a read-write connection to a newer release's WAL
+ * database would fold its -wal file into it on close, so a refusal must happen before one is opened.
+ */
+function precheck(path: string, known: number): void {
+  let version: number;
+  let ro: Db | null = null;
+  const shm = `${path}-shm`;
+  const hadShm = existsSync(shm);
+  try {
+    ro = new Database(path, { readonly: true, fileMustExist: true });
+    const check = ro.pragma("quick_check", { simple: true });
+    if (check !== "ok") throw new Error(`quick_check: ${String(check)}`);
+    version = ro.pragma("user_version", { simple: true }) as number;
+  } catch (err) {
+    throw unusable(path, err);
+  } finally {
+    ro?.close();
+    // Reading a WAL database creates its shared-memory index; leave the folder as it was found.
+    if (!hadShm && existsSync(shm)) rmSync(shm, { force: true });
+  }
+  if (version > known) {
+    throw new DatabaseError(
+      `the database has schema version ${version}, newer than this release understands (${known}): ` +
+        "it was written by a newer matrix-rtc-reconciler. Run that version, or restore a backup made before the upgrade.",
+    );
   }
 }
 

@@ -63,8 +63,14 @@ export class EventRouter {
     const parse = applied.parse;
     switch (parse.kind) {
       case "invalid":
+      case "room-event-invalid":
         this.metrics.matrixEvent(type, "invalid");
         this.invalid(type, "reasons" in parse ? parse.reasons : [], entry);
+        break;
+      case "slot":
+        this.metrics.matrixEvent(type, "applied");
+        // Malformed entries of an MSC3401 / legacy array are skipped; the rest of the array still counts.
+        if ("problems" in parse && parse.problems.length > 0) this.invalid(type, parse.problems, entry);
         break;
       case "unreadable":
         this.metrics.matrixEvent(type, "unreadable");

@@ -58,10 +58,16 @@ export class MatrixIntake {
       this.logger.debug("event without event_id or room_id dropped", { type });
       return;
     }
-    const text = JSON.stringify(event);
-    if (text.length > MAX_EVENT_BYTES) {
+    let bytes: number;
+    try {
+      bytes = JSON.stringify(event).length;
+    } catch {
+      // Nesting too deep to serialise: it could never be journaled, so it must not block its transaction.
+      bytes = Number.POSITIVE_INFINITY;
+    }
+    if (bytes > MAX_EVENT_BYTES) {
       this.metrics.matrixEvent(type, "invalid");
-      this.logger.warn("oversized event dropped", { type, event_id: e.event_id, bytes: text.length });
+      this.logger.warn("oversized event dropped", { type, event_id: e.event_id, bytes });
       return;
     }
     try {
