@@ -99,7 +99,7 @@ export function judgeMember(member: RtcMember, ctx: VerdictContext): Verdict {
     case "stale":
       return { kind: "unknown", reason: "sfu_stale", evidence: base };
     case "observed":
-      return judgeObserved(member, ctx, base, sfu.presence, sfu.trackingSince);
+      return judgeObserved(member, ctx, base, sfu);
   }
 }
 
@@ -107,17 +107,19 @@ function judgeObserved(
   member: RtcMember,
   ctx: VerdictContext,
   base: VerdictEvidence,
-  presence: SfuPresence,
-  trackingSince: EpochMs,
+  sfu: Extract<SfuView, { kind: "observed" }>,
 ): Verdict {
   const { now, policy } = ctx;
+  const { presence, trackingSince, resumedAt } = sfu;
   if (presence.kind === "connected") {
     return { kind: "alive", reason: "connected", evidence: { ...base, presence, trackingSince } };
   }
   if (presence.kind === "gone" && presence.since >= member.createdTs) {
-    // Gone soon after we (re)started following the SFU (service start, SFU outage or restart): its clients may
-    // still be reconnecting, so they get the connect grace rather than the short leave grace.
-    const afterReset = presence.since - trackingSince < policy.connectGraceMs;
+    // Gone soon after the SFU came back from an outage or an incident (restart, mass loss): its clients may still
+    // be reconnecting, so they get the connect grace rather than the short leave grace. A service start is not
+    // such a reset: a participant seen connected and then gone after it really left.
+    const afterReset =
+      resumedAt !== null && presence.since >= resumedAt && presence.since - resumedAt < policy.connectGraceMs;
     const graceMs = afterReset
       ? Math.max(policy.sfuLeaveGraceMs, policy.connectGraceMs)
       : policy.sfuLeaveGraceMs;

@@ -51,6 +51,8 @@ export interface DeploymentStatus {
   readonly available: boolean;
   /** Since when we have followed it without a gap (reset when it comes back from unavailable). */
   readonly trackingSince: EpochMs;
+  /** When it last came back after an outage or an SFU incident (null: followed without a gap since start). */
+  readonly resumedAt: EpochMs | null;
   readonly lastSuccessfulPollAt: EpochMs | null;
   readonly unavailableReason: string | null;
 }
@@ -65,4 +67,9 @@ export type SfuView =
   | { readonly kind: "not-ours" }
   | { readonly kind: "unavailable"; readonly reason: string }
   | { readonly kind: "stale"; readonly lastOkAt: EpochMs | null }
-  | { readonly kind: "observed"; readonly presence: SfuPresence; readonly trackingSince: EpochMs };
+  | {
+      readonly kind: "observed";
+      readonly presence: SfuPresence;
+      readonly trackingSince: EpochMs;
+      readonly resumedAt: EpochMs | null;
+    };

@@ -32,7 +32,13 @@ export class SfuPresenceTracker {
   private current: DeploymentStatus;
 
   constructor(trackingSince: EpochMs) {
-    this.current = { available: true, trackingSince, lastSuccessfulPollAt: null, unavailableReason: null };
+    this.current = {
+      available: true,
+      trackingSince,
+      resumedAt: null,
+      lastSuccessfulPollAt: null,
+      unavailableReason: null,
+    };
   }
 
   get status(): DeploymentStatus {
@@ -65,6 +71,7 @@ export class SfuPresenceTracker {
         this.current = {
           available: true,
           trackingSince: resumed ? signal.at : this.current.trackingSince,
+          resumedAt: resumed ? signal.at : this.current.resumedAt,
           lastSuccessfulPollAt: Math.max(signal.at, this.current.lastSuccessfulPollAt ?? signal.at),
           unavailableReason: null,
         };
@@ -201,6 +208,7 @@ export class SfuPresenceTracker {
       kind: "observed",
       presence: this.presenceOf(rooms, identities),
       trackingSince: status.trackingSince,
+      resumedAt: status.resumedAt,
     };
   }
 

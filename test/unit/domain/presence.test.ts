@@ -125,6 +125,7 @@ describe("SfuPresenceTracker", () => {
       kind: "observed",
       presence: { kind: "never-seen" },
       trackingSince: 1000,
+      resumedAt: null,
     });
     expect(t.viewOf([ROOM], [ID], 70_000, 60_000)).toEqual({ kind: "stale", lastOkAt: 1500 });
     t.apply({ kind: "poll-failed", at: 3000, reason: "ECONNREFUSED" });
@@ -133,6 +134,7 @@ describe("SfuPresenceTracker", () => {
     expect(t.status).toEqual({
       available: true,
       trackingSince: 5000,
+      resumedAt: 5000,
       lastSuccessfulPollAt: 5000,
       unavailableReason: null,
     });

@@ -19,10 +19,15 @@ function only(event: ClientEvent): RtcMember {
 }
 
 const member = only(sessionJoin({ user: ALICE, device: "DEVA", ts: T0 })); // expires T0 + 4 h
-const observed = (presence: SfuPresence, trackingSince = T0 - 1_000_000): SfuView => ({
+const observed = (
+  presence: SfuPresence,
+  resumedAt: number | null = null,
+  trackingSince = resumedAt ?? T0 - 1_000_000,
+): SfuView => ({
   kind: "observed",
   presence,
   trackingSince,
+  resumedAt,
 });
 
 function ctx(over: Partial<VerdictContext> = {}): VerdictContext {
@@ -124,11 +129,11 @@ describe("judgeMember branches", () => {
     });
   });
 
-  test("gone soon after tracking (re)started (SFU restart or outage): the connect grace applies, not the leave grace", () => {
-    const tracking = T0 + 90_000;
+  test("gone soon after the SFU came back (restart or outage): the connect grace applies, not the leave grace", () => {
+    const resumed = T0 + 90_000;
     const gone = observed(
       { kind: "gone", since: T0 + 100_000, sid: "PA", room: "r", reason: "ABSENT_FROM_SNAPSHOT" },
-      tracking,
+      resumed,
     );
     expect(judgeMember(member, ctx({ now: T0 + 110_000, sfu: gone }))).toMatchObject({
       kind: "alive",
@@ -138,6 +143,19 @@ describe("judgeMember branches", () => {
     expect(judgeMember(member, ctx({ now: T0 + 160_000, sfu: gone }))).toMatchObject({
       kind: "ghost",
       reason: "left_sfu",
+    });
+  });
+
+  test("gone soon after the service started following the SFU: the short leave grace (a start is no SFU reset)", () => {
+    const gone = observed(
+      { kind: "gone", since: T0 + 100_000, sid: "PA", room: "r", reason: "CONNECTION_TIMEOUT" },
+      null,
+      T0 + 90_000,
+    );
+    expect(judgeMember(member, ctx({ now: T0 + 105_000, sfu: gone }))).toMatchObject({
+      kind: "ghost",
+      reason: "left_sfu",
+      evidence: { graceMs: 5000 },
     });
   });
 
