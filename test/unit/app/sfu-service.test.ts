@@ -141,6 +141,20 @@ describe("SfuService presence", () => {
     ]);
   });
 
+  test("the first good poll after start is no SFU comeback; one after an outage is", async () => {
+    const env = setup();
+    env.clock.advance(1_000);
+    await env.sfu.pollAll();
+    expect(viewOf(env)).toMatchObject({ kind: "observed", trackingSince: T0 + 1_000, resumedAt: null });
+    env.livekit.down.add("main");
+    env.clock.advance(1_000);
+    await env.sfu.pollAll();
+    env.livekit.down.delete("main");
+    env.clock.advance(1_000);
+    await env.sfu.pollAll();
+    expect(viewOf(env)).toMatchObject({ kind: "observed", resumedAt: T0 + 3_000 });
+  });
+
   test("without a good poll for longer than staleAfterMs the view is stale", async () => {
     const env = setup();
     await env.sfu.pollAll();
