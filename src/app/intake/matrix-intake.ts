@@ -71,8 +71,12 @@ export class MatrixIntake {
       return;
     }
     try {
-      if (!this.store.appendInbox(e.event_id, e.room_id, this.clock.now(), event))
+      if (!this.store.appendInbox(e.event_id, e.room_id, this.clock.now(), event)) {
+        // Redelivered (a retried or replayed transaction): already journaled, nothing more to do.
         this.metrics.matrixEvent(type, "duplicate");
+        this.logger.debug("duplicate event ignored", { event_id: e.event_id, type });
+        return;
+      }
     } catch (err) {
       // The homeserver must retry the transaction: rethrowing fails the request with 500.
       this.logger.error("could not journal an event", { event_id: e.event_id, error: err });

@@ -13,7 +13,7 @@ import type { Judge, Judged } from "./judge";
 import type { Orphans } from "./orphans";
 
 /** A ghost that could not be cleared (dry run, no method, failure) is tried again after this long. */
-const RETRY_MS = 60_000;
+const RETRY_MS = 30_000;
 /**
  * After a successful clear the member is left alone while its leave comes back through the homeserver: sticky
  * members have no state key to re-read, so without this a sweep could send the same leave twice.

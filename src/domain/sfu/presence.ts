@@ -72,7 +72,8 @@ export class SfuPresenceTracker {
           available: true,
           trackingSince: resumed ? signal.at : this.current.trackingSince,
           // The first good poll after start is no comeback: nothing was known before it.
-          resumedAt: resumed && this.current.lastSuccessfulPollAt !== null ? signal.at : this.current.resumedAt,
+          resumedAt:
+            resumed && this.current.lastSuccessfulPollAt !== null ? signal.at : this.current.resumedAt,
           lastSuccessfulPollAt: Math.max(signal.at, this.current.lastSuccessfulPollAt ?? signal.at),
           unavailableReason: null,
         };

@@ -9,11 +9,17 @@ export type Fault =
   | { readonly kind: "status429"; readonly retryAfterMs: number }
   | { readonly kind: "status500" }
   | { readonly kind: "drop" }
-  | { readonly kind: "hang" };
+  | { readonly kind: "hang" }
+  /** Forward the request, then cut the connection before the answer: the peer did the work, the caller never knows. */
+  | { readonly kind: "forward-then-drop" };
 
 export interface FaultRule {
   readonly method?: string;
   readonly path?: RegExp;
+  /** Only requests whose body contains this text. */
+  readonly bodyIncludes?: string;
+  /** Apply to this many requests only, then let them pass. */
+  times?: number;
   readonly fault: Fault;
 }
 
@@ -44,6 +50,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     res: http.ServerResponse,
     body: Buffer,
     record: ProxiedRequest,
+    cutAnswer = false,
   ) => {
     const upstream = http.request(
       {
@@ -55,6 +62,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       },
       (up) => {
         record.status = up.statusCode ?? 0;
+        if (cutAnswer) {
+          up.resume();
+          req.socket.destroy();
+          return;
+        }
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       },
@@ -72,10 +84,15 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const path = (req.url ?? "/").split("?")[0] ?? "/";
+      const bodyText = Buffer.concat(chunks).toString("utf8");
       const rule = rules.find(
         (r) =>
-          (r.method === undefined || r.method === req.method) && (r.path === undefined || r.path.test(path)),
+          (r.method === undefined || r.method === req.method) &&
+          (r.path === undefined || r.path.test(path)) &&
+          (r.bodyIncludes === undefined || bodyText.includes(r.bodyIncludes)) &&
+          (r.times === undefined || r.times > 0),
       );
+      if (rule?.times !== undefined) rule.times--;
       const fault = rule?.fault ?? { kind: "pass" };
       const record: ProxiedRequest = {
         method: req.method ?? "GET",
@@ -114,6 +131,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         case "drop":
           record.status = 0;
           req.socket.destroy();
+          return;
+        case "forward-then-drop":
+          forward(req, res, body, record, true);
           return;
         case "hang":
           hanging.add(res);

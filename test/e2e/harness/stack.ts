@@ -1,5 +1,7 @@
 // One test file's stack: Synapse (a profile), LiveKit behind the webhook relay, and matrix-rtc-reconciler wired to both.
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse, stringify } from "yaml";
 import {
   DEFAULT_LIVEKIT_SERVICE_URL,
   startSynapse,
@@ -39,13 +41,18 @@ export interface Stack {
   reconciler: ReconcilerHandle;
   /** The livekit_service_url memberships name; the reconciler maps it to this LiveKit. */
   readonly serviceUrl: string;
-  /** Between the service and Synapse / the LiveKit API, when started with `faults`. */
+  /** Between the service and Synapse / the LiveKit API, and Synapse → service, when started with `faults`. */
   readonly homeserverProxy: FaultProxy | null;
+  readonly appserviceProxy: FaultProxy | null;
   readonly livekitApiProxy: FaultProxy | null;
-  /** Stops the reconciler and starts it again on the same database (optionally with other config). */
+  /**
+   * Stops the reconciler and starts it again on the same database (optionally with other config, and with its
+   * clock shifted by a libfaketime offset such as "+30s"; null for the real clock).
+   */
   restartReconciler(
     config?: Record<string, Record<string, unknown>>,
     how?: "stop" | "kill",
+    clockOffset?: string | null,
   ): Promise<ReconcilerHandle>;
   stop(): Promise<void>;
 }
@@ -60,11 +67,20 @@ function merge(
   return out;
 }
 
+/** Rewrites the registration's `url` (where Synapse sends transactions). */
+function pointRegistrationAt(file: string, url: string): void {
+  const reg = parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  fs.writeFileSync(file, stringify({ ...reg, url }));
+}
+
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const registration = await generateReconcilerRegistration(
     opts.userRegex === undefined ? {} : { userRegex: opts.userRegex },
   );
   const relay = await startWebhookRelay();
+  // Synapse reaches the service through a proxy too, so transactions can be cut or delayed.
+  const appserviceProxy = opts.faults ? await startFaultProxy(registration.url) : null;
+  if (appserviceProxy) pointRegistrationAt(registration.file, appserviceProxy.url);
   const [synapse, livekit] = await Promise.all([
     startSynapse({
       profile: opts.profile,
@@ -77,10 +93,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const metricsPort = await freePort();
   const homeserverProxy = opts.faults ? await startFaultProxy(synapse.baseUrl) : null;
   const livekitApiProxy = opts.faults ? await startFaultProxy(livekit.httpUrl) : null;
-  const env =
-    opts.clockOffset === undefined
+  const clockEnv = (offset: string | undefined | null): Record<string, string> =>
+    offset === undefined || offset === null
       ? {}
-      : { LD_PRELOAD: requireFile(LIBFAKETIME, "run scripts/provision-e2e.sh"), FAKETIME: opts.clockOffset };
+      : { LD_PRELOAD: requireFile(LIBFAKETIME, "run scripts/provision-e2e.sh"), FAKETIME: offset };
+  let env = clockEnv(opts.clockOffset);
   const base: Record<string, Record<string, unknown>> = {
     homeserver: { url: homeserverProxy?.url ?? synapse.baseUrl, domain: "localhost", startup_timeout: "30s" },
     appservice: { bind_address: "127.0.0.1", port: registration.port },
@@ -113,11 +130,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     reconciler,
     serviceUrl: DEFAULT_LIVEKIT_SERVICE_URL,
     homeserverProxy,
+    appserviceProxy,
     livekitApiProxy,
-    async restartReconciler(extra, how = "stop") {
+    async restartReconciler(extra, how = "stop", clockOffset) {
       if (how === "kill") await stack.reconciler.kill();
       else await stack.reconciler.stop();
       config = merge(config, extra);
+      if (clockOffset !== undefined) env = clockEnv(clockOffset);
       stack.reconciler = await start();
       return stack.reconciler;
     },
@@ -125,7 +144,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await stack.reconciler.stop();
       await Promise.allSettled([synapse.stop(), livekit.stop()]);
       await relay.close();
-      await Promise.allSettled([homeserverProxy?.close(), livekitApiProxy?.close()]);
+      await Promise.allSettled([
+        homeserverProxy?.close(),
+        livekitApiProxy?.close(),
+        appserviceProxy?.close(),
+      ]);
       killAllLeftovers();
     },
   };

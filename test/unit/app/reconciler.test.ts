@@ -160,7 +160,7 @@ describe("Reconciler: audit and retries", () => {
     const attempts = () => h.audit("cannot_clear").length;
     expect(attempts()).toBe(1);
     const first = attempts();
-    await h.advance(59_000);
+    await h.advance(29_000);
     h.reconciler.sweep();
     await h.settle();
     expect(attempts()).toBe(first);
