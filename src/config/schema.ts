@@ -92,6 +92,9 @@ export const configSchema = z
           .min(1024)
           .default(1_048_576)
           .describe("Largest webhook body accepted, in bytes; larger ones get 413."),
+        webhook_clock_tolerance: duration(
+          "How far LiveKit's clock may differ from ours when checking a webhook's signed validity window (replays are caught by webhook id).",
+        ).prefault("60s"),
         deployments: z
           .array(deployment)
           .default([])

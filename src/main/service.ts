@@ -96,6 +96,7 @@ export class Service {
         mountWebhookRoute(express, {
           path: config.livekit.webhook_path,
           maxBodyBytes: config.livekit.webhook_max_body,
+          clockToleranceMs: config.livekit.webhook_clock_tolerance,
           signers,
           logger,
           metrics: this.metrics,

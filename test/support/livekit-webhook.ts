@@ -1,5 +1,5 @@
 // LiveKit webhooks as LiveKit sends them: a protojson body signed by a JWT whose `sha256` claim is the body's hash.
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { AccessToken } from "livekit-server-sdk";
 
 export const WEBHOOK_CONTENT_TYPE = "application/webhook+json";
@@ -14,6 +14,19 @@ export async function signWebhook(body: string | Buffer, key: string, secret: st
   const token = new AccessToken(key, secret);
   token.sha256 = bodyHash(body);
   return token.toJwt();
+}
+
+/** The same token as LiveKit's, issued by a server whose clock reads `issuedAtMs` (valid from then for 5 minutes). */
+export function signWebhookAt(
+  body: string | Buffer,
+  key: string,
+  secret: string,
+  issuedAtMs: number,
+): string {
+  const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const nbf = Math.floor(issuedAtMs / 1000);
+  const unsigned = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ iss: key, nbf, exp: nbf + 300, sha256: bodyHash(body) })}`;
+  return `${unsigned}.${createHmac("sha256", secret).update(unsigned).digest("base64url")}`;
 }
 
 export interface ParticipantWebhook {

@@ -50,6 +50,8 @@ export interface WebhookSigner {
 export interface WebhookRouteOptions {
   readonly path: string;
   readonly maxBodyBytes: number;
+  /** Allowed difference between LiveKit's clock and ours for the token's nbf/exp, in ms. */
+  readonly clockToleranceMs: number;
   readonly signers: readonly WebhookSigner[];
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -153,7 +155,7 @@ export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): 
       const text = body.toString("utf8");
       const token = auth.replace(/^Bearer\s+/i, "");
       // Two steps so the answer says which failed: the signature and body hash (401), then the event (400).
-      void verifySignature(signer.verifier, token, body)
+      void verifySignature(signer.verifier, token, body, opts.clockToleranceMs)
         .then(
           async () => {
             try {
@@ -209,8 +211,13 @@ export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): 
 }
 
 /** Checks the JWT (LiveKit signs it with the key's secret) and that its sha256 claim is the body's hash. */
-async function verifySignature(verifier: TokenVerifier, token: string, body: Buffer): Promise<void> {
-  const claims = await verifier.verify(token);
+async function verifySignature(
+  verifier: TokenVerifier,
+  token: string,
+  body: Buffer,
+  clockToleranceMs: number,
+): Promise<void> {
+  const claims = await verifier.verify(token, Math.ceil(clockToleranceMs / 1000));
   const hash = createHash("sha256").update(body).digest("base64");
   if (claims.sha256 !== hash) throw new Error("sha256 checksum of body does not match");
 }

@@ -7,7 +7,7 @@ import {
   WEBHOOK_MAX_BODY,
   type HostileService,
 } from "../../support/hostile-service";
-import { WEBHOOK_CONTENT_TYPE, webhookHeaders } from "../../support/livekit-webhook";
+import { signWebhookAt, WEBHOOK_CONTENT_TYPE, webhookHeaders } from "../../support/livekit-webhook";
 import { total } from "../../support/prometheus-text";
 import {
   describeRequest,
@@ -72,6 +72,26 @@ describe("refused webhooks: right status, counted, logged, no state change", () 
       async () => {
         const { body } = joinedBody();
         return post(svc, body.replace("@alice:", "@mallory:"), await signed(body));
+      },
+    ],
+    [
+      "signed by a LiveKit whose clock is 2 minutes ahead (not valid yet, past the 60 s tolerance)",
+      401,
+      "bad_signature",
+      () => {
+        const { body } = joinedBody();
+        const token = signWebhookAt(body, LIVEKIT.apiKey, LIVEKIT.apiSecret, Date.now() + 120_000);
+        return post(svc, body, { "Content-Type": WEBHOOK_CONTENT_TYPE, Authorization: token });
+      },
+    ],
+    [
+      "signed 6 minutes ago (expired, past the 60 s tolerance)",
+      401,
+      "bad_signature",
+      () => {
+        const { body } = joinedBody();
+        const token = signWebhookAt(body, LIVEKIT.apiKey, LIVEKIT.apiSecret, Date.now() - 360_000);
+        return post(svc, body, { "Content-Type": WEBHOOK_CONTENT_TYPE, Authorization: token });
       },
     ],
     [
@@ -152,6 +172,21 @@ describe("refused webhooks: right status, counted, logged, no state change", () 
       });
       expect(after.presence).toBe(before.presence);
       expect(after.webhookLines).toBe(before.webhookLines);
+    },
+  );
+
+  test.each([
+    ["30 s ahead", 30_000],
+    ["30 s behind", -30_000],
+  ])(
+    "signed by a LiveKit whose clock is %s of ours: accepted (within the 60 s tolerance)",
+    async (_n, skew) => {
+      const { body, sid } = joinedBody();
+      const token = signWebhookAt(body, LIVEKIT.apiKey, LIVEKIT.apiSecret, Date.now() + skew);
+      const res = await post(svc, body, { "Content-Type": WEBHOOK_CONTENT_TYPE, Authorization: token });
+      expect(res.status).toBe(200);
+      await observe(svc);
+      expect(svc.query(`SELECT sid FROM sfu_presence WHERE sid = '${sid}'`)).toHaveLength(1);
     },
   );
 
