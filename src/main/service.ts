@@ -44,6 +44,7 @@ export class Service {
       baseUrl: config.homeserver.url,
       accessToken: registration.as_token,
       logger,
+      now: () => systemClock.now(),
     });
     const { store, migratedFrom, version } = SqliteStore.open(config.database.path);
     this.store = store;
@@ -71,6 +72,10 @@ export class Service {
       metrics: this.metrics,
       isLocalUser: (userId) => userId.endsWith(suffix) && inNamespace(userId),
     });
+    // Until the first event arrives (e.g. right after a restart), the homeserver's Date headers tell its clock.
+    this.http.onServerDate = (serverMs, receivedAt) => {
+      this.app.serverClock.observe(serverMs, receivedAt);
+    };
     const signers = config.livekit.deployments.flatMap((d) => [
       { deployment: d.name, apiKey: d.api_key, apiSecret: d.api_secret },
       ...d.webhook_keys.flatMap((key) => {
@@ -120,6 +125,7 @@ export class Service {
       this.store.close();
     });
     this.app.state.restore();
+    this.app.sfu.restore();
     if (config.metrics.enabled) {
       const server = new MetricsServer(
         this.metrics.registry,

@@ -197,5 +197,5 @@ export function buildApp(d: AppDeps) {
       return true;
     },
   );
-  return { directory, sfu, state, clearer, judge, reconciler, resync, intake, bot, table };
+  return { directory, sfu, state, clearer, judge, reconciler, resync, intake, bot, table, serverClock };
 }

@@ -56,13 +56,20 @@ export interface MatrixHttpOptions {
   readonly logger: Logger;
   readonly defaultTimeoutMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Our clock (default Date.now): when answers arrive, to compare with the server's `Date` header. */
+  readonly now?: () => number;
 }
+
+/** Told the homeserver's `Date` header (whole seconds) and our time when that answer arrived. */
+export type ServerDateObserver = (serverMs: number, receivedAt: number) => void;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Issues client-server API requests as the appservice (or a user it masquerades as). */
 export class MatrixHttp {
   private readonly base: string;
+  /** Set once the app exists: every answer's `Date` header refines the estimate of the server's clock. */
+  onServerDate: ServerDateObserver | null = null;
   constructor(private readonly opts: MatrixHttpOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, "");
   }
@@ -89,6 +96,12 @@ export class MatrixHttp {
     }
   }
 
+  private noteServerDate(header: string | null): void {
+    if (header === null || this.onServerDate === null) return;
+    const serverMs = Date.parse(header);
+    if (Number.isFinite(serverMs)) this.onServerDate(serverMs, (this.opts.now ?? Date.now)());
+  }
+
   private async once<T>(method: string, path: string, options: RequestOptions): Promise<T> {
     const url = new URL(this.base + path);
     for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
@@ -107,6 +120,7 @@ export class MatrixHttp {
     } catch (err) {
       throw new MatrixUnreachableError(method, path, err);
     }
+    this.noteServerDate(response.headers.get("date"));
     const text = await response.text().catch(() => "");
     let json: unknown = null;
     try {
