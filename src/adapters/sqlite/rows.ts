@@ -7,6 +7,7 @@ import type {
   LeaveReason,
   MembershipRow,
   RoomRow,
+  SfuIntervalRow,
   SlotRow,
   UserSessionRow,
 } from "../../app/ports/store";
@@ -103,4 +104,14 @@ export const toAudit = (r: SqlRow): AuditRow => ({
   result: strOrNull(r.result),
   actor: strOrNull(r.actor),
   evidence: json(r.evidence_json) as Record<string, unknown>,
+});
+
+export const toSfuInterval = (r: SqlRow): SfuIntervalRow => ({
+  deployment: str(r.deployment),
+  sid: str(r.sid),
+  livekitRoom: str(r.livekit_room),
+  identity: str(r.identity),
+  joinedAt: num(r.joined_at),
+  leftAt: numOrNull(r.left_at),
+  reason: strOrNull(r.reason),
 });

@@ -212,6 +212,13 @@ export class SqliteStore implements Store {
     ).run(leftAt, reason, deployment, sid);
   }
 
+  sfuIntervalsEndedSince(since: number): readonly SfuIntervalRow[] {
+    return this.all(
+      "SELECT * FROM sfu_presence WHERE left_at IS NOT NULL AND left_at >= ? ORDER BY left_at",
+      since,
+    ).map(rows.toSfuInterval);
+  }
+
   audit(e: AuditEntry): number {
     const res = this.stmt(
       `INSERT INTO audit (at, action, room_id, user_id, device_id, member_key, reason, method, result, actor,

@@ -162,6 +162,8 @@ export interface Store {
 
   openSfuInterval(row: SfuIntervalRow): void;
   closeSfuInterval(deployment: string, sid: string, leftAt: number, reason: string | null): void;
+  /** Participant connections that ended at or after `since`, oldest end first (what LiveKit said before a restart). */
+  sfuIntervalsEndedSince(since: number): readonly SfuIntervalRow[];
 
   audit(entry: AuditEntry): number;
   auditSince(since: number, filter?: { action?: AuditAction; roomId?: string }): readonly AuditRow[];

@@ -61,6 +61,29 @@ export class SfuService {
     }
   }
 
+  /**
+   * Takes back what LiveKit said before a restart: participants that left within the retention stay known as gone
+   * (since when they left), so their ghosts get the short leave grace rather than the connect grace of strangers.
+   * Nothing is judged on it before the first good poll.
+   */
+  restore(): number {
+    const now = this.clock.now();
+    let restored = 0;
+    for (const row of this.store.sfuIntervalsEndedSince(now - this.opts.retentionMs)) {
+      const tracker = this.trackers.get(row.deployment);
+      if (!tracker || row.leftAt === null) continue;
+      const base = {
+        room: row.livekitRoom,
+        identity: row.identity,
+        sid: row.sid,
+        eventId: `restored:${row.sid}`,
+      };
+      tracker.apply({ kind: "left", ...base, at: row.leftAt, reason: row.reason });
+      restored++;
+    }
+    return restored;
+  }
+
   /** The deployment and candidate names for a member, or null when its SFU is none of ours (or it has none). */
   targetOf(member: RtcMember, roomMembers: readonly RtcMember[]): MemberTarget | "no-sfu" | "not-ours" {
     const target = this.names.targetOf(member, roomMembers);

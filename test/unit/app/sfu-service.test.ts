@@ -155,6 +155,40 @@ describe("SfuService presence", () => {
     expect(viewOf(env)).toMatchObject({ kind: "observed", resumedAt: T0 + 3_000 });
   });
 
+  test("after a restart, participants that left before it are known gone since they left, once polled", async () => {
+    const env = setup();
+    await env.sfu.pollAll();
+    hook(env, "participant_joined", "PA_1");
+    env.clock.advance(1_000);
+    hook(env, "participant_left", "PA_1", { disconnectReason: "CONNECTION_TIMEOUT" });
+    env.clock.advance(30_000);
+    const again = new SfuService(env.directory, env.livekit, env.store, env.clock, env.logger, env.metrics, {
+      staleAfterMs: 120_000,
+      retentionMs: 600_000,
+    });
+    expect(again.restore()).toBe(1);
+    const m = alice();
+    expect(again.viewOf(m, [m], env.clock.now()).view.kind).toBe("unavailable");
+    await again.pollAll();
+    expect(again.viewOf(m, [m], env.clock.now()).view).toMatchObject({
+      kind: "observed",
+      presence: { kind: "gone", since: T0 + 1_000, sid: "PA_1", reason: "CONNECTION_TIMEOUT" },
+      resumedAt: null,
+    });
+  });
+
+  test("a restart long after a participant left (past the retention) restores nothing", () => {
+    const env = setup();
+    hook(env, "participant_joined", "PA_1");
+    hook(env, "participant_left", "PA_1");
+    env.clock.advance(600_001);
+    const again = new SfuService(env.directory, env.livekit, env.store, env.clock, env.logger, env.metrics, {
+      staleAfterMs: 120_000,
+      retentionMs: 600_000,
+    });
+    expect(again.restore()).toBe(0);
+  });
+
   test("without a good poll for longer than staleAfterMs the view is stale", async () => {
     const env = setup();
     await env.sfu.pollAll();
