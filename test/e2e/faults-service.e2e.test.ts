@@ -1,0 +1,202 @@
+// Fault matrix, the service itself: SIGKILL mid-clear and mid-burst (resync finishes the work, sessions neither
+// lost nor doubled), and its clock 30 s ahead of and behind the homeserver's (expiry stays on server time).
+import {
+  CALL_MEMBER,
+  crash,
+  endCall,
+  eventually,
+  expectGhostCleared,
+  expectLiveUntouched,
+  isEmpty,
+  leftContent,
+  liveAndGhost,
+  MatrixHttp,
+  newRoom,
+  newUser,
+  query,
+  rawMembershipEvent,
+  sendRawMembership,
+  sleep,
+  startStack,
+  waitForState,
+  type RawMembership,
+  type Stack,
+} from "./harness";
+
+let stack: Stack;
+
+/** A LiveKit no deployment of the service serves: such members are judged by expiry and room membership only. */
+const FOREIGN_FOCUS = {
+  type: "livekit",
+  livekit_service_url: "https://sfu.elsewhere.example/livekit/jwt",
+} as const;
+
+beforeAll(async () => {
+  stack = await startStack({ profile: "no-delayed-events", faults: true });
+}, 180_000);
+
+afterAll(async () => {
+  await stack.stop();
+}, 60_000);
+
+async function restart(how: "stop" | "kill", clockOffset?: string | null): Promise<void> {
+  await stack.restartReconciler({}, how, clockOffset);
+  stack.relay.setTarget(stack.reconciler.webhookUrl);
+}
+
+interface SessionRow {
+  device_id: string;
+  left_at: number | null;
+  leave_reason: string | null;
+}
+
+const sessionsOf = (userId: string) =>
+  query<SessionRow>(
+    stack,
+    "SELECT device_id, left_at, leave_reason FROM user_sessions WHERE user_id = ? ORDER BY device_id",
+    userId,
+  );
+
+test("SIGKILL while a clear's write is in flight: after the restart the ghost is cleared, nothing live, one session each", async () => {
+  const proxy = stack.homeserverProxy!;
+  const s = await liveAndGhost(stack, "kc");
+  try {
+    // The clear's write reaches the proxy and hangs there: the service is killed with it in flight.
+    proxy.setRules([
+      {
+        method: "PUT",
+        path: /\/state\/org\.matrix\.msc3401\.call\.member\/.*GHOSTC/,
+        fault: { kind: "hang" },
+      },
+    ]);
+    const crashedAt = await crash(s.ghost);
+    const hung = await eventually(
+      async () => Promise.resolve(proxy.requests().find((r) => r.fault === "hang")),
+      90_000,
+      "the clear's write is in flight",
+    );
+    await stack.reconciler.kill();
+    proxy.setRules([]);
+    expect(isEmpty(await s.api.getStateEvent(s.roomId, CALL_MEMBER, s.ghost.stateKey))).toBe(false);
+    const restartedAt = Date.now();
+    await restart("kill");
+    const clearedAt = await expectGhostCleared(s, 150_000);
+    console.log(
+      `SIGKILL mid-clear: write hung ${((hung.at - crashedAt) / 1000).toFixed(1)} s after the crash, service killed and restarted; ghost cleared ${((clearedAt - restartedAt) / 1000).toFixed(1)} s after the restart`,
+    );
+    // What LiveKit said before the kill is taken back: the ghost is still known to have left the SFU.
+    const clear = await stack.reconciler.waitForLog(
+      (l) => l.message === "clear: cleared" && l.user === s.ghost.user.userId,
+      5_000,
+    );
+    expect(clear).toMatchObject({ reason: "left_sfu", method: "write_as_user" });
+    expect(clearedAt - restartedAt).toBeLessThan(30_000);
+    await expectLiveUntouched(stack, s);
+    const ghostSessions = sessionsOf(s.ghost.user.userId);
+    expect(ghostSessions).toHaveLength(1);
+    expect(ghostSessions[0]?.left_at).not.toBeNull();
+    for (const c of s.live) expect(sessionsOf(c.user.userId)).toMatchObject([{ left_at: null }]);
+  } finally {
+    proxy.setRules([]);
+    await endCall(s);
+  }
+}, 360_000);
+
+test("SIGKILL in the middle of a burst of 40 joins: after the restart every join is known once, and every leave closes it once", async () => {
+  const DEVICES = 40;
+  const user = await newUser(stack, "burst", "BURSTMAIN");
+  const roomId = await newRoom(user);
+  const api = MatrixHttp.of(user);
+  const memberships: RawMembership[] = Array.from({ length: DEVICES }, (_, i) => ({
+    format: "session",
+    userId: user.userId,
+    deviceId: `BURST${String(i).padStart(2, "0")}`,
+    focus: FOREIGN_FOCUS,
+  }));
+  const since = stack.reconciler.logs().length;
+  const joined = () =>
+    stack.reconciler
+      .logs()
+      .slice(since)
+      .filter((l) => l.message === "membership joined" && l.user === user.userId).length;
+  const sending = (async () => {
+    for (const m of memberships) await sendRawMembership(api, roomId, m);
+  })();
+  await eventually(async () => Promise.resolve(joined() >= 8 ? true : undefined), 60_000, "8 joins ingested");
+  const killedAfter = joined();
+  await stack.reconciler.kill();
+  await sending; // the rest of the burst goes to Synapse while the service is down
+  await restart("kill");
+  await eventually(
+    async () => Promise.resolve(sessionsOf(user.userId).length === DEVICES ? true : undefined),
+    120_000,
+    `${DEVICES} sessions open`,
+  );
+  for (const m of memberships) {
+    const ev = rawMembershipEvent(m);
+    await api.putState(roomId, ev.type, ev.stateKey, leftContent("session"));
+  }
+  await eventually(
+    async () => Promise.resolve(sessionsOf(user.userId).every((r) => r.left_at !== null) ? true : undefined),
+    120_000,
+    "every session closed",
+  );
+  const rows = sessionsOf(user.userId);
+  console.log(
+    `SIGKILL mid-burst: killed after ${killedAfter} of ${DEVICES} joins; after the restart ${rows.length} sessions, ${rows.filter((r) => r.left_at !== null).length} closed (${[...new Set(rows.map((r) => r.leave_reason))].join(", ")})`,
+  );
+  expect(rows.map((r) => r.device_id)).toEqual(memberships.map((m) => (m as { deviceId: string }).deviceId));
+  expect(rows.map((r) => r.leave_reason)).toEqual(Array<string>(DEVICES).fill("left"));
+}, 420_000);
+
+describe.each([
+  ["ahead of", "+30s"],
+  ["behind", "-30s"],
+])("the service's clock 30 s %s the homeserver's", (name, offset) => {
+  beforeAll(async () => {
+    await restart("stop", offset);
+  }, 120_000);
+
+  afterAll(async () => {
+    await restart("stop", null);
+  }, 120_000);
+
+  test("a membership expiring 40 s after it was sent is cleared at 40 s server time; a crash is cleared; nothing live", async () => {
+    const s = await liveAndGhost(stack, `clk${offset.startsWith("+") ? "a" : "b"}`);
+    try {
+      const expiring = await newUser(stack, `exp${offset.startsWith("+") ? "a" : "b"}`, "EXPDEV");
+      await s.api.invite(s.roomId, expiring.userId);
+      const expApi = MatrixHttp.of(expiring);
+      await expApi.join(s.roomId);
+      const sent = await sendRawMembership(expApi, s.roomId, {
+        format: "session",
+        userId: expiring.userId,
+        deviceId: "EXPDEV",
+        focus: FOREIGN_FOCUS,
+        expires: 40_000,
+      });
+      const joinTs =
+        (await s.api.getState(s.roomId)).find((e) => e.event_id === sent.eventId)?.origin_server_ts ?? NaN;
+      await crash(s.ghost);
+      await expectGhostCleared(s, 90_000);
+      await waitForState(s.api, s.roomId, sent.type, sent.stateKey, isEmpty, 90_000);
+      const leave = (await s.api.messages(s.roomId, { limit: 50 })).find(
+        (e) => e.type === sent.type && e.state_key === sent.stateKey && Object.keys(e.content).length === 0,
+      );
+      const clearedAfter = ((leave?.origin_server_ts ?? 0) - joinTs) / 1000;
+      console.log(
+        `clock ${offset} (${name}): the 40 s membership was cleared ${clearedAfter.toFixed(1)} s after it was sent (server time); crash ghost cleared`,
+      );
+      expect(clearedAfter).toBeGreaterThanOrEqual(40);
+      expect(clearedAfter).toBeLessThan(55);
+      const clear = stack.reconciler
+        .logs()
+        .find((l) => l.message === "clear: cleared" && l.user === expiring.userId);
+      expect(clear).toMatchObject({ reason: "expired" });
+      await sleep(1_000);
+      await expectLiveUntouched(stack, s);
+    } finally {
+      await endCall(s);
+    }
+  }, 300_000);
+});
