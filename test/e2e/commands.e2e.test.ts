@@ -2,6 +2,7 @@
 import { RoomServiceClient } from "livekit-server-sdk";
 import {
   ask,
+  auditOf,
   CALL_MEMBER,
   eventually,
   inviteBot,
@@ -145,4 +146,100 @@ test("bad arguments and unknown commands get a short usage reply; HTML in argume
   const help = await ask(stack, owner, roomId, "!rtc help");
   for (const name of ["status", "history", "ghosts", "clean", "end", "kick", "stats"])
     expect(help.text).toContain(`!rtc ${name}`);
+});
+
+describe("hostile commands", () => {
+  /** The command audit rows of a room (refused or done), oldest first. */
+  const commandAudit = (roomId: string) =>
+    auditOf(stack, roomId)
+      .filter((a) => a.action === "command")
+      .map((a) => ({ actor: a.actor, reason: a.reason, result: a.result }));
+
+  test("without the power level, kick and clean are refused, audited, and change nothing", async () => {
+    const [owner, guest] = [
+      await newUser(stack, "howner", "HOWNER"),
+      await newUser(stack, "hguest", "HGUEST"),
+    ];
+    const roomId = await roomOf(owner, [guest]);
+    const calls = [await joinCall(stack, owner, roomId), await joinCall(stack, guest, roomId)];
+    const api = MatrixHttp.of(owner);
+    const since = Date.now();
+    const kick = await ask(stack, guest, roomId, `!rtc kick ${owner.userId}`);
+    expect(kick.text).toContain('"kick" needs power level 50 or more in this room');
+    const clean = await ask(stack, guest, roomId, "!rtc clean");
+    expect(clean.text).toContain('"clean" needs power level 50 or more in this room');
+    console.log(`non-moderator: kick and clean refused: ${JSON.stringify(kick.text)}`);
+    await sleep(2_000);
+    for (const c of calls) expect(await leavesOf(api, roomId, c.stateKey, since)).toEqual([]);
+    expect((await lk.listParticipants(livekitRoomName(roomId))).map((p) => p.identity).sort()).toEqual(
+      calls.map((c) => c.identity).sort(),
+    );
+    expect(commandAudit(roomId)).toEqual([
+      { actor: guest.userId, reason: "kick", result: "refused" },
+      { actor: guest.userId, reason: "clean", result: "refused" },
+    ]);
+    expect(auditOf(stack, roomId).filter((a) => a.action === "clear")).toEqual([]);
+    await Promise.all(calls.map((c) => c.client.terminate()));
+    await Promise.all(calls.map(async (c) => c.participant?.terminate()));
+  });
+
+  test("a moderator's kick and end in one room leave the same user's call in another room alone", async () => {
+    const [owner, bob] = [await newUser(stack, "xowner", "XOWNER"), await newUser(stack, "xbob", "XBOB")];
+    const [roomA, roomB] = [await roomOf(owner, [bob]), await roomOf(owner, [bob])];
+    const inB = [await joinCall(stack, owner, roomB), await joinCall(stack, bob, roomB)];
+    const api = MatrixHttp.of(owner);
+    const since = Date.now();
+    const kick = await ask(stack, owner, roomA, `!rtc kick ${bob.userId}`);
+    expect(kick.text).toContain(`Kick ${bob.userId} from the call`);
+    expect(kick.text).toContain("Removed 0 participant(s) from the SFU.");
+    const end = await ask(stack, owner, roomA, "!rtc end");
+    expect(end.text).toContain("Removed 0 participant(s) from the SFU.");
+    console.log(`kick and end in room A with the call in room B: ${JSON.stringify(end.text)}`);
+    await sleep(2_000);
+    for (const c of inB) expect(await leavesOf(api, roomB, c.stateKey, since)).toEqual([]);
+    expect((await lk.listParticipants(livekitRoomName(roomB))).length).toBe(2);
+    expect(auditOf(stack, roomB).filter((a) => a.action === "clear")).toEqual([]);
+    await Promise.all(inB.map((c) => c.client.terminate()));
+    await Promise.all(inB.map(async (c) => c.participant?.terminate()));
+  });
+
+  test("HTML and Markdown in arguments come back escaped and literal; nothing is kicked", async () => {
+    const owner = await newUser(stack, "inject", "INJECT");
+    const roomId = await roomOf(owner, []);
+    const call = await joinCall(stack, owner, roomId);
+    const since = Date.now();
+    const html = await ask(stack, owner, roomId, "!rtc kick @<img/src=x/onerror=alert(1)>:localhost");
+    expect(html.text).toContain("Kick @<img/src=x/onerror=alert(1)>:localhost from the call");
+    expect(html.html).toContain("@&lt;img/src=x/onerror=alert(1)&gt;:localhost");
+    expect(html.html).not.toMatch(/<img/i);
+    const md = await ask(stack, owner, roomId, "!rtc kick @**nobody**_<i>x</i>_:localhost");
+    expect(md.text).toContain("Kick @**nobody**_<i>x</i>_:localhost from the call");
+    expect(md.html).toContain("@**nobody**_&lt;i&gt;x&lt;/i&gt;_:localhost");
+    expect(md.html).not.toMatch(/<(i|em|strong)>/);
+    console.log(`injected arguments: replies ${JSON.stringify(html.html)} / ${JSON.stringify(md.html)}`);
+    expect(await leavesOf(MatrixHttp.of(owner), roomId, call.stateKey, since)).toEqual([]);
+    expect((await lk.listParticipants(livekitRoomName(roomId))).length).toBe(1);
+    await call.client.terminate();
+    await call.participant?.terminate();
+  });
+
+  test("a command flood in one room gets 10 answers, one warning, then silence; another room is still answered", async () => {
+    const owner = await newUser(stack, "flood", "FLOOD");
+    const [noisy, quiet] = [await roomOf(owner, []), await roomOf(owner, [])];
+    const api = MatrixHttp.of(owner);
+    const start = Date.now();
+    for (let i = 0; i < 16; i++) await api.sendMessage(noisy, "!rtc help");
+    await sleep(6_000);
+    const replies = (await api.messages(noisy, { limit: 100 })).filter(
+      (e) =>
+        e.sender === stack.registration.botUserId &&
+        e.origin_server_ts >= start &&
+        e.content.msgtype === "m.notice",
+    );
+    const warnings = replies.filter((e) => String(e.content.body).startsWith("Too many commands"));
+    console.log(`flood: 16 commands sent, ${replies.length} replies, ${warnings.length} warning(s)`);
+    expect(warnings.length).toBe(1);
+    expect(replies.length).toBe(11);
+    expect((await ask(stack, owner, quiet, "!rtc help")).text).toContain("!rtc status");
+  });
 });

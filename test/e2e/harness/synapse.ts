@@ -75,6 +75,7 @@ export function synapseConfig(
     rc_joins_per_room: unlimited,
     rc_delayed_event_mgmt: unlimited,
     rc_room_creation: unlimited,
+    rc_invites: { per_room: unlimited, per_user: unlimited, per_issuer: unlimited },
     experimental_features: { msc4222_enabled: true, msc4354_enabled: true, msc4143_enabled: true },
     matrix_rtc: {
       transports: [
