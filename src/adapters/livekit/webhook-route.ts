@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { TokenVerifier, WebhookReceiver, type WebhookEvent } from "livekit-server-sdk";
 import type { Logger } from "../../app/ports/logger";
 import type { Metrics } from "../../app/ports/metrics";
+import type { SfuWebhookSignal } from "../../app/sfu/sfu-service";
 
 /** LiveKit's DisconnectReason numbers (livekit_models.proto), named for logs and history. */
 const DISCONNECT_REASONS = [
@@ -27,18 +28,10 @@ const DISCONNECT_REASONS = [
   "AGENT_ERROR",
 ] as const;
 
-/** A verified LiveKit webhook, reduced to what the reconciler uses. Times in ms. */
-export interface SfuWebhook {
-  readonly id: string;
-  readonly deployment: string;
-  readonly event: string;
-  readonly room: string | null;
-  readonly identity: string | null;
-  readonly sid: string | null;
-  readonly disconnectReason: string | null;
+/** A verified LiveKit webhook, reduced to what the reconciler uses, with LiveKit's own timestamp. Times in ms. */
+export interface SfuWebhook extends SfuWebhookSignal {
   /** LiveKit's own timestamp of the event. */
   readonly createdAt: number;
-  readonly receivedAt: number;
 }
 
 export interface WebhookSigner {

@@ -1,9 +1,9 @@
 // Format E: the latest MSC4143 text, sticky `m.rtc.member` with `member.membership` = join / leave.
 import type { EpochMs } from "../../time";
-import { isUserId, makeMember, sourceOf } from "./envelope";
-import { extraOf, isRecord, MAX_ID_LENGTH, readId, type JsonRecord } from "./read";
+import { isUserId } from "./envelope";
+import { isRecord, MAX_ID_LENGTH, readId, type JsonRecord } from "./read";
 import { invalid, NO_MEMBERS, slotResult, type ParseResult, type SlotRef } from "./result";
-import { readApplication, readPublished, readSlotId } from "./sticky";
+import { readApplication, readPublished, readSlotId, rtcJoin } from "./sticky";
 
 const KNOWN: ReadonlySet<string> = new Set([
   "slot_id",
@@ -69,19 +69,12 @@ export function parseRtcLatest(
   ) {
     return invalid(slot, reasons);
   }
-  const joined = makeMember(slot, sourceOf(slot, "rtc-latest"), {
-    userId: slot.sender,
+  return rtcJoin(slot, "rtc-latest", content, KNOWN, {
     deviceId,
-    application,
-    callId: slotParts.callId,
-    slotId: slotParts.slotId,
     memberId,
-    sessionId: memberId,
-    focusActive: null,
+    application,
+    slotParts,
     transports,
-    createdTs: slot.originServerTs,
     expiresAt,
-    extra: extraOf(content, KNOWN),
   });
-  return slotResult(slot, [joined]);
 }

@@ -131,19 +131,47 @@ export function parseStickyJoin(slot: SlotRef, content: JsonRecord, expiresAt: E
   ) {
     return invalid(slot, reasons);
   }
-  const joined = makeMember(slot, sourceOf(slot, "sticky"), {
-    userId: slot.sender,
+  return rtcJoin(slot, "sticky", content, KNOWN, {
     deviceId,
-    application,
-    callId: slotParts.callId,
-    slotId: slotParts.slotId,
     memberId,
-    sessionId: memberId,
-    focusActive: null,
+    application,
+    slotParts,
     transports,
-    createdTs: slot.originServerTs,
     expiresAt,
-    extra: extraOf(content, KNOWN),
+  });
+}
+
+/** What an MSC4143 member event (sticky or the latest state form) says, once each field was read and is valid. */
+export interface RtcJoinFields {
+  readonly deviceId: string;
+  readonly memberId: string;
+  readonly application: string;
+  readonly slotParts: SlotIdParts;
+  readonly transports: readonly Transport[];
+  readonly expiresAt: EpochMs;
+}
+
+/** The one member an MSC4143 member event describes (its member id doubles as the session id). */
+export function rtcJoin(
+  slot: SlotRef,
+  format: "sticky" | "rtc-latest",
+  content: JsonRecord,
+  known: ReadonlySet<string>,
+  f: RtcJoinFields,
+): ParseResult {
+  const joined = makeMember(slot, sourceOf(slot, format), {
+    userId: slot.sender,
+    deviceId: f.deviceId,
+    application: f.application,
+    callId: f.slotParts.callId,
+    slotId: f.slotParts.slotId,
+    memberId: f.memberId,
+    sessionId: f.memberId,
+    focusActive: null,
+    transports: f.transports,
+    createdTs: slot.originServerTs,
+    expiresAt: f.expiresAt,
+    extra: extraOf(content, known),
   });
   return slotResult(slot, [joined]);
 }
