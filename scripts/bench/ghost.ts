@@ -10,17 +10,9 @@ import {
   startStack,
   waitForState,
 } from "../../test/e2e/harness";
+import { bench, percentile } from "./report";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-
-const bench = (name: string, value: number, unit: string) => {
-  console.log(`BENCH ${name} ${value.toFixed(1)} ${unit}`);
-};
 
 async function main(): Promise<void> {
   const stack = await startStack({ profile: "no-delayed-events" });

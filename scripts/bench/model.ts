@@ -8,6 +8,7 @@ import { SfuNameCache } from "../../src/domain/sfu/names";
 import { SfuPresenceTracker, type SfuView } from "../../src/domain/sfu/presence";
 import { DEFAULT_VERDICT_POLICY, judgeMember } from "../../src/domain/verdict";
 import { CorpusGenerator } from "./corpus";
+import { bench } from "./report";
 
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 50_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -18,10 +19,6 @@ const STALE_AFTER_MS = 120_000;
 /** Gone LiveKit participants are forgotten after this long (pruned every PRUNE_EVERY events). */
 const SID_RETENTION_MS = 600_000;
 const PRUNE_EVERY = 100_000;
-
-function bench(name: string, value: number, unit: string): void {
-  console.log(`BENCH ${name} ${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}`);
-}
 
 /** A forced GC: the global one under --expose-gc, else one obtained at run time; null if neither works. */
 function findGc(): (() => void) | null {

@@ -11,15 +11,12 @@ import { generateRegistration } from "../../src/adapters/matrix/registration";
 import { Service } from "../../src/main/service";
 import { startFakeHomeserver } from "../../test/support/fake-homeserver";
 import { freePort } from "../../test/support/net";
+import { bench, percentile } from "./report";
 
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 50_000);
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 100_000);
 const TXN_SIZE = 100;
 const LATENCY_TXNS = 300;
-
-const bench = (name: string, value: number, unit: string) => {
-  console.log(`BENCH ${name} ${value.toFixed(value >= 100 ? 0 : 1)} ${unit}`);
-};
 
 let seq = 0;
 function membership(i: number, now: number): Record<string, unknown> {
@@ -44,11 +41,6 @@ function membership(i: number, now: number): Record<string, unknown> {
     },
     unsigned: {},
   };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 async function main(): Promise<void> {

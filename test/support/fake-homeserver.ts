@@ -1,5 +1,5 @@
-// A minimal stand-in homeserver for integration tests of start-up only: versions, whoami and the MSC2659 ping.
-// End-to-end tests use a real Synapse; this exists so the listener can be tested in seconds without one.
+// A stand-in homeserver for integration tests: versions, whoami, the MSC2659 ping, joined_rooms and 200 to sends.
+// End-to-end tests use a real Synapse; this exists so the listener and hostile input can be tested in seconds.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -14,9 +14,15 @@ export interface FakeHomeserverOptions {
 
 export interface FakeHomeserver {
   readonly url: string;
+  /** Round trips of the pings that reached the service, ms. */
   readonly pings: number[];
+  /** Every request the service made, as `METHOD path`. */
+  readonly requests: string[];
   close(): Promise<void>;
 }
+
+const PING = /^\/_matrix\/client\/v1\/appservice\/[^/]+\/ping$/;
+const SEND = /^\/_matrix\/client\/v3\/rooms\/[^/]+\/send\/[^/]+\/[^/]+$/;
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "Content-Type": "application/json" });
@@ -25,21 +31,23 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 export async function startFakeHomeserver(opts: FakeHomeserverOptions): Promise<FakeHomeserver> {
   const pings: number[] = [];
+  const requests: string[] = [];
+  let sent = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    requests.push(`${req.method ?? "?"} ${url.pathname}`);
     const authorised = req.headers.authorization === `Bearer ${opts.asToken}`;
     if (url.pathname === "/_matrix/client/versions") {
       send(res, 200, { versions: ["v1.11"], unstable_features: { "fi.mau.msc2659.stable": true } });
-    } else if (url.pathname === "/_matrix/client/v3/joined_rooms" && authorised) {
-      send(res, 200, { joined_rooms: [] });
     } else if (url.pathname === "/_matrix/client/v3/account/whoami") {
       await opts.holdWhoami;
       if (!authorised) send(res, 401, { errcode: "M_UNKNOWN_TOKEN", error: "Unknown token" });
       else send(res, 200, { user_id: url.searchParams.get("user_id") ?? opts.botUserId });
-    } else if (
-      /^\/_matrix\/client\/v1\/appservice\/[^/]+\/ping$/.test(url.pathname) &&
-      req.method === "POST"
-    ) {
+    } else if (!authorised) {
+      send(res, 401, { errcode: "M_UNKNOWN_TOKEN", error: "Unknown token" });
+    } else if (url.pathname === "/_matrix/client/v3/joined_rooms") {
+      send(res, 200, { joined_rooms: [] });
+    } else if (PING.test(url.pathname) && req.method === "POST") {
       const started = performance.now();
       const answer = await fetch(`${opts.appserviceUrl}/_matrix/app/v1/ping`, {
         method: "POST",
@@ -54,6 +62,9 @@ export async function startFakeHomeserver(opts: FakeHomeserverOptions): Promise<
         pings.push(ms);
         send(res, 200, { duration_ms: ms });
       }
+    } else if (SEND.test(url.pathname) && req.method === "PUT") {
+      req.resume();
+      send(res, 200, { event_id: `$fake${++sent}` });
     } else {
       send(res, 404, { errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
     }
@@ -66,6 +77,7 @@ export async function startFakeHomeserver(opts: FakeHomeserverOptions): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     pings,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

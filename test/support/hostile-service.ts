@@ -12,7 +12,7 @@ import { captureLogger, type CapturedLogger } from "./capture-logger";
 import { keepAliveAgent, send, type RawResponse } from "./keepalive-http";
 import { freePort } from "./net";
 import { parsePrometheus, type Sample } from "./prometheus-text";
-import { startStubHomeserver, type StubHomeserver } from "./stub-homeserver";
+import { startFakeHomeserver, type FakeHomeserver } from "./fake-homeserver";
 
 export const HOSTILE_DOMAIN = "hostile.local";
 /** The key and secret of the one LiveKit deployment the service holds. */
@@ -32,7 +32,7 @@ export interface HostileService {
   readonly hsToken: string;
   readonly dbPath: string;
   readonly log: CapturedLogger;
-  readonly homeserver: StubHomeserver;
+  readonly homeserver: FakeHomeserver;
   readonly agent: Agent;
   /** Scrapes the metrics listener over HTTP. */
   metrics(): Promise<Sample[]>;
@@ -52,7 +52,7 @@ export async function startHostileService(name: string): Promise<HostileService>
   const base = `http://127.0.0.1:${port}`;
   const botUserId = `@rtcbot:${HOSTILE_DOMAIN}`;
   const registration = generateRegistration({ url: base, localpart: "rtcbot", domain: HOSTILE_DOMAIN });
-  const homeserver = await startStubHomeserver({
+  const homeserver = await startFakeHomeserver({
     asToken: registration.as_token,
     hsToken: registration.hs_token,
     botUserId,

@@ -1,20 +1,7 @@
 // Test helpers for loopback networking: a free port, and a small HTTP request helper.
-import { createServer } from "node:net";
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
+/** A TCP port on 127.0.0.1 that was free a moment ago (never handed out twice in one process). */
+export { freePort } from "../e2e/harness/ports";
 
 export interface HttpResult {
   readonly status: number;

@@ -19,13 +19,13 @@ import { SCHEMA_VERSION } from "../../../src/adapters/sqlite/database";
 import { SqliteStore } from "../../../src/adapters/sqlite/store";
 import { freePort } from "../../support/net";
 import { runCli, startCli } from "../../support/run-cli";
-import { startStubHomeserver, type StubHomeserver } from "../../support/stub-homeserver";
+import { startFakeHomeserver, type FakeHomeserver } from "../../support/fake-homeserver";
 
 jest.setTimeout(60_000);
 
 const root = mkdtempSync(join(tmpdir(), "rtc-hostile-db-"));
 const regFile = join(root, "registration.yaml");
-let homeserver: StubHomeserver;
+let homeserver: FakeHomeserver;
 let base = "";
 let n = 0;
 
@@ -84,7 +84,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   const registration = generateRegistration({ url: base, localpart: "rtcbot", domain: "db.local" });
   writeFileSync(regFile, registrationToYaml(registration));
-  homeserver = await startStubHomeserver({
+  homeserver = await startFakeHomeserver({
     asToken: registration.as_token,
     hsToken: registration.hs_token,
     botUserId: "@rtcbot:db.local",
