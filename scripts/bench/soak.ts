@@ -1,123 +1,40 @@
 // Soak on the real stack: hundreds of rooms of raw-event membership churn, a few real clients that crash and
 // rejoin, signed webhooks at a steady rate; counts false clears and missed ghosts, and watches the service's RSS.
-import fs from "node:fs";
 import {
   CALL_MEMBER,
   crash,
   isEmpty,
-  joinCall,
-  leftContent,
   MatrixHttp,
-  newRoom,
-  newUser,
   rawMembershipEvent,
-  sendRawMembership,
   sleep,
   startStack,
   type InCall,
   type LogLine,
-  type MatrixSession,
-  type RawMembership,
-  type Stack,
 } from "../../test/e2e/harness";
 import { participantWebhookBody, webhookHeaders } from "../../test/support/livekit-webhook";
 import { bench, percentile } from "./report";
+import { EXPIRES_MS, realCall, rssMb, sendRaw, setUp, membership, type RawDevice } from "./soak-world";
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
 const ROOMS = Number(process.env.SOAK_ROOMS ?? 200);
-const DEVICES_PER_ROOM = 2;
-const OWNERS = 10;
 const CHURN_PER_S = Number(process.env.SOAK_CHURN_PER_S ?? 2);
 const WEBHOOKS_PER_S = Number(process.env.SOAK_WEBHOOKS_PER_S ?? 20);
 const REAL_CALLS = 2; // rooms with two real members each
 const CRASH_EVERY_MS = Number(process.env.SOAK_CRASH_EVERY_S ?? 240) * 1000;
-/** Raw memberships expire this long after each join or refresh; live ones are refreshed at half of it. */
-const EXPIRES_MS = 120_000;
 /** A raw membership still there this long after it expired is a missed ghost. */
 const MISSED_AFTER_MS = 90_000;
 /** A membership cleared this long before its expiry (server clock vs ours, same machine) is a false clear. */
 const CLOCK_MARGIN_MS = 2_000;
-const FOREIGN_FOCUS = {
-  type: "livekit",
-  livekit_service_url: "https://sfu.elsewhere.example/livekit/jwt",
-} as const;
-
-type DeviceState = "idle" | "live" | "abandoned";
-
-interface RawDevice {
-  readonly owner: MatrixSession;
-  readonly roomId: string;
-  readonly deviceId: string;
-  state: DeviceState;
-  /** `created_ts` of its current membership (ms; our clock is the server's: same machine). */
-  createdTs: number;
-  /** When we last sent its join or refresh. */
-  lastSentAt: number;
-  /** Until when its membership is valid (`created_ts + expires` of the last join or refresh). */
-  validUntil: number;
-  /** Recent joins and refreshes, oldest first (a clear is judged against the last one before it). */
-  sends: { at: number; validUntil: number }[];
-  missed: boolean;
-}
-
 const note = (text: string) => {
   console.error(`[soak +${((Date.now() - t0) / 60_000).toFixed(1)} min] ${text}`);
 };
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 
-function rssMb(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-}
-
-/** Like a client: `created_ts` fixed at the join, `expires` extended at each refresh. */
-const membership = (d: RawDevice, expires = EXPIRES_MS): RawMembership => ({
-  format: "session",
-  userId: d.owner.userId,
-  deviceId: d.deviceId,
-  focus: FOREIGN_FOCUS,
-  createdTs: d.createdTs,
-  expires,
-});
-
 let t0 = Date.now();
-
-async function setUp(stack: Stack): Promise<RawDevice[]> {
-  const owners: MatrixSession[] = [];
-  for (let i = 0; i < OWNERS; i++) owners.push(await newUser(stack, `soak${i}`, `SOAKOWNER${i}`));
-  const devices: RawDevice[] = [];
-  for (let r = 0; r < ROOMS; r++) {
-    const owner = owners[r % OWNERS] as MatrixSession;
-    const roomId = await newRoom(owner);
-    for (let d = 0; d < DEVICES_PER_ROOM; d++) {
-      devices.push({
-        owner,
-        roomId,
-        deviceId: `R${r}D${d}`,
-        state: "idle",
-        createdTs: 0,
-        lastSentAt: 0,
-        validUntil: 0,
-        sends: [],
-        missed: false,
-      });
-    }
-  }
-  return devices;
-}
-
-/** One real call: two people with a js-sdk client and an rtc-node participant each. */
-async function realCall(stack: Stack, tag: string): Promise<InCall[]> {
-  const [a, b] = [await newUser(stack, `${tag}a`, `${tag}A`), await newUser(stack, `${tag}b`, `${tag}B`)];
-  const roomId = await newRoom(a);
-  await MatrixHttp.of(a).invite(roomId, b.userId);
-  await MatrixHttp.of(b).join(roomId);
-  return [await joinCall(stack, a, roomId), await joinCall(stack, b, roomId)];
-}
 
 async function main(): Promise<void> {
   const stack = await startStack({ profile: "no-delayed-events" });
-  const devices = await setUp(stack);
+  const devices = await setUp(stack, ROOMS);
   const reals: InCall[] = [];
   for (let i = 0; i < REAL_CALLS; i++) reals.push(...(await realCall(stack, `real${i}`)));
   const liveReal = new Set(reals.map((c) => c.user.userId));
@@ -135,21 +52,8 @@ async function main(): Promise<void> {
   const endAt = t0 + MINUTES * 60_000;
   note(`${ROOMS} rooms, ${devices.length} raw devices, ${reals.length} real members; running ${MINUTES} min`);
 
-  const send = async (d: RawDevice, content: "join" | "refresh" | "leave"): Promise<void> => {
-    const ev = rawMembershipEvent(membership(d));
-    const api = MatrixHttp.of(d.owner);
-    if (content !== "leave") {
-      const at = Date.now();
-      if (content === "join") d.createdTs = at;
-      const expires = at - d.createdTs + EXPIRES_MS;
-      await sendRawMembership(api, d.roomId, membership(d, expires));
-      d.lastSentAt = at;
-      d.validUntil = d.createdTs + expires;
-      d.sends.push({ at, validUntil: d.validUntil });
-      if (d.sends.length > 16) d.sends.shift();
-    } else {
-      await api.putState(d.roomId, ev.type, ev.stateKey, leftContent("session"));
-    }
+  const send = async (d: RawDevice, kind: "join" | "refresh" | "leave"): Promise<void> => {
+    await sendRaw(d, kind);
     eventsSent++;
   };
 

@@ -1,13 +1,5 @@
 // Clears ghost memberships on the user's behalf, least invasive method first; every attempt is logged and audited.
-import {
-  isPerDeviceFormat,
-  stickyLeaveContent,
-  stillHoldsEntries,
-  withoutEntries,
-} from "../../domain/clearing/leave-content";
 import { type ClearMethod, planClear } from "../../domain/clearing/plan";
-import type { RtcMember } from "../../domain/membership/model";
-import type { UserLeaveReason } from "../../domain/sessions/types";
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
 import { type Actor, type MatrixPort, MatrixRequestError } from "../ports/matrix";
@@ -15,6 +7,8 @@ import type { Metrics } from "../ports/metrics";
 import type { Store } from "../ports/store";
 import type { SfuService } from "../sfu/sfu-service";
 import type { CallState } from "../state/call-state";
+import { ClearMethods } from "./clear-methods";
+import { ghostLifetimeStart, ghostWentAt, leaveReasonFor } from "./clear-evidence";
 import { deviceKeyOf, type RecentClear } from "./false-positives";
 import { isSfuBased, type Judged } from "./judge";
 import type { ServerClockOffset } from "../server-clock";
@@ -42,19 +36,11 @@ export interface ClearOutcome {
   readonly detail: string;
 }
 
-const STICKY_LEAVE_DURATION_MS = 3_600_000;
-
-/** What this clear was about, for the session's leave reason. */
-function leaveReasonFor(j: Judged, method: ClearMethod, cause: ClearCause): UserLeaveReason {
-  if (method === "delayed_leave") return "delayed_leave_fired";
-  if (cause.kind === "command" || j.verdict.kind !== "ghost") return "cleared";
-  return j.verdict.reason === "not_joined" ? "left_room" : j.verdict.reason;
-}
-
 export class Clearer {
   private readonly inFlight = new Set<string>();
   private readonly waiting: (() => void)[] = [];
   private active = 0;
+  private readonly methods: ClearMethods;
   /** Recent successful clears by device (room + user + device), for false-positive detection. */
   readonly recent = new Map<string, RecentClear>();
 
@@ -69,7 +55,9 @@ export class Clearer {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly opts: ClearerOptions,
-  ) {}
+  ) {
+    this.methods = new ClearMethods(matrix);
+  }
 
   isBusy(memberKey: string): boolean {
     return this.inFlight.has(memberKey);
@@ -255,19 +243,19 @@ export class Clearer {
     for (const method of plan.methods) {
       // A member whose user already left the room is not in the call: its cleared slot ends no session.
       if (room?.isJoined(m.userId) !== false) {
-        const went = cause.kind === "verdict" ? this.wentAt(j) : null;
+        const went = cause.kind === "verdict" ? ghostWentAt(j) : null;
         // The session's times are the homeserver's: convert the instant from our clock.
         const leftAt = went === null ? null : went - this.serverClock.offsetMs;
         this.state.expectLeave(m.key, leaveReasonFor(j, method, cause), leftAt);
       }
       try {
-        const done = await this.execute(j, method, current.ref.owner);
+        const done = await this.methods.execute(j.member, method, current.ref.owner);
         if (!done) {
           this.state.forgetExpectedLeave(m.key);
           failures.push(`${method}: not applicable`);
           continue;
         }
-        const lifetime = (this.clock.now() - this.lifetimeStart(j)) / 1000;
+        const lifetime = (this.clock.now() - ghostLifetimeStart(j, this.clock.now())) / 1000;
         const reason = j.verdict.kind === "ghost" ? j.verdict.reason : "command";
         // A moderator's end/kick of live members is not a ghost; it is audited, not counted as one.
         if (cause.kind === "verdict") this.metrics.ghostCleared(reason, method, lifetime);
@@ -295,89 +283,5 @@ export class Clearer {
       }
     }
     return this.record(j, cause, { result: "failed", method: null, detail: failures.join("; ") });
-  }
-
-  /** When a ghost really went, if the evidence says: LiveKit lost it, or its membership expired. */
-  private wentAt(j: Judged): number | null {
-    if (j.verdict.kind !== "ghost") return null;
-    const e = j.verdict.evidence;
-    if (j.verdict.reason === "left_sfu") return e.goneSince ?? null;
-    if (j.verdict.reason === "expired") return e.expiresAt;
-    return null;
-  }
-
-  private lifetimeStart(j: Judged): number {
-    const e = j.verdict.evidence;
-    if (e.goneSince !== undefined) return e.goneSince;
-    if (j.verdict.kind === "ghost" && j.verdict.reason === "expired" && e.expiresAt !== null)
-      return e.expiresAt;
-    if (e.waitingSince !== undefined && e.graceMs !== undefined) return e.waitingSince;
-    return j.ghostSince ?? this.clock.now();
-  }
-
-  /** Carries out one method; returns a description of what was done, or null when the method does not apply. */
-  private async execute(j: Judged, method: ClearMethod, owner: string | null): Promise<string | null> {
-    const m = j.member;
-    const stateKey = m.source.stateKey;
-    switch (method) {
-      case "delayed_leave": {
-        const pending = await this.pendingLeaves(m);
-        if (pending === null || pending.length === 0) return null;
-        for (const d of pending) await this.matrix.delayedEventAction(d.delayId, "send", m.userId);
-        return `sent the user's own delayed leave (${pending.map((d) => d.delayId).join(", ")})`;
-      }
-      case "write_as_user": {
-        const as: Actor = { kind: "user", userId: m.userId };
-        const written = await this.writeLeave(m, as);
-        // Writing does not cancel the user's pending delayed leave; left alone it could knock out a later re-join.
-        const stale = (await this.pendingLeaves(m).catch(() => null)) ?? [];
-        for (const d of stale)
-          await this.matrix.delayedEventAction(d.delayId, "cancel", m.userId).catch(() => undefined);
-        return `${written} as ${m.userId}${stale.length ? `; cancelled ${stale.length} stale delayed leave(s)` : ""}`;
-      }
-      case "write_as_bot": {
-        if (stateKey === null) return null;
-        const written = await this.writeLeave(m, { kind: "bot" });
-        return `${written} as the bot (power level)${owner ? ` over ${owner}'s key` : ""}`;
-      }
-    }
-    return null;
-  }
-
-  private async pendingLeaves(m: RtcMember) {
-    const list = await this.matrix.delayedEvents(m.userId);
-    if (list === null) return null;
-    return list.filter((d) => {
-      if (d.roomId !== m.roomId || d.type !== m.source.type) return false;
-      if (m.source.stateKey !== null) return d.stateKey === m.source.stateKey;
-      return d.stateKey === null && d.content.msc4354_sticky_key === m.source.stickyKey;
-    });
-  }
-
-  private async writeLeave(m: RtcMember, as: Actor): Promise<string> {
-    const stateKey = m.source.stateKey;
-    if (stateKey === null) {
-      const format = m.source.format === "rtc-latest" ? "rtc-latest" : "sticky";
-      const original = {
-        slot_id: m.slotId,
-        member: { id: m.memberId, user_id: m.userId, device_id: m.deviceId },
-      };
-      const content = stickyLeaveContent(format, original, m.source.stickyKey ?? "");
-      await this.matrix.sendEvent(m.roomId, m.source.type, content, as, STICKY_LEAVE_DURATION_MS);
-      return "sent the sticky leave";
-    }
-    if (isPerDeviceFormat(m.source.format)) {
-      await this.matrix.putState(m.roomId, m.source.type, stateKey, {}, as);
-      return "wrote {} to the key";
-    }
-    const live = await this.matrix.stateEvent(m.roomId, m.source.type, stateKey, as);
-    const rewritten = withoutEntries(live?.content ?? {}, [
-      { deviceId: m.deviceId, application: m.application, callId: m.callId },
-    ]);
-    if (rewritten === null) throw new Error("the key holds neither m.calls nor memberships");
-    await this.matrix.putState(m.roomId, m.source.type, stateKey, rewritten, as);
-    return stillHoldsEntries(rewritten)
-      ? "rewrote the key without this device (others kept)"
-      : "rewrote the key empty";
   }
 }

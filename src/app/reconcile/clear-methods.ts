@@ -1,0 +1,82 @@
+// The Matrix side of each clearing method: fire the user's own delayed leave, or write the leave as the user or the bot.
+import {
+  isPerDeviceFormat,
+  stickyLeaveContent,
+  stillHoldsEntries,
+  withoutEntries,
+} from "../../domain/clearing/leave-content";
+import type { ClearMethod } from "../../domain/clearing/plan";
+import type { RtcMember } from "../../domain/membership/model";
+import type { Actor, MatrixPort } from "../ports/matrix";
+
+/** How long a sticky leave stays sticky (it only has to outlive the join it ends). */
+const STICKY_LEAVE_DURATION_MS = 3_600_000;
+
+export class ClearMethods {
+  constructor(private readonly matrix: MatrixPort) {}
+
+  /** Carries out one method; returns a description of what was done, or null when the method does not apply. */
+  async execute(m: RtcMember, method: ClearMethod, owner: string | null): Promise<string | null> {
+    const stateKey = m.source.stateKey;
+    switch (method) {
+      case "delayed_leave": {
+        const pending = await this.pendingLeaves(m);
+        if (pending === null || pending.length === 0) return null;
+        for (const d of pending) await this.matrix.delayedEventAction(d.delayId, "send", m.userId);
+        return `sent the user's own delayed leave (${pending.map((d) => d.delayId).join(", ")})`;
+      }
+      case "write_as_user": {
+        const as: Actor = { kind: "user", userId: m.userId };
+        const written = await this.writeLeave(m, as);
+        // Writing does not cancel the user's pending delayed leave; left alone it could knock out a later re-join.
+        const stale = (await this.pendingLeaves(m).catch(() => null)) ?? [];
+        for (const d of stale)
+          await this.matrix.delayedEventAction(d.delayId, "cancel", m.userId).catch(() => undefined);
+        return `${written} as ${m.userId}${stale.length ? `; cancelled ${stale.length} stale delayed leave(s)` : ""}`;
+      }
+      case "write_as_bot": {
+        if (stateKey === null) return null;
+        const written = await this.writeLeave(m, { kind: "bot" });
+        return `${written} as the bot (power level)${owner ? ` over ${owner}'s key` : ""}`;
+      }
+    }
+    return null;
+  }
+
+  private async pendingLeaves(m: RtcMember) {
+    const list = await this.matrix.delayedEvents(m.userId);
+    if (list === null) return null;
+    return list.filter((d) => {
+      if (d.roomId !== m.roomId || d.type !== m.source.type) return false;
+      if (m.source.stateKey !== null) return d.stateKey === m.source.stateKey;
+      return d.stateKey === null && d.content.msc4354_sticky_key === m.source.stickyKey;
+    });
+  }
+
+  private async writeLeave(m: RtcMember, as: Actor): Promise<string> {
+    const stateKey = m.source.stateKey;
+    if (stateKey === null) {
+      const format = m.source.format === "rtc-latest" ? "rtc-latest" : "sticky";
+      const original = {
+        slot_id: m.slotId,
+        member: { id: m.memberId, user_id: m.userId, device_id: m.deviceId },
+      };
+      const content = stickyLeaveContent(format, original, m.source.stickyKey ?? "");
+      await this.matrix.sendEvent(m.roomId, m.source.type, content, as, STICKY_LEAVE_DURATION_MS);
+      return "sent the sticky leave";
+    }
+    if (isPerDeviceFormat(m.source.format)) {
+      await this.matrix.putState(m.roomId, m.source.type, stateKey, {}, as);
+      return "wrote {} to the key";
+    }
+    const live = await this.matrix.stateEvent(m.roomId, m.source.type, stateKey, as);
+    const rewritten = withoutEntries(live?.content ?? {}, [
+      { deviceId: m.deviceId, application: m.application, callId: m.callId },
+    ]);
+    if (rewritten === null) throw new Error("the key holds neither m.calls nor memberships");
+    await this.matrix.putState(m.roomId, m.source.type, stateKey, rewritten, as);
+    return stillHoldsEntries(rewritten)
+      ? "rewrote the key without this device (others kept)"
+      : "rewrote the key empty";
+  }
+}
