@@ -32,11 +32,10 @@ export class SqliteStore implements Store {
   }
 
   private stmt(sql: string): Stmt {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.stmts.set(sql, s);
-    }
+    const cached = this.stmts.get(sql);
+    if (cached) return cached;
+    const s = this.db.prepare(sql);
+    this.stmts.set(sql, s);
     return s;
   }
 
@@ -275,37 +274,24 @@ export class SqliteStore implements Store {
     ).run(day, name, delta);
   }
   dailyTotals(sinceDay: string): readonly { day: string; name: string; value: number }[] {
-    return this.all(
-      "SELECT day, name, value FROM daily_totals WHERE day >= ? ORDER BY day, name",
+    return this.stmt("SELECT day, name, value FROM daily_totals WHERE day >= ? ORDER BY day, name").all(
       sinceDay,
-    ).map((r) => ({
-      day: String(r.day),
-      name: String(r.name),
-      value: Number(r.value),
-    }));
+    ) as { day: string; name: string; value: number }[];
   }
 
   prune(before: number, now: number): number {
-    return this.transaction(() => {
-      let removed = 0;
-      // The journal only needs to outlive the homeserver's redelivery window: a day, whatever the history retention.
-      const journalBefore = now - JOURNAL_RETENTION_MS;
-      removed += this.stmt("DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?").run(
-        journalBefore,
-      ).changes;
-      removed += this.stmt("DELETE FROM user_sessions WHERE left_at IS NOT NULL AND left_at < ?").run(
-        before,
-      ).changes;
-      removed += this.stmt("DELETE FROM call_sessions WHERE ended_at IS NOT NULL AND ended_at < ?").run(
-        before,
-      ).changes;
-      removed += this.stmt("DELETE FROM sfu_presence WHERE left_at IS NOT NULL AND left_at < ?").run(
-        before,
-      ).changes;
-      removed += this.stmt("DELETE FROM audit WHERE at < ?").run(before).changes;
-      removed += this.stmt("DELETE FROM webhooks_seen WHERE expires_at < ?").run(now).changes;
-      return removed;
-    });
+    // The journal only needs to outlive the homeserver's redelivery window: a day, whatever the history retention.
+    const deletes: [sql: string, olderThan: number][] = [
+      ["DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?", now - JOURNAL_RETENTION_MS],
+      ["DELETE FROM user_sessions WHERE left_at IS NOT NULL AND left_at < ?", before],
+      ["DELETE FROM call_sessions WHERE ended_at IS NOT NULL AND ended_at < ?", before],
+      ["DELETE FROM sfu_presence WHERE left_at IS NOT NULL AND left_at < ?", before],
+      ["DELETE FROM audit WHERE at < ?", before],
+      ["DELETE FROM webhooks_seen WHERE expires_at < ?", now],
+    ];
+    return this.transaction(() =>
+      deletes.reduce((removed, [sql, olderThan]) => removed + this.stmt(sql).run(olderThan).changes, 0),
+    );
   }
 
   close(): void {

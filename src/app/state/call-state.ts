@@ -7,23 +7,8 @@ import { SessionTracker } from "../../domain/sessions/tracker";
 import type { SessionEvent, UserLeaveReason } from "../../domain/sessions/types";
 import type { EpochMs } from "../../domain/time";
 import type { RoomRow, Store } from "../ports/store";
+import { ROOM_EVENT_PREFIX, roomEventKey } from "./room-event-slots";
 import { callRow, userRow } from "./session-rows";
-
-/** Room events kept beside the membership slots, so a restart rebuilds who is joined, the version and encryption. */
-const ROOM_EVENT_TYPES: ReadonlySet<string> = new Set([
-  "m.room.member",
-  "m.room.create",
-  "m.room.encryption",
-]);
-const ROOM_EVENT_PREFIX = "room\u0000";
-
-function roomEventKey(event: unknown): { key: string; eventId: string } | null {
-  if (typeof event !== "object" || event === null) return null;
-  const e = event as Record<string, unknown>;
-  if (typeof e.type !== "string" || !ROOM_EVENT_TYPES.has(e.type)) return null;
-  if (typeof e.state_key !== "string" || typeof e.event_id !== "string") return null;
-  return { key: `${ROOM_EVENT_PREFIX}${e.type}\u0000${e.state_key}`, eventId: e.event_id };
-}
 
 /** What one applied event did, for the intake to count and log. */
 export interface Applied {
