@@ -41,6 +41,8 @@ export interface VerdictEvidence {
   readonly sfu: SfuView["kind"];
   readonly presence?: SfuPresence;
   readonly goneSince?: EpochMs;
+  /** From when the grace counts: when it went, or when the SFU came back if that is later. */
+  readonly graceFrom?: EpochMs;
   readonly graceMs?: DurationMs;
   readonly waitingSince?: EpochMs;
   readonly trackingSince?: EpochMs;
@@ -115,16 +117,16 @@ function judgeObserved(
     return { kind: "alive", reason: "connected", evidence: { ...base, presence, trackingSince } };
   }
   if (presence.kind === "gone" && presence.since >= member.createdTs) {
-    // Gone soon after the SFU came back from an outage or an incident (restart, mass loss): its clients may still
-    // be reconnecting, so they get the connect grace rather than the short leave grace. A service start is not
-    // such a reset: a participant seen connected and then gone after it really left.
-    const afterReset =
-      resumedAt !== null && presence.since >= resumedAt && presence.since - resumedAt < policy.connectGraceMs;
+    // Gone during or soon after an SFU outage or incident (restart, mass loss): its client may still be
+    // reconnecting, so it gets the connect grace, counted from the comeback at the earliest. A service start is no
+    // such incident: a participant seen connected and then gone after it really left.
+    const afterReset = resumedAt !== null && presence.since - resumedAt < policy.connectGraceMs;
+    const graceFrom = afterReset ? Math.max(presence.since, resumedAt) : presence.since;
     const graceMs = afterReset
       ? Math.max(policy.sfuLeaveGraceMs, policy.connectGraceMs)
       : policy.sfuLeaveGraceMs;
-    const evidence = { ...base, presence, trackingSince, goneSince: presence.since, graceMs };
-    return now - presence.since >= graceMs
+    const evidence = { ...base, presence, trackingSince, goneSince: presence.since, graceFrom, graceMs };
+    return now - graceFrom >= graceMs
       ? { kind: "ghost", reason: "left_sfu", evidence }
       : { kind: "alive", reason: "within-grace", evidence };
   }

@@ -146,6 +146,22 @@ describe("judgeMember branches", () => {
     });
   });
 
+  test("gone while the SFU was down (SERVER_SHUTDOWN): the connect grace counts from the comeback", () => {
+    const gone = observed(
+      { kind: "gone", since: T0 + 80_000, sid: "PA", room: "r", reason: "SERVER_SHUTDOWN" },
+      T0 + 200_000,
+    );
+    expect(judgeMember(member, ctx({ now: T0 + 259_999, sfu: gone }))).toMatchObject({
+      kind: "alive",
+      reason: "within-grace",
+      evidence: { goneSince: T0 + 80_000, graceFrom: T0 + 200_000, graceMs: 60_000 },
+    });
+    expect(judgeMember(member, ctx({ now: T0 + 260_000, sfu: gone }))).toMatchObject({
+      kind: "ghost",
+      reason: "left_sfu",
+    });
+  });
+
   test("gone soon after the service started following the SFU: the short leave grace (a start is no SFU reset)", () => {
     const gone = observed(
       { kind: "gone", since: T0 + 100_000, sid: "PA", room: "r", reason: "CONNECTION_TIMEOUT" },
