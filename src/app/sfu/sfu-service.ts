@@ -30,7 +30,7 @@ export interface MemberTarget {
 }
 
 /** At least this many participants must vanish in one poll (and half of all) to count as an SFU incident. */
-const MASS_LOSS_MIN = 3;
+const MASS_LOSS_MIN = 2;
 
 export interface SfuServiceOptions {
   /** A deployment's view is stale (never an SFU-based ghost) when its last good poll is older than this. */
