@@ -1,4 +1,5 @@
 // The store port: durable state, history and audit. One SQLite adapter implements it; tests may use it in memory.
+import type { UserLeaveReason } from "../../domain/sessions/types";
 
 /** A Matrix event journaled before the homeserver's transaction was acknowledged. */
 export interface InboxEntry {
@@ -41,15 +42,8 @@ export interface MembershipRow {
   readonly firstSeenAt: number;
 }
 
-export type LeaveReason =
-  | "left"
-  | "expired"
-  | "left_sfu"
-  | "never_connected"
-  | "left_room"
-  | "replaced"
-  | "cleared"
-  | "delayed_leave_fired";
+/** Why a user session ended, as stored (the domain's reasons). */
+export type LeaveReason = UserLeaveReason;
 
 export interface UserSessionRow {
   readonly id: string;

@@ -1,7 +1,7 @@
 // The event envelope every format shares (ids, sender, timestamps, content) and the member/slot builders.
 import type { EpochMs } from "../../time";
 import { memberKey } from "../keys";
-import type { FocusActive, MemberSource, MembershipFormat, RtcMember, Transport } from "../model";
+import type { MemberSource, MembershipFormat, RtcMember } from "../model";
 import { isRecord, MAX_ID_LENGTH, readTs, type JsonRecord } from "./read";
 import { isSlotSource, type ParseContext, type SlotRef } from "./result";
 
@@ -108,21 +108,8 @@ export function sourceOf(slot: SlotRef, format: MembershipFormat): MemberSource 
   return isSlotSource(slot) && slot.format === format ? slot : { ...slot, format };
 }
 
-/** The format-specific fields of a member; the rest comes from its slot and source. */
-export interface MemberFields {
-  readonly userId: string;
-  readonly deviceId: string;
-  readonly application: string;
-  readonly callId: string;
-  readonly slotId: string;
-  readonly memberId: string | null;
-  readonly sessionId: string | null;
-  readonly focusActive: FocusActive | null;
-  readonly transports: readonly Transport[];
-  readonly createdTs: EpochMs;
-  readonly expiresAt: EpochMs | null;
-  readonly extra: Readonly<Record<string, unknown>>;
-}
+/** The format-specific fields of a member; the rest (keys, room, source) comes from its slot. */
+export type MemberFields = Omit<RtcMember, "key" | "slotKey" | "roomId" | "source">;
 
 export function makeMember(slot: SlotRef, source: MemberSource, f: MemberFields): RtcMember {
   return {
