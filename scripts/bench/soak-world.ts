@@ -41,6 +41,15 @@ export interface RawDevice {
   missed: boolean;
 }
 
+/** The service's V8 heap in use, MB, from its own metrics (null when they cannot be read). */
+export async function heapUsedMb(metricsUrl: string): Promise<number | null> {
+  const text = await fetch(metricsUrl)
+    .then(async (r) => r.text())
+    .catch(() => "");
+  const value = /^\w*nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
+  return value === undefined ? null : Number(value) / 1_048_576;
+}
+
 /** The resident set of a process, MB. */
 export function rssMb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");

@@ -13,7 +13,16 @@ import {
 } from "../../test/e2e/harness";
 import { participantWebhookBody, webhookHeaders } from "../../test/support/livekit-webhook";
 import { bench, percentile } from "./report";
-import { EXPIRES_MS, realCall, rssMb, sendRaw, setUp, membership, type RawDevice } from "./soak-world";
+import {
+  EXPIRES_MS,
+  heapUsedMb,
+  membership,
+  realCall,
+  rssMb,
+  sendRaw,
+  setUp,
+  type RawDevice,
+} from "./soak-world";
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
 const ROOMS = Number(process.env.SOAK_ROOMS ?? 200);
@@ -33,7 +42,8 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * ite
 let t0 = Date.now();
 
 async function main(): Promise<void> {
-  const stack = await startStack({ profile: "no-delayed-events" });
+  // Info-level logs, as an operator runs it (the e2e default, debug, is far chattier).
+  const stack = await startStack({ profile: "no-delayed-events", config: { logging: { level: "info" } } });
   const devices = await setUp(stack, ROOMS);
   const reals: InCall[] = [];
   for (let i = 0; i < REAL_CALLS; i++) reals.push(...(await realCall(stack, `real${i}`)));
@@ -48,6 +58,7 @@ async function main(): Promise<void> {
   let webhookFailures = 0;
   let eventsSent = 0;
   const rss: number[] = [];
+  const heap: number[] = [];
   t0 = Date.now();
   const endAt = t0 + MINUTES * 60_000;
   note(`${ROOMS} rooms, ${devices.length} raw devices, ${reals.length} real members; running ${MINUTES} min`);
@@ -183,6 +194,8 @@ async function main(): Promise<void> {
   const sampler = async (): Promise<void> => {
     while (Date.now() < endAt) {
       rss.push(rssMb(stack.reconciler.pid));
+      const used = await heapUsedMb(stack.reconciler.metricsUrl);
+      if (used !== null) heap.push(used);
       judgeClears();
       if (rss.length % 12 === 0)
         note(
@@ -201,15 +214,19 @@ async function main(): Promise<void> {
     );
     await stack.stop();
   }
-  // RSS growth: the last tenth of the run against the tenth after warm-up (20-30 % in; samples every 10 s).
-  const n = rss.length;
-  const warm = rss.slice(Math.floor(n * 0.2), Math.max(Math.floor(n * 0.3), Math.floor(n * 0.2) + 1));
-  const last = rss.slice(Math.floor(n * 0.9));
+  // Growth: the last tenth of the run against the tenth after warm-up (20-30 % in; samples every 10 s).
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const growth = (xs: number[]) => {
+    const n = xs.length;
+    const warm = xs.slice(Math.floor(n * 0.2), Math.max(Math.floor(n * 0.3), Math.floor(n * 0.2) + 1));
+    return avg(xs.slice(Math.floor(n * 0.9))) - avg(warm);
+  };
   const missed = devices.filter((d) => d.missed).length;
   bench("soak_false_clears", falseClears.length, "count");
   bench("soak_missed_ghosts", missed, "count");
-  bench("soak_rss_growth_mb", avg(last) - avg(warm), "MB");
+  bench("soak_rss_growth_mb", growth(rss), "MB");
+  bench("soak_heap_growth_mb", growth(heap), "MB");
+  bench("soak_heap_max_mb", Math.max(...heap), "MB");
   bench("soak_rss_max_mb", Math.max(...rss), "MB");
   bench("soak_real_ghost_lifetime_p95_s", percentile(realLifetimes, 95), "s");
   bench("soak_expired_ghost_lifetime_p95_s", percentile(rawLifetimes, 95), "s");
