@@ -59,6 +59,8 @@ export class Reconciler {
   private readonly timers = new Map<string, { at: EpochMs; cancel: () => void }>();
   /** LiveKit room name → Matrix rooms whose members map to it (learned while judging). */
   private readonly byLivekitRoom = new Map<string, Set<string>>();
+  /** The reverse of byLivekitRoom: a Matrix room's LiveKit room names. */
+  private readonly livekitRoomsOf = new Map<string, Set<string>>();
   private readonly pending = new Set<Promise<unknown>>();
   /** Members whose last clear attempt did not clear them (dry run, cannot, failed): not retried before this instant. */
   private readonly retryAfter = new Map<string, EpochMs>();
@@ -118,6 +120,29 @@ export class Reconciler {
     for (const roomId of this.byLivekitRoom.get(room) ?? []) this.evaluate(roomId);
   }
 
+  /** How many LiveKit room names are followed for webhooks (those of current members only). */
+  get followedLivekitRooms(): number {
+    return this.byLivekitRoom.size;
+  }
+
+  /** Which Matrix rooms to judge again on a LiveKit room's webhook: kept to the rooms' current members only. */
+  private indexLivekitRooms(roomId: string, judged: readonly Judged[]): void {
+    const now = new Set(judged.flatMap((j) => j.target?.rooms ?? []));
+    for (const lk of this.livekitRoomsOf.get(roomId) ?? []) {
+      if (now.has(lk)) continue;
+      const rooms = this.byLivekitRoom.get(lk);
+      rooms?.delete(roomId);
+      if (rooms?.size === 0) this.byLivekitRoom.delete(lk);
+    }
+    for (const lk of now) {
+      let rooms = this.byLivekitRoom.get(lk);
+      if (!rooms) this.byLivekitRoom.set(lk, (rooms = new Set()));
+      rooms.add(roomId);
+    }
+    if (now.size > 0) this.livekitRoomsOf.set(roomId, now);
+    else this.livekitRoomsOf.delete(roomId);
+  }
+
   /** Judges one room now; clears its ghosts in the background and arranges the next time-based look. */
   evaluate(roomId: string, clear = true): Judged[] {
     const room = this.d.state.room(roomId);
@@ -125,12 +150,8 @@ export class Reconciler {
     const now = this.d.clock.now();
     const judged = this.d.judge.judgeRoom(room, now);
     let next: EpochMs | null = null;
+    this.indexLivekitRooms(roomId, judged);
     for (const j of judged) {
-      for (const lk of j.target?.rooms ?? []) {
-        let set = this.byLivekitRoom.get(lk);
-        if (!set) this.byLivekitRoom.set(lk, (set = new Set()));
-        set.add(roomId);
-      }
       const deadline = deadlineOf(j);
       if (deadline !== null && (next === null || deadline < next)) next = deadline;
       if (clear && j.verdict.kind === "ghost") this.tryClear(j, now);

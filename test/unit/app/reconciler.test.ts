@@ -6,6 +6,7 @@ import {
   ROOM,
   roomMember,
   sessionJoin,
+  sessionLeave,
   stickyJoin,
   T0,
 } from "../domain/builders";
@@ -63,6 +64,14 @@ describe("Reconciler: SFU leave grace", () => {
     h.reconciler.sweep();
     await h.settle();
     expect(h.matrix.writes()).toHaveLength(1);
+  });
+
+  test("LiveKit rooms are followed for webhooks only while a member maps to them", async () => {
+    const h = new Harness();
+    await connectedAlice(h);
+    expect(h.reconciler.followedLivekitRooms).toBeGreaterThan(0);
+    await h.deliver(sessionLeave({ user: ALICE, device: "DEVA" }));
+    expect(h.reconciler.followedLivekitRooms).toBe(0);
   });
 
   test("a member that never connects is a ghost after the connect grace", async () => {
