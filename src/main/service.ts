@@ -14,6 +14,7 @@ import { PrometheusMetrics } from "../adapters/metrics/prometheus";
 import { SqliteStore } from "../adapters/sqlite/store";
 import { systemClock } from "../adapters/system/clock";
 import { CronScheduler } from "../adapters/system/cron-scheduler";
+import { ServerClockOffset } from "../app/server-clock";
 import { normaliseServiceUrl } from "../app/sfu/deployments";
 import { type App, buildApp } from "./wiring";
 
@@ -40,11 +41,16 @@ export class Service {
 
   constructor(private readonly opts: ServiceOptions) {
     const { config, registration, logger } = opts;
+    const serverClock = new ServerClockOffset();
     this.http = new MatrixHttp({
       baseUrl: config.homeserver.url,
       accessToken: registration.as_token,
       logger,
       now: () => systemClock.now(),
+      // Until the first event arrives (e.g. right after a restart), the homeserver's Date headers tell its clock.
+      onServerDate: (serverMs, receivedAt) => {
+        serverClock.observe(serverMs, receivedAt);
+      },
     });
     const { store, migratedFrom, version } = SqliteStore.open(config.database.path);
     this.store = store;
@@ -71,11 +77,8 @@ export class Service {
       logger,
       metrics: this.metrics,
       isLocalUser: (userId) => userId.endsWith(suffix) && inNamespace(userId),
+      serverClock,
     });
-    // Until the first event arrives (e.g. right after a restart), the homeserver's Date headers tell its clock.
-    this.http.onServerDate = (serverMs, receivedAt) => {
-      this.app.serverClock.observe(serverMs, receivedAt);
-    };
     const signers = config.livekit.deployments.flatMap((d) => [
       { deployment: d.name, apiKey: d.api_key, apiSecret: d.api_secret },
       ...d.webhook_keys.flatMap((key) => {

@@ -19,7 +19,7 @@ import { Orphans } from "../app/reconcile/orphans";
 import { Reconciler } from "../app/reconcile/reconciler";
 import { RoomAccessCache } from "../app/reconcile/room-access";
 import { Resync } from "../app/resync";
-import { ServerClockOffset } from "../app/server-clock";
+import type { ServerClockOffset } from "../app/server-clock";
 import { DeploymentDirectory } from "../app/sfu/deployments";
 import { SfuService } from "../app/sfu/sfu-service";
 import { CallState } from "../app/state/call-state";
@@ -34,6 +34,8 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly isLocalUser: (userId: string) => boolean;
+  /** The estimate of the homeserver's clock (the HTTP adapter feeds it too). */
+  readonly serverClock: ServerClockOffset;
 }
 
 export type App = ReturnType<typeof buildApp>;
@@ -67,7 +69,7 @@ export function buildApp(d: AppDeps) {
     },
   );
   const state = new CallState(store);
-  const serverClock = new ServerClockOffset();
+  const { serverClock } = d;
   const access = new RoomAccessCache(matrix);
   const clearer = new Clearer(
     matrix,
@@ -197,5 +199,5 @@ export function buildApp(d: AppDeps) {
       return true;
     },
   );
-  return { directory, sfu, state, clearer, judge, reconciler, resync, intake, bot, table, serverClock };
+  return { directory, sfu, state, clearer, judge, reconciler, resync, intake, bot, table };
 }

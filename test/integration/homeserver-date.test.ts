@@ -30,16 +30,16 @@ afterAll(async () => {
 
 test("every answer, success or error, tells the observer the server's Date and our time of arrival", async () => {
   const ourNow = Date.parse(SERVER_DATE) + 30_000; // our clock 30 s ahead
+  const clock = new ServerClockOffset();
   const api = new MatrixHttp({
     baseUrl: base,
     accessToken: "t",
     logger: captureLogger().logger,
     now: () => ourNow,
+    onServerDate: (serverMs, at) => {
+      clock.observe(serverMs, at);
+    },
   });
-  const clock = new ServerClockOffset();
-  api.onServerDate = (serverMs, at) => {
-    clock.observe(serverMs, at);
-  };
   expect(clock.offsetMs).toBe(0);
   await api.request("GET", "/_matrix/client/versions");
   expect(clock.offsetMs).toBe(30_000);
@@ -47,11 +47,16 @@ test("every answer, success or error, tells the observer the server's Date and o
   expect(clock.toLocal(Date.parse(SERVER_DATE))).toBe(ourNow);
 });
 
-test("requests work without an observer; one set later is told from then on", async () => {
+test("requests work without an observer; with one, each answer's Date is told", async () => {
   const api = new MatrixHttp({ baseUrl: base, accessToken: "t", logger: captureLogger().logger });
   await expect(api.request("GET", "/_matrix/client/versions")).resolves.toEqual({});
   const seen: number[] = [];
-  api.onServerDate = (serverMs) => seen.push(serverMs);
-  await api.request("GET", "/_matrix/client/versions");
+  const observed = new MatrixHttp({
+    baseUrl: base,
+    accessToken: "t",
+    logger: captureLogger().logger,
+    onServerDate: (serverMs) => seen.push(serverMs),
+  });
+  await observed.request("GET", "/_matrix/client/versions");
   expect(seen).toEqual([Date.parse(SERVER_DATE)]);
 });

@@ -58,6 +58,8 @@ export interface MatrixHttpOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Our clock (default Date.now): when answers arrive, to compare with the server's `Date` header. */
   readonly now?: () => number;
+  /** Told every answer's `Date` header, to estimate the homeserver's clock. */
+  readonly onServerDate?: ServerDateObserver;
 }
 
 /** Told the homeserver's `Date` header (whole seconds) and our time when that answer arrived. */
@@ -68,8 +70,6 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** Issues client-server API requests as the appservice (or a user it masquerades as). */
 export class MatrixHttp {
   private readonly base: string;
-  /** Set once the app exists: every answer's `Date` header refines the estimate of the server's clock. */
-  onServerDate: ServerDateObserver | null = null;
   constructor(private readonly opts: MatrixHttpOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, "");
   }
@@ -97,9 +97,10 @@ export class MatrixHttp {
   }
 
   private noteServerDate(header: string | null): void {
-    if (header === null || this.onServerDate === null) return;
+    const observe = this.opts.onServerDate;
+    if (header === null || observe === undefined) return;
     const serverMs = Date.parse(header);
-    if (Number.isFinite(serverMs)) this.onServerDate(serverMs, (this.opts.now ?? Date.now)());
+    if (Number.isFinite(serverMs)) observe(serverMs, (this.opts.now ?? Date.now)());
   }
 
   private async once<T>(method: string, path: string, options: RequestOptions): Promise<T> {
