@@ -16,7 +16,7 @@ import {
   readTransports,
   type JsonRecord,
 } from "./read";
-import { invalid, slotResult, type ParseResult, type SlotRef } from "./result";
+import { addUnlessRepeated, invalid, slotResult, type ParseResult, type SlotRef } from "./result";
 
 const KNOWN_CONTENT: ReadonlySet<string> = new Set(["memberships"]);
 const KNOWN_ENTRY: ReadonlySet<string> = new Set([
@@ -78,12 +78,7 @@ export function parseLegacyArray(slot: SlotRef, content: JsonRecord): ParseResul
       expiresAt: expires !== null ? addMs(createdTs, expires) : expiresTs,
       extra: mergeExtra(topExtra, extraOf(entry, KNOWN_ENTRY)),
     });
-    if (seen.has(member.key)) {
-      problems.push(`${path}: duplicate device`);
-      continue;
-    }
-    seen.add(member.key);
-    members.push(member);
+    addUnlessRepeated(members, seen, member, problems, path);
   }
   return slotResult(slot, members.slice(), problems.length === 0 ? undefined : problems);
 }

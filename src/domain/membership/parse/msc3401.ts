@@ -13,7 +13,7 @@ import {
   readTs,
   type JsonRecord,
 } from "./read";
-import { invalid, slotResult, type ParseResult, type SlotRef } from "./result";
+import { addUnlessRepeated, invalid, slotResult, type ParseResult, type SlotRef } from "./result";
 
 const KNOWN_CONTENT: ReadonlySet<string> = new Set(["m.calls"]);
 const KNOWN_CALL: ReadonlySet<string> = new Set(["m.call_id", "m.devices"]);
@@ -77,12 +77,7 @@ export function parseMsc3401(slot: SlotRef, content: JsonRecord): ParseResult {
         expiresAt,
         extra: mergeExtra(callExtra, extraOf(device, KNOWN_DEVICE)),
       });
-      if (seen.has(member.key)) {
-        problems.push(`${path}: duplicate device`);
-        continue;
-      }
-      seen.add(member.key);
-      members.push(member);
+      addUnlessRepeated(members, seen, member, problems, path);
     }
   }
   return slotResult(slot, members.slice(), problems.length === 0 ? undefined : problems);

@@ -12,7 +12,7 @@ export type KeyRule = "user" | "device" | "any";
 
 /**
  * Checks that a joining membership is announced by the owner of its key, pushing a reason otherwise.
- * Only joins are checked: any sender may empty a slot (that is how a bot with power clears a ghost), and the
+ * Only joins are checked: whoever has the power may empty a slot (that is how a bot with power clears a ghost), and the
  * state then holds nobody whoever wrote it. When the room version is unknown, both device-key spellings pass.
  */
 export function checkOwner(

@@ -3,7 +3,7 @@ import type { DurationMs, EpochMs } from "../../time";
 import type { FocusActive, Transport } from "../model";
 import { internFocus, internTransport, singleList } from "./intern";
 
-/** A JSON object as read from the wire: any key may hold anything. */
+/** A JSON object as read from the wire: every key may hold every kind of value. */
 export type JsonRecord = Readonly<Record<string, unknown>>;
 
 /** Longest identifier kept (event/room/user/device/call ids, slot ids): Matrix caps ids at 255 bytes. */

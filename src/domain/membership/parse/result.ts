@@ -79,6 +79,22 @@ export const NOT_MEMBERSHIP: ParseResult = Object.freeze({ kind: "not-membership
 export const NO_MEMBERS: readonly RtcMember[] = Object.freeze([]);
 export const NO_PROBLEMS: readonly string[] = Object.freeze([]);
 
+/** Adds a member unless the event already named its device: a repeat is a problem, not a second member. */
+export function addUnlessRepeated(
+  members: RtcMember[],
+  seen: Set<string>,
+  member: RtcMember,
+  problems: string[],
+  path: string,
+): void {
+  if (seen.has(member.key)) {
+    problems.push(`${path}: duplicate device`);
+    return;
+  }
+  seen.add(member.key);
+  members.push(member);
+}
+
 export function invalid(slot: SlotRef | null, reasons: readonly string[]): ParseResult {
   return { kind: "invalid", slot, reasons };
 }

@@ -60,16 +60,7 @@ export function parseRtcLatest(
   const application = readApplication(content.application, reasons);
   const slotParts = readSlotId(content.slot_id, application, reasons);
   const transports = readPublished(content, false, reasons);
-  if (
-    reasons.length > 0 ||
-    memberId === null ||
-    application === null ||
-    slotParts === null ||
-    expiresAt === null
-  ) {
-    return invalid(slot, reasons);
-  }
-  return rtcJoin(slot, "rtc-latest", content, KNOWN, {
+  return rtcJoin(slot, "rtc-latest", content, KNOWN, reasons, {
     deviceId,
     memberId,
     application,

@@ -121,6 +121,39 @@ export function parseStickyJoin(slot: SlotRef, content: JsonRecord, expiresAt: E
   const slotParts = readSlotId(content.slot_id, application, reasons);
   const transports = readPublished(content, true, reasons);
   if (content.versions !== undefined) checkStringList(content.versions, "content.versions", reasons);
+  return rtcJoin(slot, "sticky", content, KNOWN, reasons, {
+    deviceId,
+    memberId,
+    application,
+    slotParts,
+    transports,
+    expiresAt,
+  });
+}
+
+/** What an MSC4143 member event (sticky or the latest state form) says; null where a field could not be read. */
+export interface RtcJoinFields {
+  readonly deviceId: string | null;
+  readonly memberId: string | null;
+  readonly application: string | null;
+  readonly slotParts: SlotIdParts | null;
+  readonly transports: readonly Transport[];
+  readonly expiresAt: EpochMs | null;
+}
+
+/**
+ * The one member an MSC4143 member event describes (its member id doubles as the session id), or the event
+ * as invalid when any reason was found or any field is missing.
+ */
+export function rtcJoin(
+  slot: SlotRef,
+  format: "sticky" | "rtc-latest",
+  content: JsonRecord,
+  known: ReadonlySet<string>,
+  reasons: readonly string[],
+  f: RtcJoinFields,
+): ParseResult {
+  const { deviceId, memberId, application, slotParts, expiresAt } = f;
   if (
     reasons.length > 0 ||
     deviceId === null ||
@@ -131,46 +164,18 @@ export function parseStickyJoin(slot: SlotRef, content: JsonRecord, expiresAt: E
   ) {
     return invalid(slot, reasons);
   }
-  return rtcJoin(slot, "sticky", content, KNOWN, {
-    deviceId,
-    memberId,
-    application,
-    slotParts,
-    transports,
-    expiresAt,
-  });
-}
-
-/** What an MSC4143 member event (sticky or the latest state form) says, once each field was read and is valid. */
-export interface RtcJoinFields {
-  readonly deviceId: string;
-  readonly memberId: string;
-  readonly application: string;
-  readonly slotParts: SlotIdParts;
-  readonly transports: readonly Transport[];
-  readonly expiresAt: EpochMs;
-}
-
-/** The one member an MSC4143 member event describes (its member id doubles as the session id). */
-export function rtcJoin(
-  slot: SlotRef,
-  format: "sticky" | "rtc-latest",
-  content: JsonRecord,
-  known: ReadonlySet<string>,
-  f: RtcJoinFields,
-): ParseResult {
   const joined = makeMember(slot, sourceOf(slot, format), {
     userId: slot.sender,
-    deviceId: f.deviceId,
-    application: f.application,
-    callId: f.slotParts.callId,
-    slotId: f.slotParts.slotId,
-    memberId: f.memberId,
-    sessionId: f.memberId,
+    deviceId,
+    application,
+    callId: slotParts.callId,
+    slotId: slotParts.slotId,
+    memberId,
+    sessionId: memberId,
     focusActive: null,
     transports: f.transports,
     createdTs: slot.originServerTs,
-    expiresAt: f.expiresAt,
+    expiresAt,
     extra: extraOf(content, known),
   });
   return slotResult(slot, [joined]);
