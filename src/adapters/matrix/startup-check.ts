@@ -78,20 +78,36 @@ async function checkToken(opts: StartupCheckOptions): Promise<void> {
   }
 }
 
+/**
+ * Asks the homeserver to ping us. A connection failure is retried until the start-up deadline: besides a wrong
+ * url it can be transient (we are listening already; Synapse 1.163 answers M_CONNECTION_FAILED when the ping
+ * races its own retry of our pending transactions).
+ */
 async function ping(opts: StartupCheckOptions): Promise<number> {
-  try {
-    const res = await opts.http.request<{ duration_ms?: unknown }>(
-      "POST",
-      `/_matrix/client/v1/appservice/${seg(opts.registrationId)}/ping`,
-      { body: { transaction_id: `startup-${opts.now()}` }, timeoutMs: 30_000 },
-    );
-    return typeof res.duration_ms === "number" ? res.duration_ms : -1;
-  } catch (err) {
-    if (err instanceof MatrixHttpError) {
+  const deadline = opts.now() + opts.timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await opts.http.request<{ duration_ms?: unknown }>(
+        "POST",
+        `/_matrix/client/v1/appservice/${seg(opts.registrationId)}/ping`,
+        { body: { transaction_id: `startup-${opts.now()}` }, timeoutMs: 30_000 },
+      );
+      return typeof res.duration_ms === "number" ? res.duration_ms : -1;
+    } catch (err) {
+      if (!(err instanceof MatrixHttpError)) throw err;
       if (err.errcode === "M_URL_NOT_SET") {
         throw new StartupError("the registration has no url: the homeserver cannot send us events");
       }
       if (err.errcode === "M_CONNECTION_FAILED" || err.errcode === "M_CONNECTION_TIMEOUT") {
+        if (opts.now() < deadline) {
+          opts.logger.warn("homeserver could not ping this service yet; retrying", {
+            attempt,
+            errcode: err.errcode,
+            error: err.serverMessage ?? null,
+          });
+          await opts.sleep(Math.min(1000 * attempt, 5000));
+          continue;
+        }
         throw new StartupError(
           `the homeserver cannot reach this service at ${opts.appserviceUrl ?? "(no url)"} (${err.errcode}): ` +
             "check the registration's url and appservice.bind_address/port",
@@ -103,8 +119,8 @@ async function ping(opts: StartupCheckOptions): Promise<number> {
             "the registration's hs_token probably differs from the one Synapse loaded",
         );
       }
+      throw err;
     }
-    throw err;
   }
 }
 
