@@ -6,6 +6,9 @@ import type { Store } from "./ports/store";
 import type { Reconciler } from "./reconcile/reconciler";
 import type { CallState } from "./state/call-state";
 
+/** Reads of one room's state per resync before it gives up on a room that keeps changing meanwhile. */
+const MAX_READS = 3;
+
 export interface ResyncReport {
   readonly rooms: number;
   readonly synced: number;
@@ -22,6 +25,8 @@ export class Resync {
     private readonly logger: Logger,
     /** Whether the service may read as this user (local, in the namespace). */
     private readonly isLocalUser: (userId: string) => boolean,
+    /** Processes the journaled events not yet applied (the intake's drain). */
+    private readonly drainPending: () => void,
   ) {}
 
   /** The rooms we know: those the bot is in, and those in our database. */
@@ -61,14 +66,38 @@ export class Resync {
     return null;
   }
 
+  /**
+   * Reads the room's state and replaces our view with it. A live event applied while the read was in flight
+   * makes the snapshot possibly older than our view (it would undo that event), so the room is read again; a
+   * room that keeps changing keeps its live view until the next resync.
+   */
   async room(roomId: string): Promise<boolean> {
-    const events = await this.readState(roomId);
-    // A room without memberships that we can no longer read has nothing to reconcile.
-    if (events === "nothing") return true;
-    if (events === null) return false;
-    const applied = this.store.transaction(() => this.state.resync(roomId, events, this.clock.now()));
-    this.reconciler.onApplied(applied);
-    return true;
+    for (let read = 1; ; read++) {
+      const before = this.state.liveEventsApplied(roomId);
+      const events = await this.readState(roomId);
+      // A room without memberships that we can no longer read has nothing to reconcile.
+      if (events === "nothing") return true;
+      if (events === null) return false;
+      // Journaled events are older than what the read returned: they go first, or they would undo it.
+      this.drainPending();
+      if (this.state.liveEventsApplied(roomId) !== before) {
+        if (read < MAX_READS) {
+          this.logger.debug("room changed while its state was read; reading it again", {
+            room: roomId,
+            read,
+          });
+          continue;
+        }
+        this.logger.info("room kept changing while its state was read; it keeps its live view", {
+          room: roomId,
+          reads: read,
+        });
+        return true;
+      }
+      const applied = this.store.transaction(() => this.state.resync(roomId, events, this.clock.now()));
+      this.reconciler.onApplied(applied);
+      return true;
+    }
   }
 
   async all(): Promise<ResyncReport> {

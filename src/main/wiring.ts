@@ -140,6 +140,9 @@ export function buildApp(d: AppDeps) {
     clock,
     logger.child({ component: "resync" }),
     d.isLocalUser,
+    () => {
+      intake.drain();
+    },
   );
   const queries = new CommandQueries(state, reconciler, sfu, store, clearableText(d.isLocalUser));
   const table = commandTable({

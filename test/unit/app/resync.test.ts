@@ -108,4 +108,61 @@ describe("Resync", () => {
     ).toEqual(["sticky"]);
     expect(h.userSessions()).toHaveLength(1);
   });
+  test("a leave processed while the state is read is not undone: the room is read again", async () => {
+    const h = new Harness();
+    h.feed(...h.room({ users: [ALICE] }), sessionJoin({ user: ALICE, device: "DEVA" }));
+    const release = h.matrix.pause("roomState");
+    const resyncing = h.resync.room(ROOM);
+    // The answer to this read was taken before the leave; the leave reaches us before the answer does.
+    h.matrix.hold(sessionLeave({ user: ALICE, device: "DEVA" }));
+    h.intake.accept(sessionLeave({ user: ALICE, device: "DEVA" }));
+    h.intake.drain();
+    expect(h.state.room(ROOM)?.members()).toEqual([]);
+    release();
+    expect(await resyncing).toBe(true);
+    expect(readers(h)).toEqual(["bot", "bot"]);
+    expect(h.state.room(ROOM)?.members()).toEqual([]);
+    expect(h.userSessions().map((s) => [s.deviceId, s.leaveReason])).toEqual([["DEVA", "left"]]);
+    expect(h.logger.find("room changed while its state was read; reading it again", "debug")).toHaveLength(1);
+  });
+
+  test("a journaled join still pending when the read returns is applied first, then the snapshot", async () => {
+    const h = new Harness();
+    h.feed(...h.room({ users: [ALICE, BOB] }));
+    const join = sessionJoin({ user: BOB, device: "DEVB" });
+    h.matrix.hold(join);
+    // Journaled, not yet processed: the read that follows already contains it.
+    h.intake.accept(join);
+    expect(await h.resync.room(ROOM)).toBe(true);
+    expect(readers(h)).toEqual(["bot", "bot"]);
+    expect(h.userSessions().map((s) => [s.deviceId, s.leaveReason, s.joinedBeforeTracking])).toEqual([
+      ["DEVB", null, false],
+    ]);
+  });
+
+  test("a room that changes during every read keeps its live view and says so", async () => {
+    const h = new Harness();
+    h.feed(...h.room({ users: [ALICE] }));
+    const read = h.matrix.roomState.bind(h.matrix);
+    let joins = 0;
+    // Every answer is overtaken by a join that reaches us first.
+    h.matrix.roomState = (roomId, as) => {
+      const answer = read(roomId, as);
+      const join = sessionJoin({ user: ALICE, device: `DEV${joins++}` });
+      h.matrix.hold(join);
+      h.intake.accept(join);
+      return answer;
+    };
+    expect(await h.resync.room(ROOM)).toBe(true);
+    expect(readers(h)).toEqual(["bot", "bot", "bot"]);
+    expect(
+      h.logger.find("room kept changing while its state was read; it keeps its live view", "info")[0]?.fields,
+    ).toMatchObject({ room: ROOM, reads: 3 });
+    expect(
+      h.state
+        .room(ROOM)
+        ?.members()
+        .map((m) => m.deviceId),
+    ).toEqual(["DEV0", "DEV1", "DEV2"]);
+  });
 });

@@ -88,10 +88,12 @@ export class FakeMatrix implements MatrixPort {
     return this.rooms.get(roomId)?.get(`${type}\u0000${stateKey}`) ?? null;
   }
 
+  /** The state as of the request: an answer held by `pause` is a snapshot the room may have moved past. */
   async roomState(roomId: string, as: Actor): Promise<readonly unknown[]> {
+    const snapshot = [...(this.rooms.get(roomId)?.values() ?? [])];
     await this.enter({ method: "roomState", roomId, as });
     this.mustBeIn(roomId, as);
-    return [...(this.rooms.get(roomId)?.values() ?? [])];
+    return snapshot;
   }
 
   async stateEvent(
