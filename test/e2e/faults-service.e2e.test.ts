@@ -1,5 +1,5 @@
 // Fault matrix, the service itself: SIGKILL mid-clear and mid-burst (resync finishes the work, sessions neither
-// lost nor doubled), and its clock 30 s ahead of and behind the homeserver's (expiry stays on server time).
+// lost nor doubled), live events racing a resync's read, and its clock 30 s ahead of and behind the homeserver's.
 import {
   CALL_MEMBER,
   crash,
@@ -148,6 +148,76 @@ test("SIGKILL in the middle of a burst of 40 joins: after the restart every join
   expect(rows.map((r) => r.device_id)).toEqual(memberships.map((m) => (m as { deviceId: string }).deviceId));
   expect(rows.map((r) => r.leave_reason)).toEqual(Array<string>(DEVICES).fill("left"));
 }, 420_000);
+
+test("leaves that land while the start-up resync reads the room are not undone by its older answer", async () => {
+  const DEVICES = 5;
+  const user = await newUser(stack, "race", "RACEMAIN");
+  const roomId = await newRoom(user);
+  const api = MatrixHttp.of(user);
+  const memberships: RawMembership[] = Array.from({ length: DEVICES }, (_, i) => ({
+    format: "session",
+    userId: user.userId,
+    deviceId: `RACE${i}`,
+    focus: FOREIGN_FOCUS,
+  }));
+  for (const m of memberships) await sendRawMembership(api, roomId, m);
+  await eventually(
+    async () => Promise.resolve(sessionsOf(user.userId).length === DEVICES ? true : undefined),
+    60_000,
+    `${DEVICES} sessions open`,
+  );
+  const proxy = stack.homeserverProxy!;
+  const statePath = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`;
+  const statePattern = new RegExp(`^${statePath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+  // The bot is not in the room: its read is refused at once and the service reads as the user. That answer
+  // (the state as it was when asked) comes 4 s late, overtaken by the leaves below.
+  proxy.setRules([
+    { method: "GET", path: statePattern, times: 1, fault: { kind: "pass" } },
+    { method: "GET", path: statePattern, fault: { kind: "delay-answer", ms: 4_000 } },
+  ]);
+  const since = proxy.requests().length;
+  const restarting = restart("stop");
+  try {
+    const read = await eventually(
+      async () =>
+        Promise.resolve(
+          proxy
+            .requests()
+            .slice(since)
+            .find((r) => r.path === statePath),
+        ),
+      60_000,
+      "the start-up resync reads the room",
+    );
+    for (const m of memberships) {
+      const ev = rawMembershipEvent(m);
+      await api.putState(roomId, ev.type, ev.stateKey, leftContent("session"));
+    }
+    const leftBy = Date.now();
+    await restarting;
+    console.log(
+      `resync race: ${DEVICES} leaves sent ${((leftBy - read.at) / 1000).toFixed(1)} s into a 4 s state read; after start-up ${sessionsOf(user.userId).filter((r) => r.left_at !== null).length} of ${sessionsOf(user.userId).length} sessions closed`,
+    );
+  } finally {
+    proxy.setRules([]);
+    await restarting.catch(() => undefined);
+  }
+  await sleep(2_000);
+  const rows = sessionsOf(user.userId);
+  expect(rows.map((r) => [r.device_id, r.leave_reason])).toEqual(
+    memberships.map((m) => [(m as { deviceId: string }).deviceId, "left"]),
+  );
+  expect(
+    stack.reconciler
+      .logs()
+      .some(
+        (l) => l.message === "room changed while its state was read; reading it again" && l.room === roomId,
+      ),
+  ).toBe(true);
+  expect(
+    stack.reconciler.logs().filter((l) => l.message === "membership joined" && l.user === user.userId),
+  ).toEqual([]);
+}, 240_000);
 
 describe.each([
   ["ahead of", "+30s"],

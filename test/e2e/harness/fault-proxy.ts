@@ -1,11 +1,13 @@
 // A fault-injecting HTTP proxy for tests: sits between the service and Synapse or the LiveKit API and can pass,
-// delay, answer 429 (with retry_after_ms) or 500, drop the connection, or hang, per request method and path.
+// delay (the request or only its answer), answer 429 (with retry_after_ms) or 500, drop the connection, or hang, per request method and path.
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 
 export type Fault =
   | { readonly kind: "pass" }
   | { readonly kind: "delay"; readonly ms: number }
+  /** Forward at once, hold the answer this long: the caller gets a snapshot older than the server's state. */
+  | { readonly kind: "delay-answer"; readonly ms: number }
   | { readonly kind: "status429"; readonly retryAfterMs: number }
   | { readonly kind: "status500" }
   | { readonly kind: "drop" }
@@ -51,6 +53,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     body: Buffer,
     record: ProxiedRequest,
     cutAnswer = false,
+    holdAnswerMs = 0,
   ) => {
     const upstream = http.request(
       {
@@ -67,8 +70,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           req.socket.destroy();
           return;
         }
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        const answer = () => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        };
+        if (holdAnswerMs > 0) setTimeout(answer, holdAnswerMs);
+        else answer();
       },
     );
     upstream.on("error", () => {
@@ -111,6 +118,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           setTimeout(() => {
             forward(req, res, body, record);
           }, fault.ms);
+          return;
+        case "delay-answer":
+          forward(req, res, body, record, false, fault.ms);
           return;
         case "status429":
           record.status = 429;
