@@ -12,22 +12,16 @@ import {
   newRoom,
   newUser,
   sleep,
-  startStack,
   type MatrixSession,
-  type Stack,
 } from "./harness";
+import { useStack } from "./harness/use-stack";
 
-let stack: Stack;
 let lk: RoomServiceClient;
+const stack = useStack({ profile: "delayed-events" });
 
-beforeAll(async () => {
-  stack = await startStack({ profile: "delayed-events" });
+beforeAll(() => {
   lk = new RoomServiceClient(stack.livekit.httpUrl, stack.livekit.apiKey, stack.livekit.apiSecret);
-}, 180_000);
-
-afterAll(async () => {
-  await stack.stop();
-}, 60_000);
+});
 
 async function roomOf(owner: MatrixSession, others: MatrixSession[]): Promise<string> {
   const roomId = await newRoom(owner);

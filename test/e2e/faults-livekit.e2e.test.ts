@@ -7,20 +7,11 @@ import {
   expectLiveUntouched,
   liveAndGhost,
   sleep,
-  startStack,
   type Fault,
-  type Stack,
 } from "./harness";
+import { useStack } from "./harness/use-stack";
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ profile: "no-delayed-events", faults: true });
-}, 180_000);
-
-afterAll(async () => {
-  await stack.stop();
-}, 60_000);
+const stack = useStack({ profile: "no-delayed-events", faults: true });
 
 const outages: [string, Fault][] = [
   ["down (500)", { kind: "status500" }],

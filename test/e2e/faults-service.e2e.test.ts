@@ -17,27 +17,18 @@ import {
   rawMembershipEvent,
   sendRawMembership,
   sleep,
-  startStack,
   waitForState,
   type RawMembership,
-  type Stack,
 } from "./harness";
+import { useStack } from "./harness/use-stack";
 
-let stack: Stack;
+const stack = useStack({ profile: "no-delayed-events", faults: true });
 
 /** A LiveKit no deployment of the service serves: such members are judged by expiry and room membership only. */
 const FOREIGN_FOCUS = {
   type: "livekit",
   livekit_service_url: "https://sfu.elsewhere.example/livekit/jwt",
 } as const;
-
-beforeAll(async () => {
-  stack = await startStack({ profile: "no-delayed-events", faults: true });
-}, 180_000);
-
-afterAll(async () => {
-  await stack.stop();
-}, 60_000);
 
 async function restart(how: "stop" | "kill", clockOffset?: string | null): Promise<void> {
   await stack.restartReconciler({}, how, clockOffset);

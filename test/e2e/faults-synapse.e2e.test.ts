@@ -13,20 +13,11 @@ import {
   newUser,
   query,
   sleep,
-  startStack,
   type Fault,
-  type Stack,
 } from "./harness";
+import { useStack } from "./harness/use-stack";
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ profile: "no-delayed-events", faults: true });
-}, 180_000);
-
-afterAll(async () => {
-  await stack.stop();
-}, 60_000);
+const stack = useStack({ profile: "no-delayed-events", faults: true });
 
 const faults: [string, Fault][] = [
   ["429 with retry_after_ms", { kind: "status429", retryAfterMs: 2_000 }],

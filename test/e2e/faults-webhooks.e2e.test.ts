@@ -6,20 +6,11 @@ import {
   expectGhostCleared,
   expectLiveUntouched,
   liveAndGhost,
-  startStack,
   type RelayMode,
-  type Stack,
 } from "./harness";
+import { useStack } from "./harness/use-stack";
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ profile: "no-delayed-events" });
-}, 180_000);
-
-afterAll(async () => {
-  await stack.stop();
-}, 60_000);
+const stack = useStack({ profile: "no-delayed-events" });
 
 const cases: [string, RelayMode][] = [
   ["dropped entirely", "drop"],

@@ -7,20 +7,11 @@ import {
   MatrixHttp,
   newRoom,
   newUser,
-  startStack,
   waitForState,
-  type Stack,
 } from "./harness";
+import { useStack } from "./harness/use-stack";
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ profile: "delayed-events" });
-}, 180_000);
-
-afterAll(async () => {
-  await stack.stop();
-}, 60_000);
+const stack = useStack({ profile: "delayed-events" });
 
 test("a client with a 10-minute delayed leave is killed: the service fires that delayed leave well before", async () => {
   const user = await newUser(stack, "delayed", "DELAYDEV");

@@ -8,22 +8,13 @@ import {
   newRoom,
   newUser,
   sendRawMembership,
-  startStack,
   type Json,
   type MatrixSession,
-  type Stack,
 } from "./harness";
+import { useStack } from "./harness/use-stack";
 
-let stack: Stack;
-
-beforeAll(async () => {
-  // Only users whose localpart starts with "in-" are the service's to act for.
-  stack = await startStack({ profile: "no-delayed-events", userRegex: "@in-.*:localhost" });
-}, 180_000);
-
-afterAll(async () => {
-  await stack.stop();
-}, 60_000);
+// Only users whose localpart starts with "in-" are the service's to act for.
+const stack = useStack({ profile: "no-delayed-events", userRegex: "@in-.*:localhost" });
 
 const devicesOf = (c: Json | undefined): string[] => {
   const calls = (c?.["m.calls"] ?? []) as { "m.devices": { device_id: string }[] }[];

@@ -11,20 +11,11 @@ import {
   newRoom,
   newUser,
   sleep,
-  startStack,
   waitForState,
-  type Stack,
 } from "./harness";
+import { useStack } from "./harness/use-stack";
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ profile: "no-delayed-events" });
-}, 180_000);
-
-afterAll(async () => {
-  await stack.stop();
-}, 60_000);
+const stack = useStack({ profile: "no-delayed-events" });
 
 test("a killed client and participant: the membership becomes a leave within 45 s of the kill", async () => {
   const user = await newUser(stack, "crash", "CRASHDEV");

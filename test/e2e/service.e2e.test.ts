@@ -7,20 +7,11 @@ import {
   registerUser,
   startLiveKitParticipant,
   startMatrixRtcClient,
-  startStack,
   uniqueLocalpart,
-  type Stack,
 } from "./harness";
+import { useStack } from "./harness/use-stack";
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ profile: "delayed-events" });
-}, 180_000);
-
-afterAll(async () => {
-  await stack.stop();
-}, 60_000);
+const stack = useStack({ profile: "delayed-events" });
 
 test("start-up: homeserver checked (versions, token, ping) and ready", () => {
   const checked = stack.reconciler.logs().find((l) => l.message === "homeserver checked");
