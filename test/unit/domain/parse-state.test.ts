@@ -106,8 +106,8 @@ describe("format C (per-device session state)", () => {
       "content.application: not a string",
       "content.call_id: missing",
       "content.device_id: not a string",
-      "content.focus_active: not an object",
       "content.expires: out of range",
+      "content.focus_active: not an object",
     ]);
     expect(result.kind === "invalid" && result.slot?.stateKey).toBe(`_${ALICE}_DEVA_m.call`);
   });

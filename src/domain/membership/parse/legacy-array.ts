@@ -1,19 +1,17 @@
 // Format B: the legacy `{memberships: [...]}` array on an `@user:hs` key (js-sdk < 34), one entry per device.
 import { slotIdFor } from "../keys";
 import type { RtcMember } from "../model";
+import { entryPaths, readDeviceEntry } from "./device-entry";
 import { makeMember, sourceOf } from "./envelope";
 import {
   addMs,
   extraOf,
   isRecord,
   mergeExtra,
-  readId,
-  shareCommon,
   readList,
-  readOptionalDuration,
-  readOptionalId,
   readOptionalTs,
   readTransports,
+  shareCommon,
   type JsonRecord,
 } from "./read";
 import { addUnlessRepeated, invalid, slotResult, type ParseResult, type SlotRef } from "./result";
@@ -53,29 +51,23 @@ export function parseLegacyArray(slot: SlotRef, content: JsonRecord): ParseResul
       continue;
     }
     const before = problems.length;
-    const application = readId(entry.application, `${path}.application`, problems);
-    const callId = readId(entry.call_id, `${path}.call_id`, problems, true);
-    const deviceId = readId(entry.device_id, `${path}.device_id`, problems);
-    const createdTs = readOptionalTs(entry.created_ts, `${path}.created_ts`, problems) ?? slot.originServerTs;
-    const expires = readOptionalDuration(entry.expires, `${path}.expires`, problems);
+    const fields = readDeviceEntry(entry, entryPaths(path), problems);
     const expiresTs = readOptionalTs(entry.expires_ts, `${path}.expires_ts`, problems);
-    const memberId = readOptionalId(entry.membershipID, `${path}.membershipID`, problems);
     const transports = readTransports(entry.foci_active, `${path}.foci_active`, problems);
-    if (entry.scope !== undefined && typeof entry.scope !== "string")
-      problems.push(`${path}.scope: not a string`);
-    if (application === null || callId === null || deviceId === null || problems.length > before) continue;
+    if (fields === null || problems.length > before) continue;
+    const createdTs = fields.createdTs ?? slot.originServerTs;
     const member = makeMember(slot, source, {
       userId: slot.sender,
-      deviceId,
-      application: shareCommon(application),
-      callId,
-      slotId: slotIdFor(application, callId),
-      memberId,
-      sessionId: memberId,
+      deviceId: fields.deviceId,
+      application: shareCommon(fields.application),
+      callId: fields.callId,
+      slotId: slotIdFor(fields.application, fields.callId),
+      memberId: fields.memberId,
+      sessionId: fields.memberId,
       focusActive: null,
       transports,
       createdTs,
-      expiresAt: expires !== null ? addMs(createdTs, expires) : expiresTs,
+      expiresAt: fields.expires !== null ? addMs(createdTs, fields.expires) : expiresTs,
       extra: mergeExtra(topExtra, extraOf(entry, KNOWN_ENTRY)),
     });
     addUnlessRepeated(members, seen, member, problems, path);

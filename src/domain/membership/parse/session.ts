@@ -1,18 +1,8 @@
 // Format C: per-device `org.matrix.msc3401.call.member` state (js-sdk 34+), one device per `_@user:hs_DEVICE…` key.
 import { slotIdFor } from "../keys";
 import { makeMember, sourceOf } from "./envelope";
-import {
-  addMs,
-  extraOf,
-  readFocusActive,
-  readId,
-  shareCommon,
-  readOptionalDuration,
-  readOptionalId,
-  readOptionalTs,
-  readTransports,
-  type JsonRecord,
-} from "./read";
+import { entryPaths, readDeviceEntry } from "./device-entry";
+import { addMs, extraOf, readFocusActive, readTransports, shareCommon, type JsonRecord } from "./read";
 import { invalid, slotResult, type ParseResult, type SlotRef } from "./result";
 
 /** js-sdk's DEFAULT_EXPIRE_DURATION: a format C membership without `expires` lasts 4 h from its creation. */
@@ -38,36 +28,29 @@ const KNOWN: ReadonlySet<string> = new Set([
  * session id is therefore null and `sameSession` compares `createdTs` for this format.
  * Expiry: `(created_ts ?? origin_server_ts) + (expires ?? 4 h)`.
  */
+const CONTENT = entryPaths("content");
+
 export function parseSession(slot: SlotRef, content: JsonRecord): ParseResult {
   const reasons: string[] = [];
-  const application = readId(content.application, "content.application", reasons);
-  const callId = readId(content.call_id, "content.call_id", reasons, true);
-  const deviceId = readId(content.device_id, "content.device_id", reasons);
+  const entry = readDeviceEntry(content, CONTENT, reasons);
   const focusActive = readFocusActive(content.focus_active, "content.focus_active", reasons);
   const transports = readTransports(content.foci_preferred, "content.foci_preferred", reasons);
-  const created = readOptionalTs(content.created_ts, "content.created_ts", reasons);
-  const expires = readOptionalDuration(content.expires, "content.expires", reasons);
-  const memberId = readOptionalId(content.membershipID, "content.membershipID", reasons);
-  if (content.scope !== undefined && typeof content.scope !== "string")
-    reasons.push("content.scope: not a string");
   const intent = content["m.call.intent"];
   if (intent !== undefined && typeof intent !== "string") reasons.push("content.m.call.intent: not a string");
-  if (application === null || callId === null || deviceId === null || reasons.length > 0) {
-    return invalid(slot, reasons);
-  }
-  const createdTs = created ?? slot.originServerTs;
+  if (entry === null || reasons.length > 0) return invalid(slot, reasons);
+  const createdTs = entry.createdTs ?? slot.originServerTs;
   const member = makeMember(slot, sourceOf(slot, "session"), {
     userId: slot.sender,
-    deviceId,
-    application: shareCommon(application),
-    callId,
-    slotId: slotIdFor(application, callId),
-    memberId,
+    deviceId: entry.deviceId,
+    application: shareCommon(entry.application),
+    callId: entry.callId,
+    slotId: slotIdFor(entry.application, entry.callId),
+    memberId: entry.memberId,
     sessionId: null,
     focusActive,
     transports,
     createdTs,
-    expiresAt: addMs(createdTs, expires ?? SESSION_DEFAULT_EXPIRES_MS),
+    expiresAt: addMs(createdTs, entry.expires ?? SESSION_DEFAULT_EXPIRES_MS),
     extra: extraOf(content, KNOWN),
   });
   return slotResult(slot, [member]);
