@@ -1,5 +1,5 @@
 // The store port: durable state, history and audit. One SQLite adapter implements it; tests may use it in memory.
-import type { UserLeaveReason } from "../../domain/sessions/types";
+import type { DeviceCall, UserLeaveReason } from "../../domain/sessions/types";
 
 /** A Matrix event journaled before the homeserver's transaction was acknowledged. */
 export interface InboxEntry {
@@ -28,13 +28,7 @@ export interface SlotRow {
   readonly receivedAt: number;
 }
 
-export interface MembershipRow {
-  readonly memberKey: string;
-  readonly roomId: string;
-  readonly userId: string;
-  readonly deviceId: string;
-  readonly application: string;
-  readonly callId: string;
+export interface MembershipRow extends DeviceCall {
   readonly format: string;
   readonly eventId: string;
   readonly createdTs: number;
@@ -45,15 +39,9 @@ export interface MembershipRow {
 /** Why a user session ended, as stored (the domain's reasons). */
 export type LeaveReason = UserLeaveReason;
 
-export interface UserSessionRow {
+export interface UserSessionRow extends DeviceCall {
   readonly id: string;
   readonly callSessionId: string | null;
-  readonly memberKey: string;
-  readonly roomId: string;
-  readonly userId: string;
-  readonly deviceId: string;
-  readonly application: string;
-  readonly callId: string;
   readonly joinedAt: number;
   readonly joinedReceivedAt: number;
   readonly leftAt: number | null;

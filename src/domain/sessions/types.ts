@@ -17,16 +17,20 @@ export type UserLeaveReason =
   | "cleared"
   | "delayed_leave_fired";
 
-/** One device's membership of one call (application + call id) from join to leave (MSC4143). */
-export interface UserSession {
-  /** The member key and the join event id: unique per join. */
-  readonly id: string;
+/** Which device of which user is in which call of which room: what memberships, sessions and rows share. */
+export interface DeviceCall {
   readonly memberKey: string;
   readonly roomId: string;
   readonly userId: string;
   readonly deviceId: string;
   readonly application: string;
   readonly callId: string;
+}
+
+/** One device's membership of one call (application + call id) from join to leave (MSC4143). */
+export interface UserSession extends DeviceCall {
+  /** The member key and the join event id: unique per join. */
+  readonly id: string;
   readonly joinedAt: EpochMs;
   readonly leftAt: EpochMs | null;
   readonly leaveReason: UserLeaveReason | null;
