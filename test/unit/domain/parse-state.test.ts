@@ -1,7 +1,5 @@
 // Parsing of the state formats: MSC3401 (A), legacy array (B), per-device session (C), seed MSC4143 (S).
-import type { RtcMember } from "../../../src/domain/membership/model";
 import { parseMembershipEvent } from "../../../src/domain/membership/parse/index";
-import type { ParseResult } from "../../../src/domain/membership/parse/result";
 import {
   ALICE,
   BOB,
@@ -16,16 +14,7 @@ import {
   sessionLeave,
   T0,
 } from "./builders";
-
-function members(result: ParseResult): readonly RtcMember[] {
-  if (result.kind !== "slot") throw new Error(`expected slot, got ${JSON.stringify(result)}`);
-  return result.members;
-}
-
-function reasons(result: ParseResult): readonly string[] {
-  if (result.kind !== "invalid") throw new Error(`expected invalid, got ${result.kind}`);
-  return result.reasons;
-}
+import { members, reasons } from "./parse-results";
 
 describe("format C (per-device session state)", () => {
   test("parses js-sdk 43's join into one member with the 4 h default expiry from origin_server_ts", () => {

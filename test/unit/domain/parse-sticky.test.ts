@@ -1,18 +1,7 @@
 // Parsing of the sticky formats: js-sdk 43 (D) and the latest MSC4143 text (E), plus encrypted sticky events.
-import type { RtcMember } from "../../../src/domain/membership/model";
 import { parseMembershipEvent } from "../../../src/domain/membership/parse/index";
-import type { ParseResult } from "../../../src/domain/membership/parse/result";
 import { ALICE, BOB, ctxAt, ROOM, RTC_MEMBER, rtcLatestEvent, stickyJoin, stickyLeave, T0 } from "./builders";
-
-function members(result: ParseResult): readonly RtcMember[] {
-  if (result.kind !== "slot") throw new Error(`expected slot, got ${JSON.stringify(result)}`);
-  return result.members;
-}
-
-function reasons(result: ParseResult): readonly string[] {
-  if (result.kind !== "invalid") throw new Error(`expected invalid, got ${result.kind}`);
-  return result.reasons;
-}
+import { members, reasons } from "./parse-results";
 
 describe("format D (js-sdk 43 sticky)", () => {
   test("parses the join: member id, slot, published transport, sticky slot key", () => {
