@@ -10,16 +10,10 @@ function expiredAlice(o: HarnessOptions = {}): Harness {
   return h;
 }
 
-/** Alice's DEVA was connected for 61 s, then left the SFU; 6 s later (past the 5 s leave grace) it is a left_sfu ghost. */
+/** Alice's DEVA was connected for 61 s, then left the SFU: now a left_sfu ghost. */
 async function leftSfuAlice(): Promise<Harness> {
   const h = new Harness();
-  h.feed(...h.room({ users: [ALICE] }), sessionJoin({ user: ALICE, device: "DEVA" }));
-  h.livekit.connect(DEPLOYMENT, LK_ROOM, identityOf(ALICE, "DEVA"), "PA_1");
-  await h.sfu.pollAll();
-  h.clock.advance(61_000);
-  h.livekit.disconnect(DEPLOYMENT, LK_ROOM, identityOf(ALICE, "DEVA"));
-  await h.sfu.pollAll();
-  h.clock.advance(6_000);
+  await h.leftSfuAfterACall(ALICE, "DEVA");
   return h;
 }
 

@@ -10,7 +10,7 @@ import {
   sessionLeave,
   T0,
 } from "../domain/builders";
-import { DEPLOYMENT, Harness, identityOf, LK_ROOM } from "./harness";
+import { Harness } from "./harness";
 
 function expiredAlice(): Harness {
   const h = new Harness();
@@ -29,13 +29,7 @@ describe("sessions of cleared members", () => {
 
   test("a left_sfu ghost's session ends when LiveKit lost it", async () => {
     const h = new Harness();
-    h.feed(...h.room({ users: [ALICE] }), sessionJoin({ user: ALICE, device: "DEVA" }));
-    h.livekit.connect(DEPLOYMENT, LK_ROOM, identityOf(ALICE, "DEVA"), "PA_1");
-    await h.sfu.pollAll();
-    h.clock.advance(61_000);
-    h.livekit.disconnect(DEPLOYMENT, LK_ROOM, identityOf(ALICE, "DEVA"));
-    await h.sfu.pollAll();
-    h.clock.advance(6_000);
+    await h.leftSfuAfterACall(ALICE, "DEVA");
     await h.clearer.clear(h.judged(ALICE, "DEVA"));
     h.feed(...h.matrix.takeOutbox());
     expect(h.userSessions().map((s) => [s.leaveReason, s.leftAt])).toEqual([["left_sfu", T0 + 61_000]]);

@@ -3,7 +3,7 @@ import { type SqlRow, toUserSession } from "../../../src/adapters/sqlite/rows";
 import type { Judged } from "../../../src/app/reconcile/judge";
 import type { AuditAction, AuditRow, UserSessionRow } from "../../../src/app/ports/store";
 import type { RtcMember } from "../../../src/domain/membership/model";
-import { type ClientEvent, ROOM, roomCreate, roomMember } from "../domain/builders";
+import { type ClientEvent, ROOM, roomCreate, roomMember, sessionJoin } from "../domain/builders";
 import { AppRing, BOT, DEPLOYMENT, flush, identityOf, LK_ROOM, powerLevels } from "./app-ring";
 
 export {
@@ -104,6 +104,20 @@ export class Harness extends AppRing {
   async connect(user: string, device: string, sid: string): Promise<void> {
     this.livekit.connect(DEPLOYMENT, LK_ROOM, identityOf(user, device), sid);
     await this.poll();
+  }
+
+  /**
+   * The device was in the call and connected to the SFU for 61 s, then left the SFU; 6 s later (past the 5 s
+   * leave grace) it is a left_sfu ghost. Polls only: no webhook, no sweep.
+   */
+  async leftSfuAfterACall(user: string, device: string): Promise<void> {
+    this.feed(...this.room({ users: [user] }), sessionJoin({ user, device }));
+    this.livekit.connect(DEPLOYMENT, LK_ROOM, identityOf(user, device), "PA_1");
+    await this.sfu.pollAll();
+    this.clock.advance(61_000);
+    this.livekit.disconnect(DEPLOYMENT, LK_ROOM, identityOf(user, device));
+    await this.sfu.pollAll();
+    this.clock.advance(6_000);
   }
 
   /** A LiveKit webhook about one device's participant, received now (the API is updated to agree). */
