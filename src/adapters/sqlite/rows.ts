@@ -11,6 +11,7 @@ import type {
   SlotRow,
   UserSessionRow,
 } from "../../app/ports/store";
+import type { DeviceCall } from "../../domain/sessions/types";
 
 export type SqlRow = Record<string, unknown>;
 
@@ -45,13 +46,17 @@ export const toSlot = (r: SqlRow): SlotRow => ({
   receivedAt: num(r.received_at),
 });
 
-export const toMembership = (r: SqlRow): MembershipRow => ({
+const toDeviceCall = (r: SqlRow): DeviceCall => ({
   memberKey: str(r.member_key),
   roomId: str(r.room_id),
   userId: str(r.user_id),
   deviceId: str(r.device_id),
   application: str(r.application),
   callId: str(r.call_id),
+});
+
+export const toMembership = (r: SqlRow): MembershipRow => ({
+  ...toDeviceCall(r),
   format: str(r.format),
   eventId: str(r.event_id),
   createdTs: num(r.created_ts),
@@ -62,12 +67,7 @@ export const toMembership = (r: SqlRow): MembershipRow => ({
 export const toUserSession = (r: SqlRow): UserSessionRow => ({
   id: str(r.id),
   callSessionId: strOrNull(r.call_session_id),
-  memberKey: str(r.member_key),
-  roomId: str(r.room_id),
-  userId: str(r.user_id),
-  deviceId: str(r.device_id),
-  application: str(r.application),
-  callId: str(r.call_id),
+  ...toDeviceCall(r),
   joinedAt: num(r.joined_at),
   joinedReceivedAt: num(r.joined_received_at),
   leftAt: numOrNull(r.left_at),

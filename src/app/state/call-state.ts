@@ -4,7 +4,7 @@ import type { RtcMember } from "../../domain/membership/model";
 import type { ParseResult } from "../../domain/membership/parse/result";
 import { RoomCallState } from "../../domain/membership/room-state";
 import { SessionTracker } from "../../domain/sessions/tracker";
-import type { SessionEvent, UserLeaveReason } from "../../domain/sessions/types";
+import { deviceCallOf, type SessionEvent, type UserLeaveReason } from "../../domain/sessions/types";
 import type { EpochMs } from "../../domain/time";
 import type { RoomRow, Store } from "../ports/store";
 import { ROOM_EVENT_PREFIX, roomEventKey } from "./room-event-slots";
@@ -240,12 +240,7 @@ export class CallState {
         const firstSeenAt = this.firstSeen.get(member.key) ?? receivedAt;
         this.firstSeen.set(member.key, firstSeenAt);
         this.store.putMembership({
-          memberKey: member.key,
-          roomId: member.roomId,
-          userId: member.userId,
-          deviceId: member.deviceId,
-          application: member.application,
-          callId: member.callId,
+          ...deviceCallOf(member),
           format: member.source.format,
           eventId: member.source.eventId,
           createdTs: member.createdTs,

@@ -4,7 +4,7 @@ import { KEY_SEP } from "../membership/keys";
 import type { RtcMember } from "../membership/model";
 import type { EpochMs } from "../time";
 import { CallSessionTracker, type RestoredCall } from "./call-sessions";
-import type { SessionEvent, UserLeaveReason, UserSession } from "./types";
+import { deviceCallOf, type SessionEvent, type UserLeaveReason, type UserSession } from "./types";
 
 /** Caller's knowledge about a change: the app knows when a leave was its own clear, and why it cleared. */
 export interface ChangeNote {
@@ -58,12 +58,7 @@ export class SessionTracker {
       events.push(...this.leave(member.key, at, "replaced", member.source.eventId));
     const session: UserSession = {
       id: `${member.key}${KEY_SEP}${member.source.eventId}`,
-      memberKey: member.key,
-      roomId: member.roomId,
-      userId: member.userId,
-      deviceId: member.deviceId,
-      application: member.application,
-      callId: member.callId,
+      ...deviceCallOf(member),
       joinedAt: resync ? Math.min(member.createdTs, at) : at,
       leftAt: null,
       leaveReason: null,
