@@ -69,10 +69,29 @@ function writePids(): void {
   if (pidsFile !== undefined) fs.writeFileSync(pidsFile, [...live.keys()].map((p) => `${p}\n`).join(""));
 }
 
+// Jest loads this module afresh for every test file, but they all share the real process: one "exit" listener
+// there runs the hooks every copy registered (a listener per file would pass Node's limit of 10).
+const EXIT_HOOKS = Symbol.for("matrix-rtc-reconciler.e2e.exit-hooks");
+type WithExitHooks = NodeJS.Process & { [EXIT_HOOKS]?: Set<() => void> };
+
+function onRealExit(hook: () => void): void {
+  const target = realProcess as WithExitHooks;
+  let hooks = target[EXIT_HOOKS];
+  if (hooks === undefined) {
+    const created = new Set<() => void>();
+    hooks = created;
+    target[EXIT_HOOKS] = created;
+    target.on("exit", () => {
+      for (const run of created) run();
+    });
+  }
+  hooks.add(hook);
+}
+
 function installSafetyNet(): void {
   if (netInstalled) return;
   netInstalled = true;
-  realProcess.on("exit", () => {
+  onRealExit(() => {
     killAllLeftovers();
     writePids();
   });
