@@ -31,29 +31,54 @@ interface VersionsResponse {
   unstable_features?: unknown;
 }
 
-async function fetchVersions(opts: StartupCheckOptions): Promise<VersionsResponse> {
+/**
+ * Runs `attempt` until it succeeds. Before the start-up deadline, a failure is offered to `retry` (which logs
+ * and answers whether another try is worth it) and tried again after a growing pause (1 s, 2 s, … 5 s); any
+ * other failure, or one past the deadline, is thrown as is.
+ */
+async function untilDeadline<T>(
+  opts: StartupCheckOptions,
+  retry: (err: unknown, attempt: number) => boolean,
+  attempt: () => Promise<T>,
+): Promise<T> {
   const deadline = opts.now() + opts.timeoutMs;
-  for (let attempt = 1; ; attempt++) {
+  for (let n = 1; ; n++) {
     try {
-      return await opts.http.request<VersionsResponse>("GET", "/_matrix/client/versions", {
-        anonymous: true,
-        timeoutMs: 10_000,
-      });
+      return await attempt();
     } catch (err) {
-      if (err instanceof MatrixHttpError && err.status === 404) {
-        throw new StartupError(
-          `${opts.homeserverUrl} does not look like a Matrix homeserver (GET /_matrix/client/versions → 404): check homeserver.url`,
-        );
-      }
-      if (opts.now() >= deadline) {
-        const why = err instanceof Error ? err.message : String(err);
-        throw new StartupError(
-          `cannot reach the homeserver at ${opts.homeserverUrl}: ${why}; check homeserver.url`,
-        );
-      }
-      opts.logger.warn("homeserver not reachable yet; retrying", { attempt, error: String(err) });
-      await opts.sleep(Math.min(1000 * attempt, 5000));
+      if (opts.now() >= deadline || !retry(err, n)) throw err;
+      await opts.sleep(Math.min(1000 * n, 5000));
     }
+  }
+}
+
+const isNotFound = (err: unknown): boolean => err instanceof MatrixHttpError && err.status === 404;
+
+async function fetchVersions(opts: StartupCheckOptions): Promise<VersionsResponse> {
+  try {
+    return await untilDeadline(
+      opts,
+      (err, attempt) => {
+        if (isNotFound(err)) return false;
+        opts.logger.warn("homeserver not reachable yet; retrying", { attempt, error: String(err) });
+        return true;
+      },
+      () =>
+        opts.http.request<VersionsResponse>("GET", "/_matrix/client/versions", {
+          anonymous: true,
+          timeoutMs: 10_000,
+        }),
+    );
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw new StartupError(
+        `${opts.homeserverUrl} does not look like a Matrix homeserver (GET /_matrix/client/versions → 404): check homeserver.url`,
+      );
+    }
+    const why = err instanceof Error ? err.message : String(err);
+    throw new StartupError(
+      `cannot reach the homeserver at ${opts.homeserverUrl}: ${why}; check homeserver.url`,
+    );
   }
 }
 
@@ -78,36 +103,42 @@ async function checkToken(opts: StartupCheckOptions): Promise<void> {
   }
 }
 
+const isConnectionFailure = (err: unknown): boolean =>
+  err instanceof MatrixHttpError &&
+  (err.errcode === "M_CONNECTION_FAILED" || err.errcode === "M_CONNECTION_TIMEOUT");
+
 /**
  * Asks the homeserver to ping us. A connection failure is retried until the start-up deadline: besides a wrong
  * url it can be transient (we are listening already; Synapse 1.163 answers M_CONNECTION_FAILED when the ping
  * races its own retry of our pending transactions).
  */
 async function ping(opts: StartupCheckOptions): Promise<number> {
-  const deadline = opts.now() + opts.timeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const res = await opts.http.request<{ duration_ms?: unknown }>(
-        "POST",
-        `/_matrix/client/v1/appservice/${seg(opts.registrationId)}/ping`,
-        { body: { transaction_id: `startup-${opts.now()}` }, timeoutMs: 30_000 },
-      );
-      return typeof res.duration_ms === "number" ? res.duration_ms : -1;
-    } catch (err) {
-      if (!(err instanceof MatrixHttpError)) throw err;
+  try {
+    const res = await untilDeadline(
+      opts,
+      (err, attempt) => {
+        if (!(err instanceof MatrixHttpError) || !isConnectionFailure(err)) return false;
+        opts.logger.warn("homeserver could not ping this service yet; retrying", {
+          attempt,
+          errcode: err.errcode,
+          error: err.serverMessage ?? null,
+        });
+        return true;
+      },
+      () =>
+        opts.http.request<{ duration_ms?: unknown }>(
+          "POST",
+          `/_matrix/client/v1/appservice/${seg(opts.registrationId)}/ping`,
+          { body: { transaction_id: `startup-${opts.now()}` }, timeoutMs: 30_000 },
+        ),
+    );
+    return typeof res.duration_ms === "number" ? res.duration_ms : -1;
+  } catch (err) {
+    if (err instanceof MatrixHttpError) {
       if (err.errcode === "M_URL_NOT_SET") {
         throw new StartupError("the registration has no url: the homeserver cannot send us events");
       }
-      if (err.errcode === "M_CONNECTION_FAILED" || err.errcode === "M_CONNECTION_TIMEOUT") {
-        if (opts.now() < deadline) {
-          opts.logger.warn("homeserver could not ping this service yet; retrying", {
-            attempt,
-            errcode: err.errcode,
-            error: err.serverMessage ?? null,
-          });
-          await opts.sleep(Math.min(1000 * attempt, 5000));
-          continue;
-        }
+      if (isConnectionFailure(err)) {
         throw new StartupError(
           `the homeserver cannot reach this service at ${opts.appserviceUrl ?? "(no url)"} (${err.errcode}): ` +
             "check the registration's url and appservice.bind_address/port",
@@ -119,8 +150,8 @@ async function ping(opts: StartupCheckOptions): Promise<number> {
             "the registration's hs_token probably differs from the one Synapse loaded",
         );
       }
-      throw err;
     }
+    throw err;
   }
 }
 
