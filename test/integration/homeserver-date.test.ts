@@ -1,9 +1,9 @@
 // The homeserver's Date header seeds the server clock estimate (so expiry is judged on server time after a restart).
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { MatrixHttp } from "../../src/adapters/matrix/http";
 import { ServerClockOffset } from "../../src/app/server-clock";
 import { captureLogger } from "../support/capture-logger";
+import { closeServer, listenOnLoopback } from "../support/net";
 
 const SERVER_DATE = "Tue, 24 Nov 2026 10:00:00 GMT";
 
@@ -16,16 +16,11 @@ beforeAll(async () => {
     res.writeHead(status, { "Content-Type": "application/json", Date: SERVER_DATE });
     res.end(status === 200 ? "{}" : '{"errcode":"M_NOT_FOUND"}');
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenOnLoopback(server);
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => {
-    server.close(() => {
-      resolve();
-    });
-  });
+  await closeServer(server);
 });
 
 test("every answer, success or error, tells the observer the server's Date and our time of arrival", async () => {

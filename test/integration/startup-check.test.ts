@@ -1,77 +1,90 @@
-// Start-up ping: a homeserver that cannot reach us at first is asked again until the deadline, then refused clearly.
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+// Start-up checks against a stand-in homeserver: its ping of a service that is not listening yet is asked
+// again until the deadline, then refused clearly; an unreachable or non-Matrix homeserver fails clearly too.
+import { createServer } from "node:http";
 import { MatrixHttp } from "../../src/adapters/matrix/http";
 import { checkHomeserver, StartupError } from "../../src/adapters/matrix/startup-check";
 import { captureLogger } from "../support/capture-logger";
+import { type FakeHomeserver, startFakeHomeserver } from "../support/fake-homeserver";
+import { closeServer, freePort, listenOnLoopback } from "../support/net";
 
 const BOT = "@rtc-bot:example.org";
-let server: http.Server;
-let base = "";
-/** How many of the next pings fail the way Synapse reports an appservice it could not reach. */
-let failingPings = 0;
-let pings = 0;
+const AS_TOKEN = "as-token";
+const PING_PATH = "POST /_matrix/client/v1/appservice/rtc/ping";
+
+/** An appservice answering pings, once started (the port stays closed until then). */
+const service = createServer((_req, res) => {
+  res.writeHead(200, { "Content-Type": "application/json" });
+  res.end("{}");
+});
+
+let servicePort = 0;
+let homeserver: FakeHomeserver;
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://x").pathname;
-    const json = (status: number, body: unknown) => {
-      res.writeHead(status, { "Content-Type": "application/json" });
-      res.end(JSON.stringify(body));
-    };
-    if (path === "/_matrix/client/versions") json(200, { versions: ["v1.11"] });
-    else if (path === "/_matrix/client/v3/account/whoami") json(200, { user_id: BOT });
-    else if (path.endsWith("/ping")) {
-      pings++;
-      if (failingPings > 0) {
-        failingPings--;
-        json(502, {
-          errcode: "M_CONNECTION_FAILED",
-          error: "AlreadyCalled: Tried to cancel an already-called event.",
-        });
-      } else json(200, { duration_ms: 7 });
-    } else json(404, { errcode: "M_UNRECOGNIZED" });
+  servicePort = await freePort();
+  homeserver = await startFakeHomeserver({
+    asToken: AS_TOKEN,
+    hsToken: "hs-token",
+    botUserId: BOT,
+    appserviceUrl: `http://127.0.0.1:${servicePort}`,
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => {
-    server.close(() => {
-      resolve();
-    });
-  });
+  await homeserver.close();
+  if (service.listening) await closeServer(service);
 });
 
-function check(timeoutMs: number) {
+/** Runs the start-up checks on a fake clock; `onSleep` runs after each pause. */
+function check(
+  timeoutMs: number,
+  homeserverUrl = homeserver.url,
+  onSleep: (n: number) => Promise<void> = async () => {},
+) {
   const captured = captureLogger();
   let now = 1_000_000;
   const slept: number[] = [];
   const run = checkHomeserver({
-    http: new MatrixHttp({ baseUrl: base, accessToken: "as", logger: captured.logger }),
-    homeserverUrl: base,
+    http: new MatrixHttp({ baseUrl: homeserverUrl, accessToken: AS_TOKEN, logger: captured.logger }),
+    homeserverUrl,
     registrationId: "rtc",
     botUserId: BOT,
-    appserviceUrl: "http://127.0.0.1:9999",
+    appserviceUrl: `http://127.0.0.1:${servicePort}`,
     logger: captured.logger,
     timeoutMs,
     now: () => now,
-    sleep: (ms) => {
+    sleep: async (ms) => {
       slept.push(ms);
       now += ms;
-      return Promise.resolve();
+      await onSleep(slept.length);
     },
   });
   return { run, captured, slept };
 }
 
+const pingsAsked = (): number => homeserver.requests.filter((r) => r === PING_PATH).length;
+
+test("a homeserver that never reaches us fails start-up after the deadline, naming the url to check", async () => {
+  const before = pingsAsked();
+  const { run } = check(10_000);
+  await expect(run).rejects.toThrow(StartupError);
+  await expect(run).rejects.toThrow(
+    `the homeserver cannot reach this service at http://127.0.0.1:${servicePort} (M_CONNECTION_FAILED)`,
+  );
+  // 1 + 2 + 3 + 4 s of waiting fit in 10 s; the attempt after the deadline is the last.
+  expect(pingsAsked() - before).toBe(5);
+});
+
 test("a ping that fails twice with M_CONNECTION_FAILED is asked again, and start-up goes on", async () => {
-  failingPings = 2;
-  pings = 0;
-  const { run, captured, slept } = check(30_000);
-  await expect(run).resolves.toMatchObject({ pingMs: 7 });
-  expect(pings).toBe(3);
+  const before = pingsAsked();
+  // The service starts listening during the second pause: the third ping reaches it.
+  const { run, captured, slept } = check(30_000, homeserver.url, async (n) => {
+    if (n === 2) await listenOnLoopback(service, servicePort);
+  });
+  const facts = await run;
+  expect(homeserver.pings).toHaveLength(1);
+  expect(facts).toMatchObject({ pingMs: homeserver.pings[0] });
+  expect(pingsAsked() - before).toBe(3);
   expect(slept).toEqual([1000, 2000]);
   const warnings = captured
     .lines()
@@ -80,14 +93,27 @@ test("a ping that fails twice with M_CONNECTION_FAILED is asked again, and start
   expect(warnings[0]).toMatchObject({ level: "warn", errcode: "M_CONNECTION_FAILED" });
 });
 
-test("a homeserver that never reaches us fails start-up after the deadline, naming the url to check", async () => {
-  failingPings = 1_000;
-  pings = 0;
-  const { run } = check(10_000);
-  await expect(run).rejects.toThrow(StartupError);
-  await expect(run).rejects.toThrow(
-    "the homeserver cannot reach this service at http://127.0.0.1:9999 (M_CONNECTION_FAILED)",
+test("an unreachable homeserver is asked again until the deadline, then named in the error", async () => {
+  const nowhere = `http://127.0.0.1:${await freePort()}`;
+  const { run, captured, slept } = check(3_000, nowhere);
+  await expect(run).rejects.toThrow(`cannot reach the homeserver at ${nowhere}`);
+  expect(slept).toEqual([1000, 2000]);
+  expect(captured.lines().filter((l) => l.message === "homeserver not reachable yet; retrying")).toHaveLength(
+    2,
   );
-  // 1 + 2 + 3 + 4 s of waiting fit in 10 s; the attempt after the deadline is the last.
-  expect(pings).toBe(5);
+});
+
+test("a server that is not a Matrix homeserver fails at once", async () => {
+  const web = createServer((_req, res) => {
+    res.writeHead(404, { "Content-Type": "text/html" });
+    res.end("<h1>Not Found</h1>");
+  });
+  const url = await listenOnLoopback(web);
+  try {
+    const { run, slept } = check(30_000, url);
+    await expect(run).rejects.toThrow(`${url} does not look like a Matrix homeserver`);
+    expect(slept).toEqual([]);
+  } finally {
+    await closeServer(web);
+  }
 });

@@ -1,7 +1,7 @@
 // A stand-in homeserver for integration tests: versions, whoami, the MSC2659 ping, joined_rooms and 200 to sends.
 // End-to-end tests use a real Synapse; this exists so the listener and hostile input can be tested in seconds.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, listenOnLoopback } from "./net";
 
 export interface FakeHomeserverOptions {
   readonly asToken: string;
@@ -72,18 +72,6 @@ export async function startFakeHomeserver(opts: FakeHomeserverOptions): Promise<
   const server: Server = createServer((req, res) => {
     void handle(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pings,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
+  const url = await listenOnLoopback(server);
+  return { url, pings, requests, close: () => closeServer(server) };
 }
