@@ -66,6 +66,11 @@ export class Resync {
     return null;
   }
 
+  /** Events applied to the room so far (0 while it is unknown: its first event makes it known). */
+  private eventsApplied(roomId: string): number {
+    return this.state.room(roomId)?.eventsApplied ?? 0;
+  }
+
   /**
    * Reads the room's state and replaces our view with it. A live event applied while the read was in flight
    * makes the snapshot possibly older than our view (it would undo that event), so the room is read again; a
@@ -73,14 +78,14 @@ export class Resync {
    */
   async room(roomId: string): Promise<boolean> {
     for (let read = 1; ; read++) {
-      const before = this.state.liveEventsApplied(roomId);
+      const before = this.eventsApplied(roomId);
       const events = await this.readState(roomId);
       // A room without memberships that we can no longer read has nothing to reconcile.
       if (events === "nothing") return true;
       if (events === null) return false;
       // Journaled events are older than what the read returned: they go first, or they would undo it.
       this.drainPending();
-      if (this.state.liveEventsApplied(roomId) !== before) {
+      if (this.eventsApplied(roomId) !== before) {
         if (read < MAX_READS) {
           this.logger.debug("room changed while its state was read; reading it again", {
             room: roomId,

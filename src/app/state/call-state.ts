@@ -30,8 +30,6 @@ export class CallState {
   private readonly pendingReasons = new Map<string, { reason: UserLeaveReason; leftAt: EpochMs | null }>();
   /** The rooms table as last written (saves a read and most writes per event). */
   private readonly roomRows = new Map<string, RoomRow>();
-  /** Live events applied per room: a resync compares it around its read to notice a snapshot gone stale. */
-  private readonly liveEvents = new Map<string, number>();
 
   constructor(private readonly store: Store) {}
 
@@ -45,11 +43,6 @@ export class CallState {
 
   get roomCount(): number {
     return this.rooms.size;
-  }
-
-  /** How many live events were applied to this room so far (0 for an unknown room). */
-  liveEventsApplied(roomId: string): number {
-    return this.liveEvents.get(roomId) ?? 0;
   }
 
   firstSeenAt(member: RtcMember): EpochMs {
@@ -128,7 +121,6 @@ export class CallState {
   /** Applies one live event (already journaled). Call inside a store transaction. */
   apply(event: unknown, roomId: string, receivedAt: EpochMs): Applied {
     const room = this.ensure(roomId, receivedAt);
-    this.liveEvents.set(roomId, this.liveEventsApplied(roomId) + 1);
     const outcome = room.apply(event, { receivedAt });
     this.persistSlot(room, outcome.parse, event, receivedAt);
     const sessions = this.record(outcome.changes, receivedAt);

@@ -52,6 +52,7 @@ export class RoomCallState {
   private membership: Map<string, string> | null = null;
   private version: string | null;
   private isEncrypted: boolean;
+  private applied = 0;
 
   constructor(roomId: string, init: { roomVersion?: string | null; encrypted?: boolean } = {}) {
     this.roomId = roomId;
@@ -61,6 +62,11 @@ export class RoomCallState {
 
   get roomVersion(): string | null {
     return this.version;
+  }
+
+  /** How many events `apply` has taken so far: a reader of the room's state can tell whether it moved meanwhile. */
+  get eventsApplied(): number {
+    return this.applied;
   }
 
   /** Whether the room has `m.room.encryption`: sticky memberships (D/E) are then unreadable to a server. */
@@ -119,6 +125,7 @@ export class RoomCallState {
 
   /** Applies one event of any type; only call membership and the tracked room events change anything. */
   apply(event: unknown, ctx: ApplyContext): ApplyOutcome {
+    this.applied++;
     const room = parseRoomEvent(event, ctx.receivedAt);
     if (room !== null) return { parse: room, changes: this.applyRoomEvent(room, "event") };
     const roomVersion = ctx.roomVersion !== undefined ? ctx.roomVersion : this.version;
