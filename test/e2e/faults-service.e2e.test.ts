@@ -48,6 +48,36 @@ const sessionsOf = (userId: string) =>
     userId,
   );
 
+/** `count` devices of one user, each in the room's call on the foreign SFU (format C, raw). */
+const deviceMemberships = (userId: string, device: (i: number) => string, count: number): RawMembership[] =>
+  Array.from({ length: count }, (_, i) => ({
+    format: "session",
+    userId,
+    deviceId: device(i),
+    focus: FOREIGN_FOCUS,
+  }));
+
+/** Each membership's leave, written by its user, one after the other. */
+async function leaveAll(
+  api: MatrixHttp,
+  roomId: string,
+  memberships: readonly RawMembership[],
+): Promise<void> {
+  for (const m of memberships) {
+    const ev = rawMembershipEvent(m);
+    await api.putState(roomId, ev.type, ev.stateKey, leftContent("session"));
+  }
+}
+
+/** Resolves once the user has exactly `count` sessions recorded. */
+async function sessionsRecorded(userId: string, count: number, timeoutMs: number): Promise<void> {
+  await eventually(
+    async () => Promise.resolve(sessionsOf(userId).length === count ? true : undefined),
+    timeoutMs,
+    `${count} sessions open`,
+  );
+}
+
 test("SIGKILL while a clear's write is in flight: after the restart the ghost is cleared, nothing live, one session each", async () => {
   const proxy = stack.homeserverProxy!;
   const s = await liveAndGhost(stack, "kc");
@@ -98,12 +128,7 @@ test("SIGKILL in the middle of a burst of 40 joins: after the restart every join
   const user = await newUser(stack, "burst", "BURSTMAIN");
   const roomId = await newRoom(user);
   const api = MatrixHttp.of(user);
-  const memberships: RawMembership[] = Array.from({ length: DEVICES }, (_, i) => ({
-    format: "session",
-    userId: user.userId,
-    deviceId: `BURST${String(i).padStart(2, "0")}`,
-    focus: FOREIGN_FOCUS,
-  }));
+  const memberships = deviceMemberships(user.userId, (i) => `BURST${String(i).padStart(2, "0")}`, DEVICES);
   const since = stack.reconciler.logs().length;
   const joined = () =>
     stack.reconciler
@@ -118,15 +143,8 @@ test("SIGKILL in the middle of a burst of 40 joins: after the restart every join
   await stack.reconciler.kill();
   await sending; // the rest of the burst goes to Synapse while the service is down
   await restart("kill");
-  await eventually(
-    async () => Promise.resolve(sessionsOf(user.userId).length === DEVICES ? true : undefined),
-    120_000,
-    `${DEVICES} sessions open`,
-  );
-  for (const m of memberships) {
-    const ev = rawMembershipEvent(m);
-    await api.putState(roomId, ev.type, ev.stateKey, leftContent("session"));
-  }
+  await sessionsRecorded(user.userId, DEVICES, 120_000);
+  await leaveAll(api, roomId, memberships);
   await eventually(
     async () => Promise.resolve(sessionsOf(user.userId).every((r) => r.left_at !== null) ? true : undefined),
     120_000,
@@ -145,18 +163,9 @@ test("leaves that land while the start-up resync reads the room are not undone b
   const user = await newUser(stack, "race", "RACEMAIN");
   const roomId = await newRoom(user);
   const api = MatrixHttp.of(user);
-  const memberships: RawMembership[] = Array.from({ length: DEVICES }, (_, i) => ({
-    format: "session",
-    userId: user.userId,
-    deviceId: `RACE${i}`,
-    focus: FOREIGN_FOCUS,
-  }));
+  const memberships = deviceMemberships(user.userId, (i) => `RACE${i}`, DEVICES);
   for (const m of memberships) await sendRawMembership(api, roomId, m);
-  await eventually(
-    async () => Promise.resolve(sessionsOf(user.userId).length === DEVICES ? true : undefined),
-    60_000,
-    `${DEVICES} sessions open`,
-  );
+  await sessionsRecorded(user.userId, DEVICES, 60_000);
   const proxy = stack.homeserverProxy!;
   const statePath = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`;
   const statePattern = new RegExp(`^${statePath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
@@ -175,15 +184,12 @@ test("leaves that land while the start-up resync reads the room are not undone b
           proxy
             .requests()
             .slice(since)
-            .find((r) => r.path === statePath),
+            .find((r) => r.path === statePath && r.fault === "delay-answer"),
         ),
       60_000,
       "the start-up resync reads the room",
     );
-    for (const m of memberships) {
-      const ev = rawMembershipEvent(m);
-      await api.putState(roomId, ev.type, ev.stateKey, leftContent("session"));
-    }
+    await leaveAll(api, roomId, memberships);
     const leftBy = Date.now();
     await restarting;
     console.log(
