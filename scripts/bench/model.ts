@@ -76,7 +76,7 @@ class Harness {
       this.names.forget(member.key);
       return;
     }
-    const target = this.names.targetOf(member, () => room.members());
+    const target = this.names.targetOf(member, room);
     const sfu =
       target === null ? NONE : this.presence.viewOf(target.rooms, target.identities, now, STALE_AFTER_MS);
     const verdict = judgeMember(member, {

@@ -1,6 +1,6 @@
 // Device-level changes to a room's effective call: joined, updated (refresh), left with a cause.
 import type { EpochMs } from "../time";
-import type { RtcMember } from "./model";
+import type { RtcMember, Transport } from "./model";
 
 /**
  * Why a member left the effective call:
@@ -103,11 +103,12 @@ export function carryOver(
     deviceId: previous.deviceId,
     application: previous.application,
     callId: previous.callId,
-    slotId: next.slotId,
-    memberId: next.memberId,
-    sessionId: next.sessionId,
+    // Compared once here so that later comparisons (the SFU name cache, sessions) meet one string, not two.
+    slotId: same(previous.slotId, next.slotId),
+    memberId: same(previous.memberId, next.memberId),
+    sessionId: same(previous.sessionId, next.sessionId),
     focusActive: next.focusActive,
-    transports: next.transports,
+    transports: sameTransports(previous.transports, next.transports) ? previous.transports : next.transports,
     createdTs: Math.min(previous.createdTs, next.createdTs),
     expiresAt: next.expiresAt,
     source,
@@ -116,8 +117,16 @@ export function carryOver(
 }
 
 /** `previous` when equal to `next` (sharing one string instead of keeping two copies), else `next`. */
-export function same(previous: string, next: string): string {
+export function same<T extends string | null>(previous: T, next: T): T {
   return previous === next ? previous : next;
+}
+
+/** Whether two transport lists hold the same transports in the same order (transports are interned by the parser). */
+export function sameTransports(a: readonly Transport[], b: readonly Transport[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

@@ -11,7 +11,8 @@ import {
   type MemberChange,
 } from "./changes";
 import { slotKeyOfMemberKey } from "./keys";
-import type { RtcMember } from "./model";
+import type { MembershipFormat, RtcMember } from "./model";
+import { olderInCall } from "./oldest";
 import { parseMembershipEvent } from "./parse/index";
 import { isSlotSource, NO_MEMBERS, type ParseResult, type SlotRef } from "./parse/result";
 import { diffEffective } from "./resync";
@@ -96,6 +97,16 @@ export class RoomCallState {
       for (const member of slot.members) if (this.counts(member.userId)) count++;
     }
     return count;
+  }
+
+  /** The oldest effective member of `member`'s call among `formats` (itself if none is older), building no list. */
+  oldestInCall(member: RtcMember, formats: ReadonlySet<MembershipFormat>): RtcMember {
+    let oldest = member;
+    for (const slot of this.slots.values()) {
+      for (const other of slot.members)
+        if (olderInCall(other, oldest, member, formats) && this.counts(other.userId)) oldest = other;
+    }
+    return oldest;
   }
 
   /** The member with this key, if its slot holds it (effective or not). */

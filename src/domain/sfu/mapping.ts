@@ -1,5 +1,6 @@
 // Which SFU a member depends on, and the LiveKit room names and participant identities it may appear under.
 import type { MembershipFormat, RtcMember, Transport } from "../membership/model";
+import { olderInCall } from "../membership/oldest";
 import { hashedTuple, unpaddedB64Sha256 } from "./hash";
 
 /** The member's own first transport (`foci_preferred[0]`, `foci_active[0]`, `transports.published[0]`). */
@@ -17,23 +18,23 @@ export function oldestMemberOf(
   formats: ReadonlySet<MembershipFormat> = MODERN,
 ): RtcMember {
   let oldest = member;
-  for (const other of roomMembers) {
-    if (
-      other.application !== member.application ||
-      other.callId !== member.callId ||
-      other.roomId !== member.roomId ||
-      !formats.has(other.source.format)
-    ) {
-      continue;
-    }
-    if (
-      other.createdTs < oldest.createdTs ||
-      (other.createdTs === oldest.createdTs && other.key < oldest.key)
-    ) {
-      oldest = other;
-    }
-  }
+  for (const other of roomMembers) if (olderInCall(other, oldest, member, formats)) oldest = other;
   return oldest;
+}
+
+/**
+ * The other members of a room's calls, as far as choosing a member's SFU needs them: either the list of the
+ * room's effective members, or something that finds the oldest one without building that list (the room's
+ * call state does: it runs for every change of a call with oldest-membership selection).
+ */
+export type CallPeers =
+  | readonly RtcMember[]
+  | { oldestInCall(member: RtcMember, formats: ReadonlySet<MembershipFormat>): RtcMember };
+
+function oldestAmong(member: RtcMember, peers: CallPeers, formats: ReadonlySet<MembershipFormat>): RtcMember {
+  return "oldestInCall" in peers
+    ? peers.oldestInCall(member, formats)
+    : oldestMemberOf(member, peers, formats);
 }
 
 /**
@@ -45,14 +46,14 @@ export function oldestMemberOf(
  * - B (legacy array): the oldest legacy entry's `foci_active[0]`; A (MSC3401): its own focus, if any.
  * Null when there is none or the selection method is unknown: then no SFU can be asked.
  */
-export function sfuTransportFor(member: RtcMember, roomMembers: readonly RtcMember[]): Transport | null {
+export function sfuTransportFor(member: RtcMember, peers: CallPeers): Transport | null {
   switch (member.source.format) {
     case "sticky":
     case "rtc-latest":
     case "msc3401":
       return ownTransport(member);
     case "legacy-array":
-      return ownTransport(oldestMemberOf(member, roomMembers, LEGACY));
+      return ownTransport(oldestAmong(member, peers, LEGACY));
     case "session":
     case "rtc-state": {
       const focus = member.focusActive;
@@ -60,20 +61,10 @@ export function sfuTransportFor(member: RtcMember, roomMembers: readonly RtcMemb
         return ownTransport(member);
       }
       if (focus.focusSelection === "oldest_membership")
-        return ownTransport(oldestMemberOf(member, roomMembers));
+        return ownTransport(oldestAmong(member, peers, MODERN));
       return null;
     }
   }
-}
-
-/** Whether choosing the member's SFU depends on the other members of its call (oldest membership selection). */
-export function needsRoomMembers(member: RtcMember): boolean {
-  const format = member.source.format;
-  if (format === "legacy-array") return true;
-  return (
-    (format === "session" || format === "rtc-state") &&
-    member.focusActive?.focusSelection === "oldest_membership"
-  );
 }
 
 function pushUnique(list: string[], value: string): void {
@@ -129,8 +120,8 @@ export interface SfuTarget {
 }
 
 /** The member's SFU target, or null when it depends on no SFU. */
-export function sfuTargetFor(member: RtcMember, roomMembers: readonly RtcMember[]): SfuTarget | null {
-  const transport = sfuTransportFor(member, roomMembers);
+export function sfuTargetFor(member: RtcMember, peers: CallPeers): SfuTarget | null {
+  const transport = sfuTransportFor(member, peers);
   if (transport === null) return null;
   return {
     transport,

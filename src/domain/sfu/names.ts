@@ -1,15 +1,14 @@
 // Caches members' LiveKit names (MSC4195 hashes cost ~1 µs each): per call for rooms, per member session for identities.
 import { KEY_SEP } from "../membership/keys";
+import { sameTransports } from "../membership/changes";
 import type { RtcMember } from "../membership/model";
 import {
   callRoomCandidates,
-  needsRoomMembers,
   participantIdentities,
+  type CallPeers,
   sfuTransportFor,
   type SfuTarget,
 } from "./mapping";
-
-const NO_MEMBERS: readonly RtcMember[] = Object.freeze([]);
 
 /** The LiveKit room names and participant identities a member may appear under. */
 export interface SfuNames {
@@ -28,7 +27,7 @@ interface MemberEntry {
   readonly sessionId: string | null;
   readonly memberId: string | null;
   readonly slotId: string;
-  /** Own transports (interned, so compared by identity): their aliases are among the room names. */
+  /** Own transports (each interned, so compared by identity): their aliases are among the room names. */
   readonly transports: RtcMember["transports"];
   readonly call: CallEntry;
   readonly names: SfuNames;
@@ -50,6 +49,27 @@ export class SfuNameCache {
   }
 
   namesOf(member: RtcMember): SfuNames {
+    return this.entryOf(member).names;
+  }
+
+  /**
+   * `sfuTargetFor` with cached names: the transport is chosen afresh (the oldest member may have changed).
+   * `peers` are only asked when the member's focus selection needs the other members.
+   */
+  targetOf(member: RtcMember, peers: CallPeers): SfuTarget | null {
+    const transport = sfuTransportFor(member, peers);
+    if (transport === null) return null;
+    const entry = this.entryOf(member);
+    if (entry.target?.transport === transport) return entry.target;
+    const names = entry.names;
+    const alias = transport.livekitAlias;
+    const rooms = alias === null || names.rooms.includes(alias) ? names.rooms : names.rooms.concat([alias]);
+    entry.target = { transport, rooms, identities: names.identities };
+    return entry.target;
+  }
+
+  /** The member's cache entry, computed when missing or when its user, session, member id or transports changed. */
+  private entryOf(member: RtcMember): MemberEntry {
     const cached = this.members.get(member.key);
     if (
       cached !== undefined &&
@@ -57,9 +77,9 @@ export class SfuNameCache {
       cached.sessionId === member.sessionId &&
       cached.memberId === member.memberId &&
       cached.slotId === member.slotId &&
-      cached.transports === member.transports
+      sameTransports(cached.transports, member.transports)
     ) {
-      return cached.names;
+      return cached;
     }
     if (cached !== undefined) this.release(cached.call);
     const callKey = [member.roomId, member.slotId, member.callId].join(KEY_SEP);
@@ -78,40 +98,18 @@ export class SfuNameCache {
       if (own.livekitAlias !== null && !rooms.includes(own.livekitAlias))
         rooms = rooms.concat([own.livekitAlias]);
     }
-    const names: SfuNames = { rooms, identities: participantIdentities(member) };
-    this.members.set(member.key, {
+    const entry: MemberEntry = {
       userId: member.userId,
       sessionId: member.sessionId,
       memberId: member.memberId,
       slotId: member.slotId,
       transports: member.transports,
       call,
-      names,
+      names: { rooms, identities: participantIdentities(member) },
       target: null,
-    });
-    return names;
-  }
-
-  /**
-   * `sfuTargetFor` with cached names: the transport is chosen afresh (the oldest member may have changed).
-   * `roomMembers` may be a function, called only when the member's focus selection needs the other members.
-   */
-  targetOf(
-    member: RtcMember,
-    roomMembers: readonly RtcMember[] | (() => readonly RtcMember[]),
-  ): SfuTarget | null {
-    const transport = needsRoomMembers(member)
-      ? sfuTransportFor(member, typeof roomMembers === "function" ? roomMembers() : roomMembers)
-      : sfuTransportFor(member, NO_MEMBERS);
-    if (transport === null) return null;
-    const names = this.namesOf(member);
-    const entry = this.members.get(member.key);
-    if (entry?.target?.transport === transport) return entry.target;
-    const alias = transport.livekitAlias;
-    const rooms = alias === null || names.rooms.includes(alias) ? names.rooms : names.rooms.concat([alias]);
-    const target: SfuTarget = { transport, rooms, identities: names.identities };
-    if (entry !== undefined) entry.target = target;
-    return target;
+    };
+    this.members.set(member.key, entry);
+    return entry;
   }
 
   forget(memberKey: string): void {

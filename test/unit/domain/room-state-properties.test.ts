@@ -1,6 +1,8 @@
 // Property tests of RoomCallState: idempotent re-application, and changes that exactly describe the effective call.
 import fc from "fast-check";
+import type { MembershipFormat } from "../../../src/domain/membership/model";
 import { RoomCallState } from "../../../src/domain/membership/room-state";
+import { oldestMemberOf } from "../../../src/domain/sfu/mapping";
 import { eventStreamArb } from "./arbitraries";
 import { ROOM, T0 } from "./builders";
 
@@ -43,6 +45,26 @@ describe("RoomCallState properties", () => {
           }
           const actual = new Map(state.members().map((m) => [m.key, m.source.eventId]));
           expect(actual).toEqual(replay);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("the oldest member of a call found in place is the one found in the list of effective members", () => {
+    const formatSets: readonly ReadonlySet<MembershipFormat>[] = [
+      new Set<MembershipFormat>(["session", "rtc-state", "sticky", "rtc-latest"]),
+      new Set<MembershipFormat>(["legacy-array"]),
+    ];
+    fc.assert(
+      fc.property(eventStreamArb, (events) => {
+        const state = new RoomCallState(ROOM, { roomVersion: "12" });
+        for (const event of events) {
+          state.apply(event, ctx);
+          const effective = state.members();
+          for (const member of state.allSlotMembers())
+            for (const formats of formatSets)
+              expect(state.oldestInCall(member, formats)).toBe(oldestMemberOf(member, effective, formats));
         }
       }),
       { numRuns: 300 },

@@ -1,9 +1,11 @@
 // RoomCallState: slot replacement, joins/updates/leaves, room membership, sticky order, resync and expiry.
 import type { MemberChange } from "../../../src/domain/membership/changes";
+import { parseMembershipEvent } from "../../../src/domain/membership/parse/index";
 import { RoomCallState } from "../../../src/domain/membership/room-state";
 import {
   ALICE,
   BOB,
+  livekitFocus,
   msc3401Event,
   roomCreate,
   roomEncryption,
@@ -39,6 +41,21 @@ describe("RoomCallState", () => {
     expect(kinds(leave.changes)).toEqual(["left:DEVA:left"]);
     expect(leave.changes[0]?.at).toBe(T0 + 20);
     expect(state.memberCount).toBe(0);
+  });
+
+  test("a refresh keeps the previous member's transport list when it is equal, not the new event's copy", () => {
+    const state = new RoomCallState(ROOM, { roomVersion: "12" });
+    const foci = [livekitFocus("https://a.example.org"), livekitFocus("https://b.example.org")];
+    const join = state.apply(sessionJoin({ user: ALICE, device: "DEVA", ts: T0, foci }), ctx);
+    const first = join.changes[0]?.member;
+    const refresh = sessionJoin({ user: ALICE, device: "DEVA", ts: T0 + 10, createdTs: T0, foci });
+    const parsed = parseMembershipEvent(refresh, { receivedAt: T0, roomVersion: "12" });
+    expect(parsed.kind === "slot" && parsed.members[0]?.transports).not.toBe(first?.transports);
+    state.apply(refresh, ctx);
+    const kept = state.members()[0];
+    expect(kept?.source.originServerTs).toBe(T0 + 10);
+    expect(kept?.transports).toBe(first?.transports);
+    expect(kept?.transports).toEqual(parsed.kind === "slot" ? parsed.members[0]?.transports : null);
   });
 
   test("applying the same event twice changes nothing", () => {

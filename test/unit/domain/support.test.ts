@@ -1,8 +1,12 @@
 // Supporting structures of the domain: the small map, the SFU name cache, interning and context clamping.
-import type { RtcMember } from "../../../src/domain/membership/model";
+import type { MembershipFormat, RtcMember } from "../../../src/domain/membership/model";
 import { parseMembershipEvent } from "../../../src/domain/membership/parse/index";
 import { hashedTuple } from "../../../src/domain/sfu/hash";
-import { livekitRoomCandidates, participantIdentities } from "../../../src/domain/sfu/mapping";
+import {
+  livekitRoomCandidates,
+  oldestMemberOf,
+  participantIdentities,
+} from "../../../src/domain/sfu/mapping";
 import { SfuNameCache } from "../../../src/domain/sfu/names";
 import { SmallMap } from "../../../src/domain/small-map";
 import { ALICE, BOB, ctxAt, livekitFocus, sessionJoin, stickyJoin, T0, type ClientEvent } from "./builders";
@@ -57,6 +61,20 @@ describe("SfuNameCache", () => {
     expect(cache.size).toBe(0);
   });
 
+  test("keeps a member's names when a refresh brings the same transports in a new list", () => {
+    const cache = new SfuNameCache();
+    const foci = [livekitFocus("https://a.example.org"), livekitFocus("https://b.example.org")];
+    const member = only(sessionJoin({ user: ALICE, device: "DEVA", ts: T0, foci }));
+    const refreshed = only(sessionJoin({ user: ALICE, device: "DEVA", ts: T0 + 5, createdTs: T0, foci }));
+    expect(refreshed.transports).not.toBe(member.transports);
+    const names = cache.namesOf(member);
+    expect(cache.namesOf(refreshed)).toBe(names);
+    const moved = only(
+      sessionJoin({ user: ALICE, device: "DEVA", ts: T0 + 9, createdTs: T0, foci: [foci[1]] }),
+    );
+    expect(cache.namesOf(moved)).not.toBe(names);
+  });
+
   test("recomputes when the member id changes, and adds an alias the chosen transport names", () => {
     const cache = new SfuNameCache();
     const first = only(stickyJoin({ user: ALICE, device: "D", memberId: "m1" }));
@@ -74,9 +92,11 @@ describe("SfuNameCache", () => {
       sessionJoin({ user: BOB, device: "B", ts: T0 - 100, foci: [livekitFocus("https://old")] }),
     );
     let asked = 0;
-    const members = (): readonly RtcMember[] => {
-      asked++;
-      return [oldest];
+    const members = {
+      oldestInCall: (member: RtcMember, formats: ReadonlySet<MembershipFormat>): RtcMember => {
+        asked++;
+        return oldestMemberOf(member, [oldest], formats);
+      },
     };
     expect(cache.targetOf(multi, members)?.transport.livekitServiceUrl).toBe(
       livekitFocus().livekit_service_url,
