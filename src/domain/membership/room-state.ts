@@ -243,9 +243,11 @@ export class RoomCallState {
 
   private store(ref: SlotRef, members: readonly RtcMember[], live: LiveSlot | undefined): void {
     if (members.length > 0) {
-      this.tombstones?.delete(ref.key);
-      if (live === undefined) this.slots.set(ref.key, { ref, members });
-      else {
+      // A slot is live or a tombstone, never both: only a slot coming back to life can have one.
+      if (live === undefined) {
+        this.tombstones?.delete(ref.key);
+        this.slots.set(ref.key, { ref, members });
+      } else {
         live.ref = ref;
         live.members = members;
       }

@@ -70,7 +70,7 @@ describe("SfuNameCache", () => {
     const names = cache.namesOf(member);
     expect(cache.namesOf(refreshed)).toBe(names);
     const moved = only(
-      sessionJoin({ user: ALICE, device: "DEVA", ts: T0 + 9, createdTs: T0, foci: [foci[1]] }),
+      sessionJoin({ user: ALICE, device: "DEVA", ts: T0 + 9, createdTs: T0, foci: foci.slice(1) }),
     );
     expect(cache.namesOf(moved)).not.toBe(names);
   });

@@ -98,15 +98,23 @@ function optionalString(value: unknown, max: number): string | null {
   return typeof value === "string" && value.length <= max ? value : null;
 }
 
-/** One transport (MSC4143) / focus (MSC3401 `foci_*`): must be an object with a string `type`. */
-export function readTransport(value: unknown, path: string, reasons: string[]): Transport | null {
+/**
+ * One transport (MSC4143) / focus (MSC3401 `foci_*`): must be an object with a string `type`. `index` is its
+ * position in a list at `path` (the reason's path is only built when something is wrong).
+ */
+export function readTransport(
+  value: unknown,
+  path: string,
+  reasons: string[],
+  index: number | null = null,
+): Transport | null {
   if (!isRecord(value)) {
-    reasons.push(`${path}: not an object`);
+    reasons.push(`${indexed(path, index)}: not an object`);
     return null;
   }
   const type = value.type;
   if (typeof type !== "string" || type.length === 0 || type.length > MAX_ID_LENGTH) {
-    reasons.push(`${path}.type: not a string`);
+    reasons.push(`${indexed(path, index)}.type: not a string`);
     return null;
   }
   return internTransport(
@@ -115,6 +123,10 @@ export function readTransport(value: unknown, path: string, reasons: string[]): 
     optionalString(value.livekit_alias, MAX_ID_LENGTH),
     optionalString(value.url, MAX_URL_LENGTH),
   );
+}
+
+function indexed(path: string, index: number | null): string {
+  return index === null ? path : `${path}[${index}]`;
 }
 
 /** A list of transports; `undefined` is the empty list. Keeps the first MAX_KEPT_TRANSPORTS. */
@@ -132,7 +144,7 @@ export function readTransports(value: unknown, path: string, reasons: string[]):
   if (list.length === 0) return NO_TRANSPORTS;
   const kept: Transport[] = [];
   for (let i = 0; i < list.length; i++) {
-    const transport = readTransport(list[i], `${path}[${i}]`, reasons);
+    const transport = readTransport(list[i], path, reasons, i);
     if (transport !== null && kept.length < MAX_KEPT_TRANSPORTS) kept.push(transport);
   }
   const first = kept[0];
