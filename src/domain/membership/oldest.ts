@@ -11,11 +11,13 @@ export function olderInCall(
   member: RtcMember,
   formats: ReadonlySet<MembershipFormat>,
 ): boolean {
+  // The age first: it reads only the member itself, while the format is on its (often colder) source.
   return (
+    (other.createdTs < oldest.createdTs ||
+      (other.createdTs === oldest.createdTs && other.key < oldest.key)) &&
     other.application === member.application &&
     other.callId === member.callId &&
     other.roomId === member.roomId &&
-    formats.has(other.source.format) &&
-    (other.createdTs < oldest.createdTs || (other.createdTs === oldest.createdTs && other.key < oldest.key))
+    formats.has(other.source.format)
   );
 }

@@ -1,15 +1,6 @@
 // One room's call state: slots → members, who is joined, room version and encryption; yields member changes.
 import type { EpochMs } from "../time";
-import {
-  carryOver,
-  joined,
-  left,
-  sameSession,
-  updated,
-  type ChangeOrigin,
-  type LeaveCause,
-  type MemberChange,
-} from "./changes";
+import { carryOver, joined, left, sameSession, type ChangeOrigin, type MemberChange } from "./changes";
 import { slotKeyOfMemberKey } from "./keys";
 import type { MembershipFormat, RtcMember } from "./model";
 import { olderInCall } from "./oldest";
@@ -17,6 +8,7 @@ import { parseMembershipEvent } from "./parse/index";
 import { isSlotSource, NO_MEMBERS, type ParseResult, type SlotRef } from "./parse/result";
 import { diffEffective } from "./resync";
 import { parseRoomEvent, type RoomEventResult } from "./room-events";
+import { isRefresh, replaceSlotMembers, type EffectiveUsers, type SlotLeave } from "./slot-diff";
 import {
   findInSlot,
   rebaseRef,
@@ -36,6 +28,7 @@ interface LiveSlot {
 }
 
 const NO_CHANGES: readonly MemberChange[] = Object.freeze([]);
+const INVALID_LEAVE: SlotLeave = Object.freeze({ cause: "invalid", code: null });
 
 /**
  * The call membership state of one room (MSC3401, MSC4143, MSC4354), mutable for speed. Every membership
@@ -43,7 +36,7 @@ const NO_CHANGES: readonly MemberChange[] = Object.freeze([]);
  * effective call (`members`): those whose user is joined to the room, or whose room membership is unknown
  * (missing evidence never excludes). Changes describe the effective call only.
  */
-export class RoomCallState {
+export class RoomCallState implements EffectiveUsers {
   readonly roomId: string;
   /** Slot key → the members it holds (never empty). */
   private slots = new Map<string, LiveSlot>();
@@ -79,7 +72,7 @@ export class RoomCallState {
   members(): RtcMember[] {
     const out: RtcMember[] = [];
     for (const slot of this.slots.values()) {
-      for (const member of slot.members) if (this.counts(member.userId)) out.push(member);
+      for (const member of slot.members) if (this.inCall(member.userId)) out.push(member);
     }
     return out;
   }
@@ -94,7 +87,7 @@ export class RoomCallState {
   get memberCount(): number {
     let count = 0;
     for (const slot of this.slots.values()) {
-      for (const member of slot.members) if (this.counts(member.userId)) count++;
+      for (const member of slot.members) if (this.inCall(member.userId)) count++;
     }
     return count;
   }
@@ -104,7 +97,7 @@ export class RoomCallState {
     let oldest = member;
     for (const slot of this.slots.values()) {
       for (const other of slot.members)
-        if (olderInCall(other, oldest, member, formats) && this.counts(other.userId)) oldest = other;
+        if (olderInCall(other, oldest, member, formats) && this.inCall(other.userId)) oldest = other;
     }
     return oldest;
   }
@@ -128,7 +121,8 @@ export class RoomCallState {
     return membership === undefined ? "unknown" : membership === "join";
   }
 
-  private counts(userId: string): boolean {
+  /** Whether the user's members count in the effective call: joined to the room, or membership unknown. */
+  inCall(userId: string): boolean {
     if (this.membership === null) return true;
     const membership = this.membership.get(userId);
     return membership === undefined || membership === "join";
@@ -181,7 +175,7 @@ export class RoomCallState {
     eventId: string | null,
     origin: ChangeOrigin,
   ): readonly MemberChange[] {
-    const before = this.counts(userId);
+    const before = this.inCall(userId);
     (this.membership ??= new Map()).set(userId, membership);
     const after = membership === "join";
     if (before === after) return NO_CHANGES;
@@ -206,38 +200,12 @@ export class RoomCallState {
     }
     const incoming = parse.kind === "slot" ? parse.members : NO_MEMBERS;
     const before = live?.members ?? NO_MEMBERS;
-    // A pure refresh (every member continues its session) keeps the previous strings: see carryOver.
-    let refresh = live !== undefined && incoming.length > 0 && isSlotSource(parsed);
-    for (let i = 0; refresh && i < incoming.length; i++) {
-      const old = findInSlot(before, incoming[i] as RtcMember);
-      refresh = old !== undefined && sameSession(old, incoming[i] as RtcMember);
-    }
-    const ref = refresh && live !== undefined && isSlotSource(parsed) ? rebaseRef(parsed, live.ref) : parsed;
-    const at = ref.originServerTs;
-    const eventId = ref.eventId;
-    for (const old of before) {
-      if (findInSlot(incoming, old) === undefined && this.counts(old.userId)) {
-        const cause: LeaveCause = parse.kind === "invalid" ? "invalid" : "left";
-        changes.push(left(old, at, cause, "event", eventId, parse.kind === "slot" ? parse.leaveCode : null));
-      }
-    }
-    const stored: RtcMember[] = new Array<RtcMember>(incoming.length);
-    for (let i = 0; i < incoming.length; i++) {
-      const member = incoming[i] as RtcMember;
-      const old = findInSlot(before, member);
-      const counted = this.counts(member.userId);
-      if (old !== undefined && sameSession(old, member)) {
-        const kept = refresh && isSlotSource(ref) ? carryOver(old, member, ref) : carryOver(old, member);
-        if (counted) changes.push(updated(kept, old, at, "event", eventId));
-        stored[i] = kept;
-        continue;
-      }
-      if (counted) {
-        if (old !== undefined) changes.push(left(old, at, "replaced", "event", eventId));
-        changes.push(joined(member, at, "event", eventId));
-      }
-      stored[i] = member;
-    }
+    const ref =
+      live !== undefined && isSlotSource(parsed) && isRefresh(before, incoming)
+        ? rebaseRef(parsed, live.ref)
+        : parsed;
+    const leave = parse.kind === "slot" ? { cause: "left" as const, code: parse.leaveCode } : INVALID_LEAVE;
+    const stored = replaceSlotMembers(before, incoming, ref, ref !== parsed, leave, this, changes);
     this.store(ref, stored, live);
   }
 
@@ -266,7 +234,7 @@ export class RoomCallState {
     for (const slot of [...this.slots.values()]) {
       if (slot.ref.stickyKey === null || stickyEnd(slot.ref) > now) continue;
       for (const member of slot.members) {
-        if (this.counts(member.userId))
+        if (this.inCall(member.userId))
           changes.push(left(member, stickyEnd(slot.ref), "expired", "expiry", null));
       }
       this.slots.delete(slot.ref.key);
