@@ -15,27 +15,30 @@ export interface ResyncReport {
   readonly unreadable: readonly string[];
 }
 
+/** What a resync reads from and writes to. */
+export interface ResyncDeps {
+  readonly matrix: MatrixPort;
+  readonly state: CallState;
+  readonly reconciler: Reconciler;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Whether the service may read as this user (local, in the namespace). */
+  readonly isLocalUser: (userId: string) => boolean;
+  /** Processes the journaled events not yet applied (the intake's drain). */
+  readonly drainPending: () => void;
+}
+
 export class Resync {
-  constructor(
-    private readonly matrix: MatrixPort,
-    private readonly state: CallState,
-    private readonly reconciler: Reconciler,
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    /** Whether the service may read as this user (local, in the namespace). */
-    private readonly isLocalUser: (userId: string) => boolean,
-    /** Processes the journaled events not yet applied (the intake's drain). */
-    private readonly drainPending: () => void,
-  ) {}
+  constructor(private readonly d: ResyncDeps) {}
 
   /** The rooms we know: those the bot is in, and those in our database. */
   private async knownRooms(): Promise<string[]> {
-    const rooms = new Set(this.store.rooms().map((r) => r.roomId));
+    const rooms = new Set(this.d.store.rooms().map((r) => r.roomId));
     try {
-      for (const r of await this.matrix.joinedRooms()) rooms.add(r);
+      for (const r of await this.d.matrix.joinedRooms()) rooms.add(r);
     } catch (err) {
-      this.logger.warn("could not list the bot's rooms", { error: String(err) });
+      this.d.logger.warn("could not list the bot's rooms", { error: String(err) });
     }
     return [...rooms];
   }
@@ -43,22 +46,22 @@ export class Resync {
   /** Reads a room's state as the bot, or else as a joined local user we track in it. */
   private async readState(roomId: string): Promise<readonly unknown[] | null | "nothing"> {
     try {
-      return await this.matrix.roomState(roomId, { kind: "bot" });
+      return await this.d.matrix.roomState(roomId, { kind: "bot" });
     } catch (err) {
       if (!(err instanceof MatrixRequestError) || (err.status !== 403 && err.status !== 404)) throw err;
     }
-    const room = this.state.room(roomId);
+    const room = this.d.state.room(roomId);
     if (!room || room.allSlotMembers().length === 0) return "nothing";
     const candidates = new Set(
       room
         .allSlotMembers()
         .map((m) => m.userId)
-        .filter((u) => this.isLocalUser(u)),
+        .filter((u) => this.d.isLocalUser(u)),
     );
     for (const userId of candidates) {
       if (room.isJoined(userId) === false) continue;
       try {
-        return await this.matrix.roomState(roomId, { kind: "user", userId });
+        return await this.d.matrix.roomState(roomId, { kind: "user", userId });
       } catch (err) {
         if (!(err instanceof MatrixRequestError) || (err.status !== 403 && err.status !== 404)) throw err;
       }
@@ -68,7 +71,7 @@ export class Resync {
 
   /** Events applied to the room so far (0 while it is unknown: its first event makes it known). */
   private eventsApplied(roomId: string): number {
-    return this.state.room(roomId)?.eventsApplied ?? 0;
+    return this.d.state.room(roomId)?.eventsApplied ?? 0;
   }
 
   /**
@@ -84,23 +87,23 @@ export class Resync {
       if (events === "nothing") return true;
       if (events === null) return false;
       // Journaled events are older than what the read returned: they go first, or they would undo it.
-      this.drainPending();
+      this.d.drainPending();
       if (this.eventsApplied(roomId) !== before) {
         if (read < MAX_READS) {
-          this.logger.debug("room changed while its state was read; reading it again", {
+          this.d.logger.debug("room changed while its state was read; reading it again", {
             room: roomId,
             read,
           });
           continue;
         }
-        this.logger.info("room kept changing while its state was read; it keeps its live view", {
+        this.d.logger.info("room kept changing while its state was read; it keeps its live view", {
           room: roomId,
           reads: read,
         });
         return true;
       }
-      const applied = this.store.transaction(() => this.state.resync(roomId, events, this.clock.now()));
-      this.reconciler.onApplied(applied);
+      const applied = this.d.store.transaction(() => this.d.state.resync(roomId, events, this.d.clock.now()));
+      this.d.reconciler.onApplied(applied);
       return true;
     }
   }
@@ -115,19 +118,22 @@ export class Resync {
         else unreadable.push(roomId);
       } catch (err) {
         unreadable.push(roomId);
-        this.logger.warn("resync of a room failed; it keeps its last known state", {
+        this.d.logger.warn("resync of a room failed; it keeps its last known state", {
           room: roomId,
           error: String(err),
         });
       }
     }
     if (unreadable.length > 0) {
-      this.logger.warn("rooms whose state could not be read (bot not in them, no local member to read as)", {
-        rooms: unreadable.slice(0, 20),
-        count: unreadable.length,
-      });
+      this.d.logger.warn(
+        "rooms whose state could not be read (bot not in them, no local member to read as)",
+        {
+          rooms: unreadable.slice(0, 20),
+          count: unreadable.length,
+        },
+      );
     }
-    this.reconciler.flush();
+    this.d.reconciler.flush();
     return { rooms: rooms.length, synced, unreadable };
   }
 }

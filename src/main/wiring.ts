@@ -132,18 +132,18 @@ export function buildApp(d: AppDeps) {
       dryRun: rc.dry_run,
     }),
   });
-  const resync = new Resync(
+  const resync = new Resync({
     matrix,
     state,
     reconciler,
     store,
     clock,
-    logger.child({ component: "resync" }),
-    d.isLocalUser,
-    () => {
+    logger: logger.child({ component: "resync" }),
+    isLocalUser: d.isLocalUser,
+    drainPending: () => {
       intake.drain();
     },
-  );
+  });
   const queries = new CommandQueries(state, reconciler, sfu, store, clearableText(d.isLocalUser));
   const table = commandTable({
     prefix: config.commands.prefix,

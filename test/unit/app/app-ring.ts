@@ -152,18 +152,18 @@ export class AppRing {
       metrics,
       batch: (fn) => store.transaction(fn),
     });
-    this.resync = new Resync(
+    this.resync = new Resync({
       matrix,
-      this.state,
-      this.reconciler,
+      state: this.state,
+      reconciler: this.reconciler,
       store,
       clock,
       logger,
-      this.isLocalUser,
-      () => {
+      isLocalUser: this.isLocalUser,
+      drainPending: () => {
         this.intake.drain();
       },
-    );
+    });
     const queries = new CommandQueries(this.state, this.reconciler, this.sfu, store, () => "clearable");
     const table = commandTable({
       prefix: "!rtc",
