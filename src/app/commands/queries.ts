@@ -60,7 +60,7 @@ export class CommandQueries {
         deviceId: m.deviceId,
         since: session?.joinedAt ?? m.createdTs,
         // What LiveKit says is shown even when expiry or room membership decided the verdict.
-        sfu: sfuText(this.sfu.viewOf(m, room?.members() ?? [], j.verdict.evidence.now).view, j),
+        sfu: sfuText(this.sfu.viewOf(m, room ?? [], j.verdict.evidence.now).view, j),
         expiresAt: j.verdict.evidence.expiresAt,
         verdict: `${j.verdict.kind} (${j.verdict.reason})`,
       });

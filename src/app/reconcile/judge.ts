@@ -56,8 +56,8 @@ export class Judge {
     };
   }
 
-  judgeOne(room: RoomCallState, member: RtcMember, roomMembers: readonly RtcMember[], now: EpochMs): Judged {
-    const { view, target } = this.sfu.viewOf(member, roomMembers, now);
+  judgeOne(room: RoomCallState, member: RtcMember, now: EpochMs): Judged {
+    const { view, target } = this.sfu.viewOf(member, room, now);
     let verdict = judgeMember(this.local(member), {
       now,
       userJoined: room.isJoined(member.userId),
@@ -78,9 +78,8 @@ export class Judge {
 
   /** Judges every membership in the room's state, ghosts of users who left the room included. */
   judgeRoom(room: RoomCallState, now: EpochMs): Judged[] {
-    const effective = room.members();
     const all = room.allSlotMembers();
-    const judged = all.map((m) => this.judgeOne(room, m, effective, now));
+    const judged = all.map((m) => this.judgeOne(room, m, now));
     const known = this.roomLast(room.roomId);
     if (known.size > all.length) {
       const keys = new Set(all.map((m) => m.key));

@@ -1,5 +1,6 @@
 // What every LiveKit deployment says, from webhooks and polls, kept per deployment; answers the verdict's SFU view.
 import type { RtcMember } from "../../domain/membership/model";
+import type { CallPeers } from "../../domain/sfu/mapping";
 import { SfuNameCache } from "../../domain/sfu/names";
 import { type SfuSignal, SfuPresenceTracker, type SfuView } from "../../domain/sfu/presence";
 import type { EpochMs } from "../../domain/time";
@@ -85,8 +86,8 @@ export class SfuService {
   }
 
   /** The deployment and candidate names for a member, or null when its SFU is none of ours (or it has none). */
-  targetOf(member: RtcMember, roomMembers: readonly RtcMember[]): MemberTarget | "no-sfu" | "not-ours" {
-    const target = this.names.targetOf(member, roomMembers);
+  targetOf(member: RtcMember, peers: CallPeers): MemberTarget | "no-sfu" | "not-ours" {
+    const target = this.names.targetOf(member, peers);
     if (target === null) return "no-sfu";
     const deployment = this.directory.forTransport(target.transport);
     if (deployment === null) return "not-ours";
@@ -94,12 +95,8 @@ export class SfuService {
   }
 
   /** The SFU evidence for one member, for the verdict. */
-  viewOf(
-    member: RtcMember,
-    roomMembers: readonly RtcMember[],
-    now: EpochMs,
-  ): { view: SfuView; target: MemberTarget | null } {
-    const target = this.targetOf(member, roomMembers);
+  viewOf(member: RtcMember, peers: CallPeers, now: EpochMs): { view: SfuView; target: MemberTarget | null } {
+    const target = this.targetOf(member, peers);
     if (target === "no-sfu") return { view: { kind: "none" }, target: null };
     if (target === "not-ours") return { view: { kind: "not-ours" }, target: null };
     const tracker = this.trackers.get(target.deployment);
