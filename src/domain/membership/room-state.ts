@@ -8,7 +8,7 @@ import { parseMembershipEvent } from "./parse/index";
 import { isSlotSource, NO_MEMBERS, type ParseResult, type SlotRef } from "./parse/result";
 import { diffEffective } from "./resync";
 import { parseRoomEvent, type RoomEventResult } from "./room-events";
-import { isRefresh, replaceSlotMembers, type EffectiveUsers, type SlotLeave } from "./slot-diff";
+import { isRefresh, replaceSlotMembers, type EffectiveUsers } from "./slot-diff";
 import {
   findInSlot,
   rebaseRef,
@@ -28,7 +28,6 @@ interface LiveSlot {
 }
 
 const NO_CHANGES: readonly MemberChange[] = Object.freeze([]);
-const INVALID_LEAVE: SlotLeave = Object.freeze({ cause: "invalid", code: null });
 
 /**
  * The call membership state of one room (MSC3401, MSC4143, MSC4354), mutable for speed. Every membership
@@ -198,14 +197,25 @@ export class RoomCallState implements EffectiveUsers {
       if (current.eventId === parsed.eventId) return;
       if (parsed.stickyKey !== null && stickyOlder(parsed, current)) return;
     }
-    const incoming = parse.kind === "slot" ? parse.members : NO_MEMBERS;
+    // Only a valid event has members; an invalid one overwrote the slot with nobody.
+    const valid = parse.kind === "slot" ? parse : null;
+    const incoming = valid?.members ?? NO_MEMBERS;
     const before = live?.members ?? NO_MEMBERS;
     const ref =
       live !== undefined && isSlotSource(parsed) && isRefresh(before, incoming)
         ? rebaseRef(parsed, live.ref)
         : parsed;
-    const leave = parse.kind === "slot" ? { cause: "left" as const, code: parse.leaveCode } : INVALID_LEAVE;
-    const stored = replaceSlotMembers(before, incoming, ref, ref !== parsed, leave, this, changes);
+    const cause = valid === null ? "invalid" : "left";
+    const stored = replaceSlotMembers(
+      before,
+      incoming,
+      ref,
+      ref !== parsed,
+      cause,
+      valid?.leaveCode ?? null,
+      this,
+      changes,
+    );
     this.store(ref, stored, live);
   }
 

@@ -9,12 +9,6 @@ export interface EffectiveUsers {
   inCall(userId: string): boolean;
 }
 
-/** Why members missing from the new content left, and MSC4143's `leave_reason.code` when the event gave one. */
-export interface SlotLeave {
-  readonly cause: LeaveCause;
-  readonly code: string | null;
-}
-
 /** Whether every incoming member continues its session in the slot: a pure refresh keeps the previous strings. */
 export function isRefresh(before: readonly RtcMember[], incoming: readonly RtcMember[]): boolean {
   if (before.length === 0 || incoming.length === 0) return false;
@@ -27,7 +21,7 @@ export function isRefresh(before: readonly RtcMember[], incoming: readonly RtcMe
 
 /**
  * Replaces the slot's members `before` by `incoming`, as the event `ref` wrote them: members gone from the
- * slot leave (`leave`), a device with a new session leaves (`replaced`) and joins again, others are updated
+ * slot leave (`leaveCause`, with MSC4143's `leave_reason.code` when the event gave one), a device with a new session leaves (`replaced`) and joins again, others are updated
  * and keep their previous strings (with `ref` as their source on a pure refresh). Changes are pushed to
  * `changes` for counted users only; returns what the slot now holds.
  */
@@ -36,7 +30,8 @@ export function replaceSlotMembers(
   incoming: readonly RtcMember[],
   ref: SlotRef,
   refresh: boolean,
-  leave: SlotLeave,
+  leaveCause: LeaveCause,
+  leaveCode: string | null,
   users: EffectiveUsers,
   changes: MemberChange[],
 ): RtcMember[] {
@@ -44,7 +39,7 @@ export function replaceSlotMembers(
   const eventId = ref.eventId;
   for (const old of before) {
     if (findInSlot(incoming, old) === undefined && users.inCall(old.userId))
-      changes.push(left(old, at, leave.cause, "event", eventId, leave.code));
+      changes.push(left(old, at, leaveCause, "event", eventId, leaveCode));
   }
   const stored: RtcMember[] = new Array<RtcMember>(incoming.length);
   for (let i = 0; i < incoming.length; i++) {
