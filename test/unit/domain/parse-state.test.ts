@@ -201,6 +201,28 @@ describe("format B (legacy memberships array)", () => {
     expect(ms[0]).toMatchObject({ memberId: "M-D1", sessionId: "M-D1", source: { format: "legacy-array" } });
     expect(ms[0]?.transports[0]?.livekitAlias).toBe(ROOM);
   });
+
+  test("skips malformed entries, keeps the rest and names each problem by its position, event after event", () => {
+    const event = legacyArrayEvent({ user: ALICE, entries: [{ deviceId: "D1" }] });
+    const entries = event.content.memberships as unknown[];
+    entries.push(
+      "junk",
+      { application: "m.call", call_id: "" },
+      { application: "m.call", call_id: "", device_id: "D4", expires_ts: "soon", foci_active: [7] },
+      { application: "m.call", call_id: "", device_id: "D1" },
+    );
+    for (let round = 0; round < 2; round++) {
+      const result = parseMembershipEvent(event, ctxAt());
+      expect(members(result).map((m) => m.deviceId)).toEqual(["D1"]);
+      expect(result.kind === "slot" && result.problems).toEqual([
+        "content.memberships[1]: not an object",
+        "content.memberships[2].device_id: missing",
+        "content.memberships[3].expires_ts: not a number",
+        "content.memberships[3].foci_active[0]: not an object",
+        "content.memberships[4]: duplicate device",
+      ]);
+    }
+  });
 });
 
 describe("format S (seed MSC4143 state)", () => {

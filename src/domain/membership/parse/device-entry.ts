@@ -13,7 +13,7 @@ export interface DeviceEntry {
   readonly memberId: string | null;
 }
 
-/** The paths reasons name for an entry's fields (built once per entry position, not per event). */
+/** The paths reasons name for an entry's fields (built once per entry position, see `byPosition`). */
 export interface EntryPaths {
   readonly application: string;
   readonly callId: string;

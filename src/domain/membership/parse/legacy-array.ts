@@ -3,6 +3,7 @@ import { slotIdFor } from "../keys";
 import type { RtcMember } from "../model";
 import { entryPaths, readDeviceEntry } from "./device-entry";
 import { makeMember, sourceOf } from "./envelope";
+import { byPosition } from "./positions";
 import {
   addMs,
   extraOf,
@@ -29,6 +30,17 @@ const KNOWN_ENTRY: ReadonlySet<string> = new Set([
   "membershipID",
 ]);
 
+/** Reason paths of the entry at each position of the array. */
+const ENTRY_PATHS = byPosition((i) => {
+  const path = `content.memberships[${i}]`;
+  return {
+    path,
+    fields: entryPaths(path),
+    expiresTs: `${path}.expires_ts`,
+    fociActive: `${path}.foci_active`,
+  };
+});
+
 /**
  * Every entry of the sender's array. Expiry per entry: `("expires" in e) ? (e.created_ts ?? origin_server_ts)
  * + e.expires : e.expires_ts`, none when neither is given (then policy decides). `membershipID` was random
@@ -45,15 +57,15 @@ export function parseLegacyArray(slot: SlotRef, content: JsonRecord): ParseResul
   const seen = new Set<string>();
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
-    const path = `content.memberships[${i}]`;
+    const paths = ENTRY_PATHS(i);
     if (!isRecord(entry)) {
-      problems.push(`${path}: not an object`);
+      problems.push(`${paths.path}: not an object`);
       continue;
     }
     const before = problems.length;
-    const fields = readDeviceEntry(entry, entryPaths(path), problems);
-    const expiresTs = readOptionalTs(entry.expires_ts, `${path}.expires_ts`, problems);
-    const transports = readTransports(entry.foci_active, `${path}.foci_active`, problems);
+    const fields = readDeviceEntry(entry, paths.fields, problems);
+    const expiresTs = readOptionalTs(entry.expires_ts, paths.expiresTs, problems);
+    const transports = readTransports(entry.foci_active, paths.fociActive, problems);
     if (fields === null || problems.length > before) continue;
     const createdTs = fields.createdTs ?? slot.originServerTs;
     const member = makeMember(slot, source, {
@@ -70,7 +82,7 @@ export function parseLegacyArray(slot: SlotRef, content: JsonRecord): ParseResul
       expiresAt: fields.expires !== null ? addMs(createdTs, fields.expires) : expiresTs,
       extra: mergeExtra(topExtra, extraOf(entry, KNOWN_ENTRY)),
     });
-    addUnlessRepeated(members, seen, member, problems, path);
+    addUnlessRepeated(members, seen, member, problems, paths.path);
   }
   return slotResult(slot, members.slice(), problems.length === 0 ? undefined : problems);
 }

@@ -2,6 +2,7 @@
 import { slotIdFor } from "../keys";
 import type { RtcMember } from "../model";
 import { makeMember, sourceOf } from "./envelope";
+import { byPosition } from "./positions";
 import {
   extraOf,
   isRecord,
@@ -25,6 +26,22 @@ const KNOWN_DEVICE: ReadonlySet<string> = new Set([
   "foci_active",
 ]);
 
+/** Reason paths of the call at each position, and of the device at each position within it. */
+const CALL_PATHS = byPosition((i) => {
+  const path = `content.m.calls[${i}]`;
+  const device = byPosition((j) => {
+    const at = `${path}.m.devices[${j}]`;
+    return {
+      path: at,
+      deviceId: `${at}.device_id`,
+      sessionId: `${at}.session_id`,
+      expiresTs: `${at}.expires_ts`,
+      fociActive: `${at}.foci_active`,
+    };
+  });
+  return { path, callId: `${path}.m.call_id`, devices: `${path}.m.devices`, device };
+});
+
 /**
  * Every device of every call the sender announces. The application is always `m.call` (MSC3401 predates
  * MSC4143 applications); `session_id` becomes the member's session id, so a new one means leave + join.
@@ -41,27 +58,27 @@ export function parseMsc3401(slot: SlotRef, content: JsonRecord): ParseResult {
   const seen = new Set<string>();
   for (let i = 0; i < calls.length; i++) {
     const call = calls[i];
-    const callPath = `content.m.calls[${i}]`;
+    const callPaths = CALL_PATHS(i);
     if (!isRecord(call)) {
-      problems.push(`${callPath}: not an object`);
+      problems.push(`${callPaths.path}: not an object`);
       continue;
     }
-    const callId = readId(call["m.call_id"], `${callPath}.m.call_id`, problems, true);
-    const devices = readList(call["m.devices"], `${callPath}.m.devices`, problems);
+    const callId = readId(call["m.call_id"], callPaths.callId, problems, true);
+    const devices = readList(call["m.devices"], callPaths.devices, problems);
     if (callId === null || devices === null) continue;
     const callExtra = mergeExtra(topExtra, extraOf(call, KNOWN_CALL));
     for (let j = 0; j < devices.length; j++) {
       const device = devices[j];
-      const path = `${callPath}.m.devices[${j}]`;
+      const paths = callPaths.device(j);
       if (!isRecord(device)) {
-        problems.push(`${path}: not an object`);
+        problems.push(`${paths.path}: not an object`);
         continue;
       }
       const before = problems.length;
-      const deviceId = readId(device.device_id, `${path}.device_id`, problems);
-      const sessionId = readOptionalId(device.session_id, `${path}.session_id`, problems);
-      const expiresAt = readTs(device.expires_ts, `${path}.expires_ts`, problems);
-      const transports = readTransports(device.foci_active, `${path}.foci_active`, problems);
+      const deviceId = readId(device.device_id, paths.deviceId, problems);
+      const sessionId = readOptionalId(device.session_id, paths.sessionId, problems);
+      const expiresAt = readTs(device.expires_ts, paths.expiresTs, problems);
+      const transports = readTransports(device.foci_active, paths.fociActive, problems);
       if (deviceId === null || expiresAt === null || problems.length > before) continue;
       const member = makeMember(slot, source, {
         userId: slot.sender,
@@ -77,7 +94,7 @@ export function parseMsc3401(slot: SlotRef, content: JsonRecord): ParseResult {
         expiresAt,
         extra: mergeExtra(callExtra, extraOf(device, KNOWN_DEVICE)),
       });
-      addUnlessRepeated(members, seen, member, problems, path);
+      addUnlessRepeated(members, seen, member, problems, paths.path);
     }
   }
   return slotResult(slot, members.slice(), problems.length === 0 ? undefined : problems);
