@@ -51,13 +51,9 @@ export class Resync {
       if (!(err instanceof MatrixRequestError) || (err.status !== 403 && err.status !== 404)) throw err;
     }
     const room = this.d.state.room(roomId);
-    if (!room || room.allSlotMembers().length === 0) return "nothing";
-    const candidates = new Set(
-      room
-        .allSlotMembers()
-        .map((m) => m.userId)
-        .filter((u) => this.d.isLocalUser(u)),
-    );
+    const slotMembers = room?.allSlotMembers() ?? [];
+    if (!room || slotMembers.length === 0) return "nothing";
+    const candidates = new Set(slotMembers.map((m) => m.userId).filter((u) => this.d.isLocalUser(u)));
     for (const userId of candidates) {
       if (room.isJoined(userId) === false) continue;
       try {
