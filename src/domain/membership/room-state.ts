@@ -3,7 +3,8 @@ import type { EpochMs } from "../time";
 import { carryOver, joined, left, sameSession, type ChangeOrigin, type MemberChange } from "./changes";
 import { slotKeyOfMemberKey } from "./keys";
 import type { MembershipFormat, RtcMember } from "./model";
-import { olderInCall } from "./oldest";
+import { inCallOf, olderThan } from "./oldest";
+import { findOldest, followOldest, rememberOldest, type OldestAnswer } from "./oldest-memo";
 import { parseMembershipEvent } from "./parse/index";
 import { isSlotSource, NO_MEMBERS, type ParseResult, type SlotRef } from "./parse/result";
 import { diffEffective } from "./resync";
@@ -46,6 +47,8 @@ export class RoomCallState implements EffectiveUsers {
   private version: string | null;
   private isEncrypted: boolean;
   private applied = 0;
+  /** Remembered `oldestInCall` answers, kept up to date by every change (null: none). */
+  private oldest: OldestAnswer | null = null;
 
   constructor(roomId: string, init: { roomVersion?: string | null; encrypted?: boolean } = {}) {
     this.roomId = roomId;
@@ -93,12 +96,23 @@ export class RoomCallState implements EffectiveUsers {
 
   /** The oldest effective member of `member`'s call among `formats` (itself if none is older), building no list. */
   oldestInCall(member: RtcMember, formats: ReadonlySet<MembershipFormat>): RtcMember {
-    let oldest = member;
-    for (const slot of this.slots.values()) {
-      for (const other of slot.members)
-        if (olderInCall(other, oldest, member, formats) && this.inCall(other.userId)) oldest = other;
+    if (member.roomId !== this.roomId) return member;
+    let oldest = findOldest(this.oldest, member, formats);
+    if (oldest === undefined) {
+      oldest = null;
+      for (const slot of this.slots.values()) {
+        for (const other of slot.members) {
+          if (
+            (oldest === null || olderThan(other, oldest)) &&
+            inCallOf(other, member, formats) &&
+            this.inCall(other.userId)
+          )
+            oldest = other;
+        }
+      }
+      this.oldest = rememberOldest(this.oldest, member, formats, oldest);
     }
-    return oldest;
+    return oldest !== null && olderThan(oldest, member) ? oldest : member;
   }
 
   /** The member with this key, if its slot holds it (effective or not). */
@@ -131,7 +145,11 @@ export class RoomCallState implements EffectiveUsers {
   apply(event: unknown, ctx: ApplyContext): ApplyOutcome {
     this.applied++;
     const room = parseRoomEvent(event, ctx.receivedAt);
-    if (room !== null) return { parse: room, changes: this.applyRoomEvent(room, "event") };
+    if (room !== null) {
+      const changes = this.applyRoomEvent(room, "event");
+      if (this.oldest !== null) this.oldest = followOldest(this.oldest, changes);
+      return { parse: room, changes };
+    }
     const roomVersion = ctx.roomVersion !== undefined ? ctx.roomVersion : this.version;
     const parse = parseMembershipEvent(event, {
       receivedAt: ctx.receivedAt,
@@ -149,6 +167,7 @@ export class RoomCallState implements EffectiveUsers {
     }
     const changes: MemberChange[] = [];
     this.applySlot(parse, parse.slot, changes);
+    if (this.oldest !== null) this.oldest = followOldest(this.oldest, changes);
     return { parse, changes: changes.length === 0 ? NO_CHANGES : changes };
   }
 
@@ -254,6 +273,7 @@ export class RoomCallState implements EffectiveUsers {
         if (stickyEnd(ref) <= now) this.tombstones.delete(ref.key);
       if (this.tombstones.size === 0) this.tombstones = null;
     }
+    if (this.oldest !== null) this.oldest = followOldest(this.oldest, changes);
     return changes;
   }
 
@@ -288,6 +308,7 @@ export class RoomCallState implements EffectiveUsers {
     this.membership = fresh.membership;
     this.version = fresh.version;
     this.isEncrypted = fresh.isEncrypted;
+    this.oldest = null;
     return changes;
   }
 }
