@@ -1,18 +1,39 @@
-// Free loopback ports: asks the kernel for an unused TCP (or UDP) port on 127.0.0.1 and never hands one out twice.
+// Free loopback ports: picks unused TCP (or UDP) ports on 127.0.0.1 below the kernel's ephemeral range, never twice.
 import * as dgram from "node:dgram";
+import * as fs from "node:fs";
 import * as net from "node:net";
 
 const handedOut = new Set<number>();
 
-function probeTcp(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Lowest port the kernel hands out on its own (for outgoing connections and port 0); Linux's default otherwise. */
+function ephemeralStart(): number {
+  try {
+    const first = Number(
+      fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0],
+    );
+    return Number.isInteger(first) && first > 11_000 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * Ports are drawn from below the ephemeral range: a port the kernel picked for port 0 is free only for that
+ * instant, and while a server starts up (Synapse takes seconds) any outgoing connection may be given it as its
+ * local port, so the server then fails with EADDRINUSE. The kernel never assigns ports below the range itself.
+ */
+const PORT_MIN = 10_000;
+const PORT_MAX = ephemeralStart() - 1;
+
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
+    server.once("error", () => {
+      resolve(false);
+    });
+    server.listen(port, "127.0.0.1", () => {
       server.close(() => {
-        resolve(port);
+        resolve(true);
       });
     });
   });
@@ -35,14 +56,14 @@ function udpFree(port: number): Promise<boolean> {
 
 /** A TCP port on 127.0.0.1 that nothing listens on now; with `udpToo`, also free for UDP. */
 export async function freePort(udpToo = false): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await probeTcp();
-    if (port === 0 || handedOut.has(port)) continue;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_MIN + Math.floor(Math.random() * (PORT_MAX - PORT_MIN + 1));
+    if (handedOut.has(port) || !(await tcpFree(port))) continue;
     if (udpToo && !(await udpFree(port))) continue;
     handedOut.add(port);
     return port;
   }
-  throw new Error("no free loopback port found after 50 attempts");
+  throw new Error(`no free loopback port found in ${PORT_MIN}-${PORT_MAX} after 200 attempts`);
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port; rejects after timeoutMs. */
