@@ -74,83 +74,107 @@ function pointRegistrationAt(file: string, url: string): void {
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
-  const registration = await generateReconcilerRegistration(
-    opts.userRegex === undefined ? {} : { userRegex: opts.userRegex },
-  );
-  const relay = await startWebhookRelay();
-  // Synapse reaches the service through a proxy too, so transactions can be cut or delayed.
-  const appserviceProxy = opts.faults ? await startFaultProxy(registration.url) : null;
-  if (appserviceProxy) pointRegistrationAt(registration.file, appserviceProxy.url);
-  const [synapse, livekit] = await Promise.all([
-    startSynapse({
-      profile: opts.profile,
-      registrationFiles: [registration.file],
-      livekitServiceUrl: DEFAULT_LIVEKIT_SERVICE_URL,
-    }),
-    startLiveKit({ webhookUrls: [relay.url] }),
-  ]);
-  const dir = freshDir("reconciler");
-  const metricsPort = await freePort();
-  const homeserverProxy = opts.faults ? await startFaultProxy(synapse.baseUrl) : null;
-  const livekitApiProxy = opts.faults ? await startFaultProxy(livekit.httpUrl) : null;
-  const clockEnv = (offset: string | undefined | null): Record<string, string> =>
-    offset === undefined || offset === null
-      ? {}
-      : { LD_PRELOAD: requireFile(LIBFAKETIME, "run scripts/provision-e2e.sh"), FAKETIME: offset };
-  let env = clockEnv(opts.clockOffset);
-  const base: Record<string, Record<string, unknown>> = {
-    homeserver: { url: homeserverProxy?.url ?? synapse.baseUrl, domain: "localhost", startup_timeout: "30s" },
-    appservice: { bind_address: "127.0.0.1", port: registration.port },
-    database: { path: path.join(dir, "reconciler.db") },
-    livekit: {
-      deployments: [
-        {
-          name: "local",
-          service_urls: [DEFAULT_LIVEKIT_SERVICE_URL],
-          api_url: livekitApiProxy?.url ?? livekit.httpUrl,
-          api_key: livekit.apiKey,
-          api_secret: livekit.apiSecret,
-        },
-      ],
-    },
-    reconciliation: { dry_run: false },
-    logging: { level: "debug" },
-    metrics: { port: metricsPort },
-    schedules: { sweep: "*/2 * * * * *", poll: "*/3 * * * * *" },
-  };
-  let config = merge(base, opts.config);
-  const start = () => startReconciler({ registration, homeserverUrl: synapse.baseUrl, config, dir, env });
-  const reconciler = await start();
-  relay.setTarget(reconciler.webhookUrl);
-  const stack: Stack = {
-    synapse,
-    livekit,
-    relay,
-    registration,
-    reconciler,
-    serviceUrl: DEFAULT_LIVEKIT_SERVICE_URL,
-    homeserverProxy,
-    appserviceProxy,
-    livekitApiProxy,
-    async restartReconciler(extra, how = "stop", clockOffset) {
-      if (how === "kill") await stack.reconciler.kill();
-      else await stack.reconciler.stop();
-      config = merge(config, extra);
-      if (clockOffset !== undefined) env = clockEnv(clockOffset);
-      stack.reconciler = await start();
-      return stack.reconciler;
-    },
-    async stop() {
-      await stack.reconciler.stop();
-      await Promise.allSettled([synapse.stop(), livekit.stop()]);
-      await relay.close();
-      await Promise.allSettled([
-        homeserverProxy?.close(),
-        livekitApiProxy?.close(),
-        appserviceProxy?.close(),
-      ]);
-      killAllLeftovers();
-    },
-  };
-  return stack;
+  // In-process servers started so far: closed again (with every child process) when a later step fails, so
+  // that a failed start neither leaves a Synapse or LiveKit running nor keeps the test run from ending.
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    const registration = await generateReconcilerRegistration(
+      opts.userRegex === undefined ? {} : { userRegex: opts.userRegex },
+    );
+    const relay = await startWebhookRelay();
+    closers.push(() => relay.close());
+    // Synapse reaches the service through a proxy too, so transactions can be cut or delayed.
+    const appserviceProxy = opts.faults ? await startFaultProxy(registration.url) : null;
+    if (appserviceProxy) {
+      closers.push(() => appserviceProxy.close());
+      pointRegistrationAt(registration.file, appserviceProxy.url);
+    }
+    // Both are waited for even when one fails, so that the other is running (and killed) before the clean-up.
+    const [synapseStart, livekitStart] = await Promise.allSettled([
+      startSynapse({
+        profile: opts.profile,
+        registrationFiles: [registration.file],
+        livekitServiceUrl: DEFAULT_LIVEKIT_SERVICE_URL,
+      }),
+      startLiveKit({ webhookUrls: [relay.url] }),
+    ]);
+    if (synapseStart.status === "rejected") throw synapseStart.reason;
+    if (livekitStart.status === "rejected") throw livekitStart.reason;
+    const synapse = synapseStart.value;
+    const livekit = livekitStart.value;
+    const dir = freshDir("reconciler");
+    const metricsPort = await freePort();
+    const homeserverProxy = opts.faults ? await startFaultProxy(synapse.baseUrl) : null;
+    if (homeserverProxy) closers.push(() => homeserverProxy.close());
+    const livekitApiProxy = opts.faults ? await startFaultProxy(livekit.httpUrl) : null;
+    if (livekitApiProxy) closers.push(() => livekitApiProxy.close());
+    const clockEnv = (offset: string | undefined | null): Record<string, string> =>
+      offset === undefined || offset === null
+        ? {}
+        : { LD_PRELOAD: requireFile(LIBFAKETIME, "run scripts/provision-e2e.sh"), FAKETIME: offset };
+    let env = clockEnv(opts.clockOffset);
+    const base: Record<string, Record<string, unknown>> = {
+      homeserver: {
+        url: homeserverProxy?.url ?? synapse.baseUrl,
+        domain: "localhost",
+        startup_timeout: "30s",
+      },
+      appservice: { bind_address: "127.0.0.1", port: registration.port },
+      database: { path: path.join(dir, "reconciler.db") },
+      livekit: {
+        deployments: [
+          {
+            name: "local",
+            service_urls: [DEFAULT_LIVEKIT_SERVICE_URL],
+            api_url: livekitApiProxy?.url ?? livekit.httpUrl,
+            api_key: livekit.apiKey,
+            api_secret: livekit.apiSecret,
+          },
+        ],
+      },
+      reconciliation: { dry_run: false },
+      logging: { level: "debug" },
+      metrics: { port: metricsPort },
+      schedules: { sweep: "*/2 * * * * *", poll: "*/3 * * * * *" },
+    };
+    let config = merge(base, opts.config);
+    const start = () => startReconciler({ registration, homeserverUrl: synapse.baseUrl, config, dir, env });
+    const reconciler = await start();
+    relay.setTarget(reconciler.webhookUrl);
+    const stack: Stack = {
+      synapse,
+      livekit,
+      relay,
+      registration,
+      reconciler,
+      serviceUrl: DEFAULT_LIVEKIT_SERVICE_URL,
+      homeserverProxy,
+      appserviceProxy,
+      livekitApiProxy,
+      async restartReconciler(extra, how = "stop", clockOffset) {
+        if (how === "kill") await stack.reconciler.kill();
+        else await stack.reconciler.stop();
+        config = merge(config, extra);
+        if (clockOffset !== undefined) env = clockEnv(clockOffset);
+        stack.reconciler = await start();
+        return stack.reconciler;
+      },
+      async stop() {
+        await stack.reconciler.stop();
+        await Promise.allSettled([synapse.stop(), livekit.stop()]);
+        await relay.close();
+        await Promise.allSettled([
+          homeserverProxy?.close(),
+          livekitApiProxy?.close(),
+          appserviceProxy?.close(),
+        ]);
+        killAllLeftovers();
+      },
+    };
+    return stack;
+  } catch (err) {
+    killAllLeftovers();
+    await Promise.allSettled(closers.map((close) => close()));
+    throw err;
+  }
 }
