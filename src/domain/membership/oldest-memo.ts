@@ -1,7 +1,8 @@
 // Remembers the oldest effective member of the calls a room was last asked about, kept right by its changes.
 import type { MemberChange } from "./changes";
 import type { MembershipFormat, RtcMember } from "./model";
-import { olderThan } from "./oldest";
+import { inCallOf, olderThan } from "./oldest";
+import type { EffectiveUsers } from "./slot-diff";
 
 /**
  * One remembered answer of `RoomCallState.oldestInCall`, in a short list (a room seldom has more than one call,
@@ -49,6 +50,27 @@ export function findOldest(
       return answer.oldest;
   }
   return undefined;
+}
+
+/** The oldest effective member of `member`'s call among `formats` in a room's slots (null: none), by a full scan. */
+export function scanOldest(
+  slots: Iterable<{ readonly members: readonly RtcMember[] }>,
+  member: RtcMember,
+  formats: ReadonlySet<MembershipFormat>,
+  users: EffectiveUsers,
+): RtcMember | null {
+  let oldest: RtcMember | null = null;
+  for (const slot of slots) {
+    for (const other of slot.members) {
+      if (
+        (oldest === null || olderThan(other, oldest)) &&
+        inCallOf(other, member, formats) &&
+        users.inCall(other.userId)
+      )
+        oldest = other;
+    }
+  }
+  return oldest;
 }
 
 /** The list with a new answer first (the last of MAX_ANSWERS dropped). */

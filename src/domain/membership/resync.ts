@@ -1,7 +1,26 @@
 // The difference a full resync makes to a room's effective call: what joined, changed, was replaced or left.
 import type { EpochMs } from "../time";
-import { joined, left, sameSession, updated, type MemberChange } from "./changes";
+import { carryOver, joined, left, sameSession, updated, type MemberChange } from "./changes";
 import type { RtcMember } from "./model";
+import { findInSlot, type LiveSlot } from "./slots";
+
+/**
+ * Makes the slots a resync read (`fresh`) reuse what the state already had (`previous`): a slot whose event is
+ * unchanged keeps its previous record, and members continuing their session keep their previous strings.
+ */
+export function keepPrevious(previous: ReadonlyMap<string, LiveSlot>, fresh: Map<string, LiveSlot>): void {
+  for (const slot of [...fresh.values()]) {
+    const prev = previous.get(slot.ref.key);
+    if (prev !== undefined && prev.ref.eventId === slot.ref.eventId) {
+      fresh.set(slot.ref.key, { ref: prev.ref, members: prev.members });
+      continue;
+    }
+    slot.members = slot.members.map((m) => {
+      const old = prev === undefined ? undefined : findInSlot(prev.members, m);
+      return old !== undefined && sameSession(old, m) ? carryOver(old, m) : m;
+    });
+  }
+}
 
 /** The part of room call state a resync diff reads. */
 export interface EffectiveCall {

@@ -1,32 +1,26 @@
 // One room's call state: slots → members, who is joined, room version and encryption; yields member changes.
 import type { EpochMs } from "../time";
-import { carryOver, joined, left, sameSession, type ChangeOrigin, type MemberChange } from "./changes";
+import { joined, left, type ChangeOrigin, type MemberChange } from "./changes";
 import { slotKeyOfMemberKey } from "./keys";
 import type { MembershipFormat, RtcMember } from "./model";
-import { inCallOf, olderThan } from "./oldest";
-import { findOldest, followOldest, rememberOldest, type OldestAnswer } from "./oldest-memo";
+import { olderThan } from "./oldest";
+import { findOldest, followOldest, rememberOldest, scanOldest, type OldestAnswer } from "./oldest-memo";
 import { parseMembershipEvent } from "./parse/index";
 import { isSlotSource, NO_MEMBERS, type ParseResult, type SlotRef } from "./parse/result";
-import { diffEffective } from "./resync";
+import { diffEffective, keepPrevious } from "./resync";
 import { parseRoomEvent, type RoomEventResult } from "./room-events";
 import { isRefresh, replaceSlotMembers, type EffectiveUsers } from "./slot-diff";
 import {
-  findInSlot,
   rebaseRef,
   stickyEnd,
   stickyOlder,
   type ApplyContext,
   type ApplyOutcome,
+  type LiveSlot,
   type SlotState,
 } from "./slots";
 
 export type { ApplyContext, ApplyOutcome, SlotState } from "./slots";
-
-/** A slot record, updated in place on refresh (the state is mutable for speed; `slot()` is a live view). */
-interface LiveSlot {
-  ref: SlotRef;
-  members: readonly RtcMember[];
-}
 
 const NO_CHANGES: readonly MemberChange[] = Object.freeze([]);
 
@@ -99,17 +93,7 @@ export class RoomCallState implements EffectiveUsers {
     if (member.roomId !== this.roomId) return member;
     let oldest = findOldest(this.oldest, member, formats);
     if (oldest === undefined) {
-      oldest = null;
-      for (const slot of this.slots.values()) {
-        for (const other of slot.members) {
-          if (
-            (oldest === null || olderThan(other, oldest)) &&
-            inCallOf(other, member, formats) &&
-            this.inCall(other.userId)
-          )
-            oldest = other;
-        }
-      }
+      oldest = scanOldest(this.slots.values(), member, formats, this);
       this.oldest = rememberOldest(this.oldest, member, formats, oldest);
     }
     return oldest !== null && olderThan(oldest, member) ? oldest : member;
@@ -145,11 +129,7 @@ export class RoomCallState implements EffectiveUsers {
   apply(event: unknown, ctx: ApplyContext): ApplyOutcome {
     this.applied++;
     const room = parseRoomEvent(event, ctx.receivedAt);
-    if (room !== null) {
-      const changes = this.applyRoomEvent(room, "event");
-      if (this.oldest !== null) this.oldest = followOldest(this.oldest, changes);
-      return { parse: room, changes };
-    }
+    if (room !== null) return { parse: room, changes: this.followed(this.applyRoomEvent(room, "event")) };
     const roomVersion = ctx.roomVersion !== undefined ? ctx.roomVersion : this.version;
     const parse = parseMembershipEvent(event, {
       receivedAt: ctx.receivedAt,
@@ -167,8 +147,13 @@ export class RoomCallState implements EffectiveUsers {
     }
     const changes: MemberChange[] = [];
     this.applySlot(parse, parse.slot, changes);
-    if (this.oldest !== null) this.oldest = followOldest(this.oldest, changes);
-    return { parse, changes: changes.length === 0 ? NO_CHANGES : changes };
+    return { parse, changes: changes.length === 0 ? NO_CHANGES : this.followed(changes) };
+  }
+
+  /** `changes`, after the remembered oldest members have followed them (every change to the call passes here). */
+  private followed<T extends readonly MemberChange[]>(changes: T): T {
+    if (this.oldest !== null && changes.length > 0) this.oldest = followOldest(this.oldest, changes);
+    return changes;
   }
 
   private applyRoomEvent(room: RoomEventResult, origin: ChangeOrigin): readonly MemberChange[] {
@@ -273,8 +258,7 @@ export class RoomCallState implements EffectiveUsers {
         if (stickyEnd(ref) <= now) this.tombstones.delete(ref.key);
       if (this.tombstones.size === 0) this.tombstones = null;
     }
-    if (this.oldest !== null) this.oldest = followOldest(this.oldest, changes);
-    return changes;
+    return this.followed(changes);
   }
 
   /**
@@ -291,17 +275,7 @@ export class RoomCallState implements EffectiveUsers {
     for (const event of events) {
       if (parseRoomEvent(event, ctx.receivedAt)?.kind !== "room-create") fresh.apply(event, ctx);
     }
-    for (const slot of [...fresh.slots.values()]) {
-      const prev = this.slots.get(slot.ref.key);
-      if (prev !== undefined && prev.ref.eventId === slot.ref.eventId) {
-        fresh.slots.set(slot.ref.key, { ref: prev.ref, members: prev.members });
-        continue;
-      }
-      slot.members = slot.members.map((m) => {
-        const old = prev === undefined ? undefined : findInSlot(prev.members, m);
-        return old !== undefined && sameSession(old, m) ? carryOver(old, m) : m;
-      });
-    }
+    keepPrevious(this.slots, fresh.slots);
     const changes = diffEffective(this, fresh, ctx.receivedAt);
     this.slots = fresh.slots;
     this.tombstones = fresh.tombstones;

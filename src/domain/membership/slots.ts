@@ -18,6 +18,12 @@ export interface ApplyOutcome {
   readonly changes: readonly MemberChange[];
 }
 
+/** A slot record of a room's state, updated in place on refresh (`RoomCallState.slot()` hands out a live view). */
+export interface LiveSlot {
+  ref: SlotRef;
+  members: readonly RtcMember[];
+}
+
 /** What one slot holds now. */
 export interface SlotState {
   readonly ref: SlotRef;
