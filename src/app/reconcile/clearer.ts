@@ -170,7 +170,7 @@ export class Clearer {
     }
     // 2. Still the same membership? Skip when the key changed since the verdict.
     const room = this.state.room(m.roomId);
-    const current = room?.slot(m.slotKey);
+    const current = room?.heldSlot(m.slotKey);
     if (
       !current ||
       current.ref.eventId !== m.source.eventId ||

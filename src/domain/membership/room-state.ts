@@ -10,17 +10,21 @@ import { isSlotSource, NO_MEMBERS, type ParseResult, type SlotRef } from "./pars
 import { diffEffective, keepPrevious } from "./resync";
 import { parseRoomEvent, type RoomEventResult } from "./room-events";
 import { isRefresh, replaceSlotMembers, type EffectiveUsers } from "./slot-diff";
+import { sweepSticky } from "./sticky-sweep";
 import {
+  markOf,
   rebaseRef,
   stickyEnd,
   stickyOlder,
   type ApplyContext,
   type ApplyOutcome,
+  type HeldSlot,
   type LiveSlot,
+  type SlotMark,
   type SlotState,
 } from "./slots";
 
-export type { ApplyContext, ApplyOutcome, SlotState } from "./slots";
+export type { ApplyContext, ApplyOutcome, HeldSlot, SlotState } from "./slots";
 
 const NO_CHANGES: readonly MemberChange[] = Object.freeze([]);
 
@@ -35,12 +39,14 @@ export class RoomCallState implements EffectiveUsers {
   /** Slot key → the members it holds (never empty). */
   private slots = new Map<string, LiveSlot>();
   /** Emptied sticky slots, kept until their stickiness ends so that a late, older event cannot revive them. */
-  private tombstones: Map<string, SlotRef> | null = null;
+  private tombstones: Map<string, SlotMark> | null = null;
   /** User id → `m.room.member` membership; created on first use (most rooms of a big deployment never need it). */
   private membership: Map<string, string> | null = null;
   private version: string | null;
   private isEncrypted: boolean;
   private applied = 0;
+  /** No sticky slot or tombstone of this room ends before this instant (a lower bound, exact after a sweep). */
+  private stickyFloor = Number.POSITIVE_INFINITY;
   /** Remembered `oldestInCall` answers, kept up to date by every change (null: none). */
   private oldest: OldestAnswer | null = null;
 
@@ -110,6 +116,11 @@ export class RoomCallState implements EffectiveUsers {
     if (live !== undefined) return live;
     const ref = this.tombstones?.get(slotKey);
     return ref === undefined ? undefined : { ref, members: NO_MEMBERS };
+  }
+
+  /** The slot when it holds members (a live view, with its full reference); undefined otherwise. */
+  heldSlot(slotKey: string): HeldSlot | undefined {
+    return this.slots.get(slotKey);
   }
 
   /** The user's room membership: true when `join`, false otherwise, "unknown" without an `m.room.member`. */
@@ -224,6 +235,7 @@ export class RoomCallState implements EffectiveUsers {
   }
 
   private store(ref: SlotRef, members: readonly RtcMember[], live: LiveSlot | undefined): void {
+    if (ref.stickyKey !== null) this.stickyFloor = Math.min(this.stickyFloor, stickyEnd(ref));
     if (members.length > 0) {
       // A slot is live or a tombstone, never both: only a slot coming back to life can have one.
       if (live === undefined) {
@@ -236,7 +248,7 @@ export class RoomCallState implements EffectiveUsers {
       return;
     }
     this.slots.delete(ref.key);
-    if (ref.stickyKey !== null) (this.tombstones ??= new Map()).set(ref.key, ref);
+    if (ref.stickyKey !== null) (this.tombstones ??= new Map()).set(ref.key, markOf(ref));
   }
 
   /**
@@ -244,20 +256,11 @@ export class RoomCallState implements EffectiveUsers {
    * sticky leave tombstones that can no longer be overtaken by a late older event.
    */
   expireSticky(now: EpochMs): readonly MemberChange[] {
-    const changes: MemberChange[] = [];
-    for (const slot of [...this.slots.values()]) {
-      if (slot.ref.stickyKey === null || stickyEnd(slot.ref) > now) continue;
-      for (const member of slot.members) {
-        if (this.inCall(member.userId))
-          changes.push(left(member, stickyEnd(slot.ref), "expired", "expiry", null));
-      }
-      this.slots.delete(slot.ref.key);
-    }
-    if (this.tombstones !== null) {
-      for (const ref of [...this.tombstones.values()])
-        if (stickyEnd(ref) <= now) this.tombstones.delete(ref.key);
-      if (this.tombstones.size === 0) this.tombstones = null;
-    }
+    // Most rooms of a sweep have nothing sticky ending yet: they answer without reading their slots.
+    if (now < this.stickyFloor) return NO_CHANGES;
+    const { changes, floor } = sweepSticky(this.slots, this.tombstones, now, this);
+    if (this.tombstones?.size === 0) this.tombstones = null;
+    this.stickyFloor = floor;
     return this.followed(changes);
   }
 
@@ -282,6 +285,7 @@ export class RoomCallState implements EffectiveUsers {
     this.membership = fresh.membership;
     this.version = fresh.version;
     this.isEncrypted = fresh.isEncrypted;
+    this.stickyFloor = fresh.stickyFloor;
     this.oldest = null;
     return changes;
   }

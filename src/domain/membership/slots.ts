@@ -24,21 +24,42 @@ export interface LiveSlot {
   members: readonly RtcMember[];
 }
 
-/** What one slot holds now. */
+/** What MSC4354 orders sticky events by, and which event wrote the slot: all a slot's order needs. */
+export type SlotMark = Pick<SlotRef, "key" | "eventId" | "originServerTs" | "stickyDurationMs">;
+
+/**
+ * What one slot holds now. `ref` is the full reference of a live slot; an emptied sticky slot (a tombstone)
+ * keeps only its mark, since nothing but a later event's order and the event id is ever asked of it.
+ */
 export interface SlotState {
-  readonly ref: SlotRef;
+  readonly ref: SlotMark;
   readonly members: readonly RtcMember[];
 }
 
+/** A slot that holds members, with its full reference (who owns the key, its type, sender, format...). */
+export interface HeldSlot extends SlotState {
+  readonly ref: SlotRef;
+}
+
+/** The mark a room keeps of an emptied sticky slot (a fresh small object: the event's other strings can go). */
+export function markOf(ref: SlotRef): SlotMark {
+  return {
+    key: ref.key,
+    eventId: ref.eventId,
+    originServerTs: ref.originServerTs,
+    stickyDurationMs: ref.stickyDurationMs,
+  };
+}
+
 /** MSC4354 map order: the later intended expiry (`origin_server_ts + duration`) wins, then the greater event id. */
-export function stickyOlder(next: SlotRef, current: SlotRef): boolean {
+export function stickyOlder(next: SlotMark, current: SlotMark): boolean {
   const a = next.originServerTs + (next.stickyDurationMs ?? 0);
   const b = current.originServerTs + (current.stickyDurationMs ?? 0);
   return a < b || (a === b && next.eventId < current.eventId);
 }
 
 /** When a sticky slot's stickiness ends, by its `origin_server_ts` and (capped) duration. */
-export function stickyEnd(ref: SlotRef): EpochMs {
+export function stickyEnd(ref: SlotMark): EpochMs {
   return ref.originServerTs + Math.min(ref.stickyDurationMs ?? 0, MAX_STICKY_DURATION_MS);
 }
 

@@ -207,6 +207,41 @@ describe("RoomCallState", () => {
     expect(state.slot(key)).toBeUndefined();
   });
 
+  test("sticky memberships a resync loaded lapse on time, like those applied one by one", () => {
+    const state = new RoomCallState(ROOM);
+    state.apply(stickyJoin({ user: ALICE, device: "OLD", ts: T0, durationMs: 3_600_000 }), ctx);
+    const loaded = state.loadState(
+      [stickyJoin({ user: ALICE, device: "DEVC", ts: T0, durationMs: 1000 })],
+      ctx,
+    );
+    expect(kinds(loaded)).toEqual(["left:OLD:left", "joined:DEVC"]);
+    expect(state.expireSticky(T0 + 999)).toEqual([]);
+    expect(kinds(state.expireSticky(T0 + 1000))).toEqual(["left:DEVC:expired"]);
+  });
+
+  test("a tombstone keeps only the slot's order and event id; a held slot gives its full reference", () => {
+    const state = new RoomCallState(ROOM);
+    const join = stickyJoin({ user: ALICE, device: "DEVC", ts: T0, durationMs: 3_600_000 });
+    state.apply(join, ctx);
+    const key = `sticky\u0000org.matrix.msc4143.rtc.member\u0000${ALICE}\u0000${ALICE}:DEVC`;
+    expect(state.heldSlot(key)?.ref).toMatchObject({ eventId: join.event_id, owner: ALICE, sender: ALICE });
+    const leave = stickyLeave({ user: ALICE, device: "DEVC", ts: T0 + 10, durationMs: 3_600_000 });
+    state.apply(leave, { receivedAt: T0 + 10 });
+    expect(state.heldSlot(key)).toBeUndefined();
+    expect(state.slot(key)?.ref).toEqual({
+      key,
+      eventId: leave.event_id,
+      originServerTs: T0 + 10,
+      stickyDurationMs: 3_600_000,
+    });
+    // The mark still orders late events: an older join cannot revive the slot, a newer one can.
+    const late = stickyJoin({ user: ALICE, device: "DEVC", ts: T0 + 5, durationMs: 3_600_000 });
+    expect(state.apply(late, { receivedAt: T0 + 20 }).changes).toEqual([]);
+    const newer = stickyJoin({ user: ALICE, device: "DEVC", ts: T0 + 30, durationMs: 3_600_000 });
+    expect(kinds(state.apply(newer, { receivedAt: T0 + 30 }).changes)).toEqual(["joined:DEVC"]);
+    expect(state.heldSlot(key)?.ref.eventId).toBe(newer.event_id);
+  });
+
   test("an MSC4143 delayed leave carries its leave code", () => {
     const state = new RoomCallState(ROOM);
     state.apply(rtcLatestEvent({ user: ALICE, device: "X", membership: "join", ts: T0 }), ctx);
