@@ -198,7 +198,7 @@ export class SfuService {
       if (lost >= MASS_LOSS_MIN && lost * 2 >= before.size) {
         // Most participants gone at once is an SFU incident (restart, network), not that many crashes: follow the
         // deployment afresh so its clients get the connect grace to come back before anyone is judged gone.
-        tracker.apply({ kind: "poll-failed", at, reason: "mass participant loss" });
+        tracker.apply({ kind: "incident", at });
         this.logger.warn(
           "LiveKit deployment lost most participants at once; giving clients time to reconnect",
           {

@@ -32,7 +32,12 @@ export type SfuSignal =
     }
   | { readonly kind: "room-finished"; readonly room: string; readonly at: EpochMs }
   | { readonly kind: "poll-ok"; readonly at: EpochMs }
-  | { readonly kind: "poll-failed"; readonly at: EpochMs; readonly reason: string };
+  | { readonly kind: "poll-failed"; readonly at: EpochMs; readonly reason: string }
+  /**
+   * An SFU incident seen in a poll (most participants lost at once: a restart, a network cut): the deployment
+   * stays available, but it is followed afresh from `at`, as after an outage.
+   */
+  | { readonly kind: "incident"; readonly at: EpochMs };
 
 /** What the SFU says about one member (MSC4195 room + identity candidates), at the last evidence we have. */
 export type SfuPresence =

@@ -82,6 +82,10 @@ export class SfuPresenceTracker {
       case "poll-failed":
         this.current = { ...this.current, available: false, unavailableReason: signal.reason };
         return;
+      case "incident":
+        // Absence from before the incident says nothing about who will be back: tracking restarts now.
+        this.current = { ...this.current, trackingSince: signal.at, resumedAt: signal.at };
+        return;
     }
   }
 

@@ -140,6 +140,28 @@ describe("SfuPresenceTracker", () => {
     });
   });
 
+  test("an incident restarts tracking at once while the deployment stays available", () => {
+    const t = new SfuPresenceTracker(1000);
+    t.apply({ kind: "poll-ok", at: 1500 });
+    t.apply(signal("joined", "PA_1", 1600));
+    t.apply(signal("left", "PA_1", 1900, "CLIENT_INITIATED"));
+    t.apply({ kind: "incident", at: 2000 });
+    expect(t.viewOf([ROOM], [ID], 2001, 60_000)).toEqual({
+      kind: "observed",
+      presence: { kind: "gone", since: 1900, sid: "PA_1", room: ROOM, reason: "CLIENT_INITIATED" },
+      trackingSince: 2000,
+      resumedAt: 2000,
+    });
+    t.apply({ kind: "poll-ok", at: 2000 });
+    expect(t.status).toEqual({
+      available: true,
+      trackingSince: 2000,
+      resumedAt: 2000,
+      lastSuccessfulPollAt: 2000,
+      unavailableReason: null,
+    });
+  });
+
   test("a newer connection of the same identity in the same room ends the older one (LiveKit keeps one)", () => {
     const t = new SfuPresenceTracker(0);
     t.apply(signal("joined", "PA_1", 100));
