@@ -8,6 +8,7 @@ import { SfuNameCache } from "../../src/domain/sfu/names";
 import { SfuPresenceTracker, type SfuView } from "../../src/domain/sfu/presence";
 import { DEFAULT_VERDICT_POLICY, judgeMember } from "../../src/domain/verdict";
 import { CorpusGenerator } from "./corpus";
+import { GcRecorder, type GcShare } from "./gc-share";
 import { bench } from "./report";
 
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 50_000);
@@ -103,6 +104,8 @@ interface RunResult {
   readonly activeRooms: number;
   readonly touchedRooms: number;
   readonly membershipEvents: number;
+  /** The GC pauses of the run, told apart by whether they fell in its timed part. */
+  readonly gcPauses: GcRecorder;
 }
 
 /**
@@ -114,6 +117,7 @@ function run(): RunResult {
   const generator = new CorpusGenerator(ROOMS);
   const rooms = generator.rooms.map((r) => new RoomCallState(r.roomId, { roomVersion: "12" }));
   const harness = new Harness(generator.startAt);
+  const gcPauses = new GcRecorder();
   let elapsedMs = 0;
   let generationMs = 0;
   let processed = 0;
@@ -139,7 +143,9 @@ function run(): RunResult {
         for (const change of room.expireSticky(now)) harness.onChange(room, change, now);
       harness.presence.prune(now, SID_RETENTION_MS);
     }
-    elapsedMs += performance.now() - t0;
+    const t1 = performance.now();
+    gcPauses.window(t0, t1);
+    elapsedMs += t1 - t0;
     processed += events.length;
   }
   const byFamily = { ...generator.byFamily };
@@ -153,6 +159,7 @@ function run(): RunResult {
     activeRooms: generator.activeRooms,
     touchedRooms: generator.touchedRooms,
     membershipEvents,
+    gcPauses,
   };
 }
 
@@ -186,11 +193,14 @@ function measureRun(gc: (() => void) | null): Measured {
   return { run: rest, figures: harnessFigures(harness), totalMb };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const gc = findGc();
   const { run: result, figures, totalMb } = measureRun(gc);
   // The heap with the room call states alone: the harness (sessions, presence, names) died with measureRun's frame.
   const roomsMb = heapMb(gc);
+  // Node reports GC pauses from the event loop: give it a turn before reading them.
+  await new Promise((resolve) => setImmediate(resolve));
+  const pauses: GcShare = result.gcPauses.finish();
   const { rooms, processed, elapsedMs, generationMs, byFamily, activeRooms, touchedRooms, membershipEvents } =
     result;
   const counts = figures.counts;
@@ -226,7 +236,9 @@ function main(): void {
   bench("model_sfu_sids", figures.sids, "sids");
   bench("model_named_members", figures.named, "members");
   bench("model_heap_forced_gc", gc === null ? 0 : 1, "bool");
+  bench("model_gc_pause_ms", pauses.totalMs, "ms");
+  bench("model_gc_pause_in_timed_ms", pauses.inWindowsMs, "ms");
   for (const [family, n] of Object.entries(byFamily)) bench(`model_rooms_${family}`, n, "rooms");
 }
 
-main();
+void main();
