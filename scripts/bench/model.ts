@@ -163,6 +163,28 @@ function run(): RunResult {
   };
 }
 
+/**
+ * The same corpus through parsing and applying alone: no sessions, SFU target, presence, verdict or sweep. Beside
+ * `bench:floor`'s figure without SFU, it tells the room state's share from the SFU side's. Returns events/s.
+ */
+function applyOnlyRun(): number {
+  const generator = new CorpusGenerator(ROOMS);
+  const rooms = generator.rooms.map((r) => new RoomCallState(r.roomId, { roomVersion: "12" }));
+  let elapsedMs = 0;
+  let processed = 0;
+  while (processed < EVENTS) {
+    const { events, roomOf, receivedAt } = generator.chunk(Math.min(CHUNK, EVENTS - processed));
+    const t0 = performance.now();
+    for (let i = 0; i < events.length; i++) {
+      const room = rooms[roomOf[i] as number] as RoomCallState;
+      room.apply(events[i], { receivedAt: receivedAt[i] as number });
+    }
+    elapsedMs += performance.now() - t0;
+    processed += events.length;
+  }
+  return Math.round(processed / (elapsedMs / 1000));
+}
+
 /** What the report needs from the harness, read without keeping references to its parts. */
 function harnessFigures(harness: Harness): { counts: Counts; sessions: number; sids: number; named: number } {
   return {
@@ -239,6 +261,8 @@ async function main(): Promise<void> {
   bench("model_gc_pause_ms", pauses.totalMs, "ms");
   bench("model_gc_pause_in_timed_ms", pauses.inWindowsMs, "ms");
   for (const [family, n] of Object.entries(byFamily)) bench(`model_rooms_${family}`, n, "rooms");
+  // Last, so that it does not warm up the code of the headline run.
+  bench("model_without_sfu_events_per_s", applyOnlyRun(), "events/s");
 }
 
 void main();
