@@ -73,22 +73,65 @@ function pointRegistrationAt(file: string, url: string): void {
   fs.writeFileSync(file, stringify({ ...reg, url }));
 }
 
+type ClockEnv = Record<string, string>;
+
+/** The service's environment for a libfaketime clock offset (none for the real clock). */
+function clockEnv(offset: string | undefined | null): ClockEnv {
+  return offset === undefined || offset === null
+    ? {}
+    : { LD_PRELOAD: requireFile(LIBFAKETIME, "run scripts/provision-e2e.sh"), FAKETIME: offset };
+}
+
+/** The default e2e config: the service talks to Synapse and the LiveKit API (through proxies when given). */
+function baseConfig(
+  registration: ReconcilerRegistration,
+  homeserverUrl: string,
+  livekit: LiveKitHandle,
+  livekitApiUrl: string,
+  dir: string,
+  metricsPort: number,
+): Record<string, Record<string, unknown>> {
+  return {
+    homeserver: { url: homeserverUrl, domain: "localhost", startup_timeout: "30s" },
+    appservice: { bind_address: "127.0.0.1", port: registration.port },
+    database: { path: path.join(dir, "reconciler.db") },
+    livekit: {
+      deployments: [
+        {
+          name: "local",
+          service_urls: [DEFAULT_LIVEKIT_SERVICE_URL],
+          api_url: livekitApiUrl,
+          api_key: livekit.apiKey,
+          api_secret: livekit.apiSecret,
+        },
+      ],
+    },
+    reconciliation: { dry_run: false },
+    logging: { level: "debug" },
+    metrics: { port: metricsPort },
+    schedules: { sweep: "*/2 * * * * *", poll: "*/3 * * * * *" },
+  };
+}
+
 export async function startStack(opts: StackOptions): Promise<Stack> {
-  // In-process servers started so far: closed again (with every child process) when a later step fails, so
-  // that a failed start neither leaves a Synapse or LiveKit running nor keeps the test run from ending.
+  // The in-process servers started so far (relay, proxies): closed by `stop`, and also when a later step of the
+  // start fails, so that a failed start neither leaves a server running nor keeps the test run from ending.
   const closers: (() => Promise<unknown>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    await Promise.allSettled(closers.map((close) => close()));
+  };
+  const started = <T extends { close(): Promise<unknown> }>(server: T): T => {
+    closers.push(() => server.close());
+    return server;
+  };
   try {
     const registration = await generateReconcilerRegistration(
       opts.userRegex === undefined ? {} : { userRegex: opts.userRegex },
     );
-    const relay = await startWebhookRelay();
-    closers.push(() => relay.close());
+    const relay = started(await startWebhookRelay());
     // Synapse reaches the service through a proxy too, so transactions can be cut or delayed.
-    const appserviceProxy = opts.faults ? await startFaultProxy(registration.url) : null;
-    if (appserviceProxy) {
-      closers.push(() => appserviceProxy.close());
-      pointRegistrationAt(registration.file, appserviceProxy.url);
-    }
+    const appserviceProxy = opts.faults ? started(await startFaultProxy(registration.url)) : null;
+    if (appserviceProxy) pointRegistrationAt(registration.file, appserviceProxy.url);
     // Both are waited for even when one fails, so that the other is running (and killed) before the clean-up.
     const [synapseStart, livekitStart] = await Promise.allSettled([
       startSynapse({
@@ -104,40 +147,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const livekit = livekitStart.value;
     const dir = freshDir("reconciler");
     const metricsPort = await freePort();
-    const homeserverProxy = opts.faults ? await startFaultProxy(synapse.baseUrl) : null;
-    if (homeserverProxy) closers.push(() => homeserverProxy.close());
-    const livekitApiProxy = opts.faults ? await startFaultProxy(livekit.httpUrl) : null;
-    if (livekitApiProxy) closers.push(() => livekitApiProxy.close());
-    const clockEnv = (offset: string | undefined | null): Record<string, string> =>
-      offset === undefined || offset === null
-        ? {}
-        : { LD_PRELOAD: requireFile(LIBFAKETIME, "run scripts/provision-e2e.sh"), FAKETIME: offset };
+    const homeserverProxy = opts.faults ? started(await startFaultProxy(synapse.baseUrl)) : null;
+    const livekitApiProxy = opts.faults ? started(await startFaultProxy(livekit.httpUrl)) : null;
     let env = clockEnv(opts.clockOffset);
-    const base: Record<string, Record<string, unknown>> = {
-      homeserver: {
-        url: homeserverProxy?.url ?? synapse.baseUrl,
-        domain: "localhost",
-        startup_timeout: "30s",
-      },
-      appservice: { bind_address: "127.0.0.1", port: registration.port },
-      database: { path: path.join(dir, "reconciler.db") },
-      livekit: {
-        deployments: [
-          {
-            name: "local",
-            service_urls: [DEFAULT_LIVEKIT_SERVICE_URL],
-            api_url: livekitApiProxy?.url ?? livekit.httpUrl,
-            api_key: livekit.apiKey,
-            api_secret: livekit.apiSecret,
-          },
-        ],
-      },
-      reconciliation: { dry_run: false },
-      logging: { level: "debug" },
-      metrics: { port: metricsPort },
-      schedules: { sweep: "*/2 * * * * *", poll: "*/3 * * * * *" },
-    };
-    let config = merge(base, opts.config);
+    let config = merge(
+      baseConfig(
+        registration,
+        homeserverProxy?.url ?? synapse.baseUrl,
+        livekit,
+        livekitApiProxy?.url ?? livekit.httpUrl,
+        dir,
+        metricsPort,
+      ),
+      opts.config,
+    );
     const start = () => startReconciler({ registration, homeserverUrl: synapse.baseUrl, config, dir, env });
     const reconciler = await start();
     relay.setTarget(reconciler.webhookUrl);
@@ -162,19 +185,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       async stop() {
         await stack.reconciler.stop();
         await Promise.allSettled([synapse.stop(), livekit.stop()]);
-        await relay.close();
-        await Promise.allSettled([
-          homeserverProxy?.close(),
-          livekitApiProxy?.close(),
-          appserviceProxy?.close(),
-        ]);
+        await closeAll();
         killAllLeftovers();
       },
     };
     return stack;
   } catch (err) {
     killAllLeftovers();
-    await Promise.allSettled(closers.map((close) => close()));
+    await closeAll();
     throw err;
   }
 }
