@@ -8,16 +8,16 @@ export interface GcShare {
 }
 
 /**
- * Records windows (`performance.now()` pairs, in increasing order) and the GC entries Node reports. GC entries
- * arrive asynchronously: `finish` must run after the event loop had a turn since the last window.
+ * Records windows (`performance.now()` pairs, in increasing order) and the GC entries Node reports, for one run.
+ * GC entries arrive asynchronously: `finish` must run after the event loop had a turn since the last window.
  */
 export class GcRecorder {
   private readonly entries: PerformanceEntry[] = [];
   private readonly observer = new PerformanceObserver((list) => {
     this.entries.push(...list.getEntries());
   });
-  private starts: number[] = [];
-  private ends: number[] = [];
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
 
   constructor() {
     this.observer.observe({ entryTypes: ["gc"] });
@@ -43,8 +43,6 @@ export class GcRecorder {
       while (w < this.ends.length && (this.ends[w] as number) < gc.startTime) w++;
       if (gc.startTime >= (this.starts[w] as number)) inWindowsMs += gc.duration;
     }
-    this.starts = [];
-    this.ends = [];
     return { totalMs, inWindowsMs };
   }
 }

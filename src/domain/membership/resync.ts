@@ -6,13 +6,14 @@ import { findInSlot, type LiveSlot } from "./slots";
 
 /**
  * Makes the slots a resync read (`fresh`) reuse what the state already had (`previous`): a slot whose event is
- * unchanged keeps its previous record, and members continuing their session keep their previous strings.
+ * unchanged keeps its previous record (the live view callers may hold), and members continuing their session
+ * keep their previous strings.
  */
 export function keepPrevious(previous: ReadonlyMap<string, LiveSlot>, fresh: Map<string, LiveSlot>): void {
   for (const slot of [...fresh.values()]) {
     const prev = previous.get(slot.ref.key);
     if (prev !== undefined && prev.ref.eventId === slot.ref.eventId) {
-      fresh.set(slot.ref.key, { ref: prev.ref, members: prev.members });
+      fresh.set(slot.ref.key, prev);
       continue;
     }
     slot.members = slot.members.map((m) => {
