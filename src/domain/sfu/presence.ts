@@ -14,9 +14,22 @@ interface SidRecord {
   reason: string | null;
   /** The previous (older) sid of the same identity: each identity's sids form a short list, newest first. */
   older: SidRecord | null;
+  /** The presence last handed out for this sid, reused until its state changes (null: none yet). */
+  shown: SfuPresence | null;
+  /** Set once `prune` forgot it: the room lists drop such records when they are next rebuilt. */
+  pruned: boolean;
 }
 
 const NEVER_SEEN: SfuPresence = Object.freeze({ kind: "never-seen" });
+
+/** Ends a sid at `at` (its presence changes, so the one handed out before is dropped). */
+function goneAt(rec: SidRecord, at: EpochMs, reason: string | null): void {
+  rec.state = "gone";
+  rec.since = at;
+  rec.lastAt = Math.max(rec.lastAt, at);
+  rec.reason = reason;
+  rec.shown = null;
+}
 
 /**
  * A pure reducer of one LiveKit deployment's signals. Presence is keyed by participant sid: a rejoin with the
@@ -102,6 +115,8 @@ export class SfuPresenceTracker {
       lastAt: Number.NEGATIVE_INFINITY,
       reason: null,
       older,
+      shown: null,
+      pruned: false,
     };
     this.sids.set(sid, rec);
     this.byIdentity.set(identity, rec);
@@ -116,9 +131,10 @@ export class SfuPresenceTracker {
     if (rec.state === "gone" || rec.lastAt > at) return;
     if (rec.state !== "connected") {
       rec.since = at;
+      // Only pending sids get here (a gone one never comes back): none was handed out as a presence yet.
+      rec.state = "connected";
       this.supersede(rec, at);
     }
-    rec.state = "connected";
     rec.lastAt = at;
   }
 
@@ -130,20 +146,13 @@ export class SfuPresenceTracker {
     for (let other = this.byIdentity.get(rec.identity) ?? null; other !== null; other = other.older) {
       if (other === rec || other.room !== rec.room || other.state !== "connected" || other.since > at)
         continue;
-      other.state = "gone";
-      other.since = at;
-      other.lastAt = Math.max(other.lastAt, at);
-      other.reason = "DUPLICATE_IDENTITY";
+      goneAt(other, at, "DUPLICATE_IDENTITY");
     }
   }
 
   private end(room: string, identity: string, sid: string, at: EpochMs, reason: string | null): void {
     const rec = this.record(room, identity, sid, at);
-    if (rec.state === "gone") return;
-    rec.state = "gone";
-    rec.since = at;
-    rec.lastAt = Math.max(rec.lastAt, at);
-    rec.reason = reason;
+    if (rec.state !== "gone") goneAt(rec, at, reason);
   }
 
   private endRoom(room: string, at: EpochMs, reason: string, keep: ReadonlySet<string> | null): void {
@@ -151,10 +160,7 @@ export class SfuPresenceTracker {
     if (inRoom === undefined) return;
     for (const rec of inRoom) {
       if (rec.state === "gone" || rec.lastAt > at || keep?.has(rec.sid) === true) continue;
-      rec.state = "gone";
-      rec.since = at;
-      rec.lastAt = at;
-      rec.reason = reason;
+      goneAt(rec, at, reason);
     }
   }
 
@@ -190,12 +196,18 @@ export class SfuPresenceTracker {
       for (let rec = this.byIdentity.get(identity) ?? null; rec !== null; rec = rec.older) {
         if (rec.state === "pending" || !rooms.includes(rec.room)) continue;
         if (rec.state === "connected")
-          return { kind: "connected", since: rec.since, sid: rec.sid, room: rec.room };
+          return (rec.shown ??= { kind: "connected", since: rec.since, sid: rec.sid, room: rec.room });
         if (gone === null || rec.since > gone.since) gone = rec;
       }
     }
     if (gone !== null)
-      return { kind: "gone", since: gone.since, sid: gone.sid, room: gone.room, reason: gone.reason };
+      return (gone.shown ??= {
+        kind: "gone",
+        since: gone.since,
+        sid: gone.sid,
+        room: gone.room,
+        reason: gone.reason,
+      });
     return NEVER_SEEN;
   }
 
@@ -261,11 +273,12 @@ export class SfuPresenceTracker {
       if ((rec.state === "gone" ? rec.since : Math.max(rec.since, rec.lastAt)) >= horizon) continue;
       this.sids.delete(rec.sid);
       this.unlink(rec);
+      rec.pruned = true;
       touched.add(rec.room);
       removed++;
     }
     for (const room of touched) {
-      const kept = (this.byRoom.get(room) ?? []).filter((rec) => this.sids.get(rec.sid) === rec);
+      const kept = (this.byRoom.get(room) ?? []).filter((rec) => !rec.pruned);
       if (kept.length === 0) this.byRoom.delete(room);
       else this.byRoom.set(room, kept);
     }

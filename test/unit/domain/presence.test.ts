@@ -178,4 +178,52 @@ describe("SfuPresenceTracker", () => {
     expect(t.presenceOf([ROOM], [ID])).toEqual({ kind: "never-seen" });
     expect(t.presenceOf([ROOM], ["bob"])).toMatchObject({ kind: "connected" });
   });
+
+  test("a presence asked again after any change of its sid tells the change; unchanged, it is the same answer", () => {
+    const t = new SfuPresenceTracker(0);
+    t.apply(signal("joined", "PA_1", 100));
+    const first = t.presenceOf([ROOM], [ID]);
+    expect(first).toEqual({ kind: "connected", since: 100, sid: "PA_1", room: ROOM });
+    t.apply(signal("joined", "PA_1", 120));
+    expect(t.presenceOf([ROOM], [ID])).toBe(first);
+    t.apply({ kind: "snapshot", room: ROOM, at: 150, participants: [] });
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({
+      kind: "gone",
+      since: 150,
+      reason: "ABSENT_FROM_SNAPSHOT",
+    });
+    t.apply(signal("joined", "PA_2", 200));
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({ kind: "connected", since: 200, sid: "PA_2" });
+    t.apply(signal("joined", "PA_3", 300));
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({ kind: "connected", since: 300, sid: "PA_3" });
+    t.apply(signal("left", "PA_3", 350, "CLIENT_INITIATED"));
+    // PA_2 ended at 300 when PA_3 connected; PA_3, gone last, is the answer.
+    expect(t.presenceOf([ROOM], [ID])).toEqual({
+      kind: "gone",
+      since: 350,
+      sid: "PA_3",
+      room: ROOM,
+      reason: "CLIENT_INITIATED",
+    });
+    t.apply(signal("joined", "PA_4", 400));
+    t.apply({ kind: "room-finished", room: ROOM, at: 500 });
+    expect(t.presenceOf([ROOM], [ID])).toMatchObject({
+      kind: "gone",
+      since: 500,
+      sid: "PA_4",
+      reason: "ROOM_FINISHED",
+    });
+  });
+
+  test("after a prune, the room's remaining sids still end with the room", () => {
+    const t = new SfuPresenceTracker(0);
+    t.apply(signal("joined", "PA_1", 100));
+    t.apply(signal("left", "PA_1", 200));
+    t.apply(signal("joined", "PB_1", 300, undefined, "bob"));
+    expect(t.prune(10_000, 5000)).toBe(1);
+    expect(t.roomsWithConnected()).toEqual([ROOM]);
+    t.apply({ kind: "room-finished", room: ROOM, at: 10_100 });
+    expect(t.presenceOf([ROOM], ["bob"])).toMatchObject({ kind: "gone", reason: "ROOM_FINISHED" });
+    expect(t.roomsWithConnected()).toEqual([]);
+  });
 });
