@@ -1,5 +1,5 @@
 // SFU presence reducer: sid-keyed webhooks and snapshots, duplicate identity, room finish, status and pruning.
-import { SfuPresenceTracker, type SfuSignal } from "../../../src/domain/sfu/presence";
+import { SfuPresenceTracker, type SfuPresence, type SfuSignal } from "../../../src/domain/sfu/presence";
 
 const ROOM = "lk-room";
 const ID = "@alice:example.org:DEVA";
@@ -22,25 +22,24 @@ function signal(
   };
 }
 
+/** The presence of a connected sid in ROOM. */
+function connected(sid: string, since: number): SfuPresence {
+  return { kind: "connected", since, sid, room: ROOM };
+}
+
+/** The presence of a gone sid in ROOM. */
+function gone(sid: string, since: number, reason: string | null): SfuPresence {
+  return { kind: "gone", since, sid, room: ROOM, reason };
+}
+
 describe("SfuPresenceTracker", () => {
   test("joined → connected; left → gone with its reason; unknown pairs are never seen", () => {
     const t = new SfuPresenceTracker(0);
     expect(t.presenceOf([ROOM], [ID])).toEqual({ kind: "never-seen" });
     t.apply(signal("joined", "PA_1", 100));
-    expect(t.presenceOf(["other", ROOM], ["x", ID])).toEqual({
-      kind: "connected",
-      since: 100,
-      sid: "PA_1",
-      room: ROOM,
-    });
+    expect(t.presenceOf(["other", ROOM], ["x", ID])).toEqual(connected("PA_1", 100));
     t.apply(signal("left", "PA_1", 200, "CONNECTION_TIMEOUT"));
-    expect(t.presenceOf([ROOM], [ID])).toEqual({
-      kind: "gone",
-      since: 200,
-      sid: "PA_1",
-      room: ROOM,
-      reason: "CONNECTION_TIMEOUT",
-    });
+    expect(t.presenceOf([ROOM], [ID])).toEqual(gone("PA_1", 200, "CONNECTION_TIMEOUT"));
   });
 
   test("a rejoin's DUPLICATE_IDENTITY leave of the old sid does not hide the new sid, in either order", () => {
@@ -183,36 +182,21 @@ describe("SfuPresenceTracker", () => {
     const t = new SfuPresenceTracker(0);
     t.apply(signal("joined", "PA_1", 100));
     const first = t.presenceOf([ROOM], [ID]);
-    expect(first).toEqual({ kind: "connected", since: 100, sid: "PA_1", room: ROOM });
+    expect(first).toEqual(connected("PA_1", 100));
     t.apply(signal("joined", "PA_1", 120));
     expect(t.presenceOf([ROOM], [ID])).toBe(first);
     t.apply({ kind: "snapshot", room: ROOM, at: 150, participants: [] });
-    expect(t.presenceOf([ROOM], [ID])).toMatchObject({
-      kind: "gone",
-      since: 150,
-      reason: "ABSENT_FROM_SNAPSHOT",
-    });
+    expect(t.presenceOf([ROOM], [ID])).toEqual(gone("PA_1", 150, "ABSENT_FROM_SNAPSHOT"));
     t.apply(signal("joined", "PA_2", 200));
-    expect(t.presenceOf([ROOM], [ID])).toMatchObject({ kind: "connected", since: 200, sid: "PA_2" });
+    expect(t.presenceOf([ROOM], [ID])).toEqual(connected("PA_2", 200));
     t.apply(signal("joined", "PA_3", 300));
-    expect(t.presenceOf([ROOM], [ID])).toMatchObject({ kind: "connected", since: 300, sid: "PA_3" });
+    expect(t.presenceOf([ROOM], [ID])).toEqual(connected("PA_3", 300));
     t.apply(signal("left", "PA_3", 350, "CLIENT_INITIATED"));
     // PA_2 ended at 300 when PA_3 connected; PA_3, gone last, is the answer.
-    expect(t.presenceOf([ROOM], [ID])).toEqual({
-      kind: "gone",
-      since: 350,
-      sid: "PA_3",
-      room: ROOM,
-      reason: "CLIENT_INITIATED",
-    });
+    expect(t.presenceOf([ROOM], [ID])).toEqual(gone("PA_3", 350, "CLIENT_INITIATED"));
     t.apply(signal("joined", "PA_4", 400));
     t.apply({ kind: "room-finished", room: ROOM, at: 500 });
-    expect(t.presenceOf([ROOM], [ID])).toMatchObject({
-      kind: "gone",
-      since: 500,
-      sid: "PA_4",
-      reason: "ROOM_FINISHED",
-    });
+    expect(t.presenceOf([ROOM], [ID])).toEqual(gone("PA_4", 500, "ROOM_FINISHED"));
   });
 
   test("after a prune, the room's remaining sids still end with the room", () => {
