@@ -7,7 +7,7 @@ import { SessionTracker } from "../../src/domain/sessions/tracker";
 import { SfuNameCache } from "../../src/domain/sfu/names";
 import { SfuPresenceTracker, type SfuView } from "../../src/domain/sfu/presence";
 import { DEFAULT_VERDICT_POLICY, judgeMember } from "../../src/domain/verdict";
-import { CorpusGenerator } from "./corpus";
+import { CorpusGenerator, type Chunk } from "./corpus";
 import { GcRecorder, type GcShare } from "./gc-share";
 import { bench } from "./report";
 
@@ -108,6 +108,42 @@ interface RunResult {
   readonly gcPauses: GcRecorder;
 }
 
+/** What feeding the corpus took: events, the timed processing and the untimed generation, in ms. */
+interface Feeding {
+  readonly processed: number;
+  readonly elapsedMs: number;
+  readonly generationMs: number;
+}
+
+/**
+ * Feeds EVENTS events of `generator` chunk by chunk, as they would arrive: `prepare` runs untimed with the chunk's
+ * generation, then `processChunk` runs timed (it gets how many events came before the chunk), and `onWindow` hears each
+ * timed window.
+ */
+function feedCorpus(
+  generator: CorpusGenerator,
+  prepare: (chunk: Chunk) => void,
+  processChunk: (chunk: Chunk, before: number) => void,
+  onWindow: (t0: number, t1: number) => void = () => undefined,
+): Feeding {
+  let elapsedMs = 0;
+  let generationMs = 0;
+  let processed = 0;
+  while (processed < EVENTS) {
+    const g0 = performance.now();
+    const chunk = generator.chunk(Math.min(CHUNK, EVENTS - processed));
+    prepare(chunk);
+    const t0 = performance.now();
+    generationMs += t0 - g0;
+    processChunk(chunk, processed);
+    const t1 = performance.now();
+    onWindow(t0, t1);
+    elapsedMs += t1 - t0;
+    processed += chunk.events.length;
+  }
+  return { processed, elapsedMs, generationMs };
+}
+
 /**
  * Generates and processes the corpus chunk by chunk. Only the processing is timed: applying each event to its
  * room, then per change the session tracker and (for joins and updates) SFU target, SFU view and verdict;
@@ -118,17 +154,12 @@ function run(): RunResult {
   const rooms = generator.rooms.map((r) => new RoomCallState(r.roomId, { roomVersion: "12" }));
   const harness = new Harness(generator.startAt);
   const gcPauses = new GcRecorder();
-  let elapsedMs = 0;
-  let generationMs = 0;
-  let processed = 0;
   let membershipEvents = 0;
-  while (processed < EVENTS) {
-    const g0 = performance.now();
-    const { events, roomOf, receivedAt, signals } = generator.chunk(Math.min(CHUNK, EVENTS - processed));
+  const prepare = ({ signals }: Chunk): void => {
     for (const signal of signals) harness.presence.apply(signal);
     harness.presence.apply({ kind: "poll-ok", at: generator.nowAt });
-    generationMs += performance.now() - g0;
-    const t0 = performance.now();
+  };
+  const processChunk = ({ events, roomOf, receivedAt }: Chunk, before: number): void => {
     for (let i = 0; i < events.length; i++) {
       const room = rooms[roomOf[i] as number] as RoomCallState;
       const now = receivedAt[i] as number;
@@ -136,18 +167,17 @@ function run(): RunResult {
       if (outcome.parse.kind === "slot" || outcome.parse.kind === "invalid") membershipEvents++;
       for (const change of outcome.changes) harness.onChange(room, change, now);
     }
-    if (Math.floor((processed + events.length) / PRUNE_EVERY) > Math.floor(processed / PRUNE_EVERY)) {
+    if (Math.floor((before + events.length) / PRUNE_EVERY) > Math.floor(before / PRUNE_EVERY)) {
       // The periodic sweep: lapsed sticky memberships leave, old LiveKit participants are forgotten.
       const now = generator.nowAt;
       for (const room of rooms)
         for (const change of room.expireSticky(now)) harness.onChange(room, change, now);
       harness.presence.prune(now, SID_RETENTION_MS);
     }
-    const t1 = performance.now();
+  };
+  const { processed, elapsedMs, generationMs } = feedCorpus(generator, prepare, processChunk, (t0, t1) => {
     gcPauses.window(t0, t1);
-    elapsedMs += t1 - t0;
-    processed += events.length;
-  }
+  });
   const byFamily = { ...generator.byFamily };
   return {
     rooms,
@@ -170,18 +200,16 @@ function run(): RunResult {
 function applyOnlyRun(): number {
   const generator = new CorpusGenerator(ROOMS);
   const rooms = generator.rooms.map((r) => new RoomCallState(r.roomId, { roomVersion: "12" }));
-  let elapsedMs = 0;
-  let processed = 0;
-  while (processed < EVENTS) {
-    const { events, roomOf, receivedAt } = generator.chunk(Math.min(CHUNK, EVENTS - processed));
-    const t0 = performance.now();
-    for (let i = 0; i < events.length; i++) {
-      const room = rooms[roomOf[i] as number] as RoomCallState;
-      room.apply(events[i], { receivedAt: receivedAt[i] as number });
-    }
-    elapsedMs += performance.now() - t0;
-    processed += events.length;
-  }
+  const { processed, elapsedMs } = feedCorpus(
+    generator,
+    () => undefined,
+    ({ events, roomOf, receivedAt }) => {
+      for (let i = 0; i < events.length; i++) {
+        const room = rooms[roomOf[i] as number] as RoomCallState;
+        room.apply(events[i], { receivedAt: receivedAt[i] as number });
+      }
+    },
+  );
   return Math.round(processed / (elapsedMs / 1000));
 }
 
