@@ -10,7 +10,8 @@ import { findInSlot, type LiveSlot } from "./slots";
  * keep their previous strings.
  */
 export function keepPrevious(previous: ReadonlyMap<string, LiveSlot>, fresh: Map<string, LiveSlot>): void {
-  for (const slot of [...fresh.values()]) {
+  // Setting an existing key while iterating a Map is safe: the entry keeps its place and is not visited again.
+  for (const slot of fresh.values()) {
     const prev = previous.get(slot.ref.key);
     if (prev !== undefined && prev.ref.eventId === slot.ref.eventId) {
       fresh.set(slot.ref.key, prev);
