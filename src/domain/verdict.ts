@@ -29,6 +29,11 @@ export interface VerdictContext {
   /** When this service first saw this member key. */
   readonly firstSeenAt: EpochMs;
   readonly policy: VerdictPolicy;
+  /**
+   * Whether expiry can be judged: false while the homeserver's clock is further from ours than a real clock
+   * error can be (then every server timestamp is suspect, and expiry waits until the clocks agree again).
+   */
+  readonly expiryJudgeable?: boolean;
 }
 
 /** Plain JSON-able facts behind a verdict, for logs and the audit trail. */
@@ -68,15 +73,23 @@ export type Verdict =
     }
   | {
       readonly kind: "unknown";
-      readonly reason: "sfu_not_ours" | "sfu_unavailable" | "sfu_stale";
+      readonly reason:
+        | "sfu_not_ours"
+        | "sfu_unavailable"
+        | "sfu_stale"
+        | "sfu_contested"
+        | "expired_but_connected"
+        | "server_clock_unknown";
       readonly evidence: VerdictEvidence;
     };
 
 /**
- * Judges one member. Order: not joined to the room → ghost; expired → ghost; then the SFU: no SFU → alive;
- * not ours / unavailable / stale → unknown; connected → alive; gone for at least the leave grace → ghost,
+ * Judges one member. Order: not joined to the room → ghost; expired → ghost, unless the SFU shows it connected
+ * (unknown: a live device outranks a timestamp) or the server clock is not known (unknown); then the SFU: no SFU →
+ * alive; not ours / unavailable / stale → unknown; connected → alive; gone for at least the leave grace → ghost,
  * else alive; never seen (or only gone before this membership began: an earlier session) for at least the
- * connect grace since max(first seen, tracking start, creation) → ghost, else alive.
+ * connect grace since max(first seen, tracking start, creation) → ghost, else alive — unless other members'
+ * claims chose that SFU for it (`contested`): then never seeing it there proves nothing (unknown).
  */
 export function judgeMember(member: RtcMember, ctx: VerdictContext): Verdict {
   const { now, sfu, policy } = ctx;
@@ -90,7 +103,15 @@ export function judgeMember(member: RtcMember, ctx: VerdictContext): Verdict {
     sfu: sfu.kind,
   };
   if (ctx.userJoined === false) return { kind: "ghost", reason: "not_joined", evidence: base };
-  if (expiresAt !== null && now >= expiresAt) return { kind: "ghost", reason: "expired", evidence: base };
+  if (expiresAt !== null && now >= expiresAt) {
+    if (ctx.expiryJudgeable === false)
+      return { kind: "unknown", reason: "server_clock_unknown", evidence: base };
+    if (sfu.kind === "observed" && sfu.presence.kind === "connected") {
+      const evidence = { ...base, presence: sfu.presence, trackingSince: sfu.trackingSince };
+      return { kind: "unknown", reason: "expired_but_connected", evidence };
+    }
+    return { kind: "ghost", reason: "expired", evidence: base };
+  }
   switch (sfu.kind) {
     case "none":
       return { kind: "alive", reason: "no-sfu-evidence", evidence: base };
@@ -133,6 +154,7 @@ function judgeObserved(
   const waitingSince = Math.max(ctx.firstSeenAt, trackingSince, member.createdTs);
   const graceMs = policy.connectGraceMs;
   const evidence = { ...base, presence, trackingSince, waitingSince, graceMs };
+  if (sfu.contested === true) return { kind: "unknown", reason: "sfu_contested", evidence };
   return now - waitingSince >= graceMs
     ? { kind: "ghost", reason: "never_connected", evidence }
     : { kind: "alive", reason: "awaiting-connect", evidence };

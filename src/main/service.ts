@@ -41,13 +41,13 @@ export class Service {
 
   constructor(private readonly opts: ServiceOptions) {
     const { config, registration, logger } = opts;
-    const serverClock = new ServerClockOffset();
+    const serverClock = new ServerClockOffset(logger.child({ component: "server-clock" }));
     this.http = new MatrixHttp({
       baseUrl: config.homeserver.url,
       accessToken: registration.as_token,
       logger,
       now: () => systemClock.now(),
-      // Until the first event arrives (e.g. right after a restart), the homeserver's Date headers tell its clock.
+      // The homeserver's Date headers are the only source of its clock (never an event's origin_server_ts).
       onServerDate: (serverMs, receivedAt) => {
         serverClock.observe(serverMs, receivedAt);
       },

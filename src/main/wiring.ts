@@ -178,7 +178,6 @@ export function buildApp(d: AppDeps) {
     state,
     reconciler,
     access,
-    serverClock,
     clock,
     logger.child({ component: "intake" }),
     metrics,

@@ -5,7 +5,6 @@ import type { Metrics } from "../ports/metrics";
 import type { InboxEntry } from "../ports/store";
 import type { Reconciler } from "../reconcile/reconciler";
 import type { RoomAccessCache } from "../reconcile/room-access";
-import type { ServerClockOffset } from "../server-clock";
 import type { CallState } from "../state/call-state";
 
 /** Bot-facing events are handed over after the journal transaction commits (they do network I/O). */
@@ -24,7 +23,6 @@ export class EventRouter {
     private readonly state: CallState,
     private readonly reconciler: Reconciler,
     private readonly access: RoomAccessCache,
-    private readonly serverClock: ServerClockOffset,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
@@ -35,8 +33,7 @@ export class EventRouter {
   handle(entry: InboxEntry): void {
     const e = entry.event as Record<string, unknown>;
     const type = String(e.type);
-    if (typeof e.origin_server_ts === "number")
-      this.serverClock.observe(e.origin_server_ts, entry.receivedAt);
+    // An event's origin_server_ts is its sender's claim: it never feeds the server clock (see ServerClockOffset).
     if (type === "m.room.message") {
       if (e.sender !== this.botUserId)
         this.deferred.push(() => {

@@ -64,6 +64,7 @@ export class Judge {
       sfu: view,
       firstSeenAt: this.state.firstSeenAt(member),
       policy: this.policy,
+      expiryJudgeable: this.serverClock.trusted,
     });
     if (isSfuBased(verdict) && this.backedOff(member, now)) {
       verdict = { kind: "unknown", reason: "sfu_unavailable", evidence: { ...verdict.evidence } };

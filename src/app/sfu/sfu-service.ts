@@ -1,6 +1,6 @@
 // What every LiveKit deployment says, from webhooks and polls, kept per deployment; answers the verdict's SFU view.
-import type { RtcMember } from "../../domain/membership/model";
-import type { CallPeers } from "../../domain/sfu/mapping";
+import type { RtcMember, Transport } from "../../domain/membership/model";
+import { type CallPeers, sfuContested } from "../../domain/sfu/mapping";
 import { SfuNameCache } from "../../domain/sfu/names";
 import { type SfuSignal, SfuPresenceTracker, type SfuView } from "../../domain/sfu/presence";
 import type { EpochMs } from "../../domain/time";
@@ -101,7 +101,11 @@ export class SfuService {
     if (target === "not-ours") return { view: { kind: "not-ours" }, target: null };
     const tracker = this.trackers.get(target.deployment);
     if (!tracker) return { view: { kind: "not-ours" }, target: null };
-    return { view: tracker.viewOf(target.rooms, target.identities, now, this.opts.staleAfterMs), target };
+    const view = tracker.viewOf(target.rooms, target.identities, now, this.opts.staleAfterMs);
+    if (view.kind !== "observed") return { view, target };
+    const isChosen = (t: Transport | null) =>
+      t !== null && this.directory.forTransport(t) === target.deployment;
+    return { view: sfuContested(member, peers, isChosen) ? { ...view, contested: true } : view, target };
   }
 
   /** Forgets a member's cached LiveKit names once it is gone. */

@@ -1,6 +1,6 @@
 // Which SFU a member depends on, and the LiveKit room names and participant identities it may appear under.
 import type { MembershipFormat, RtcMember, Transport } from "../membership/model";
-import { olderInCall } from "../membership/oldest";
+import { inCallOf, olderInCall } from "../membership/oldest";
 import { hashedTuple, unpaddedB64Sha256 } from "./hash";
 
 /** The member's own first transport (`foci_preferred[0]`, `foci_active[0]`, `transports.published[0]`). */
@@ -24,12 +24,15 @@ export function oldestMemberOf(
 
 /**
  * The other members of a room's calls, as far as choosing a member's SFU needs them: either the list of the
- * room's effective members, or something that finds the oldest one without building that list (the room's
- * call state does: it runs for every change of a call with oldest-membership selection).
+ * room's effective members, or something that lists them and finds the oldest one without building that list
+ * (the room's call state does: it runs for every change of a call with oldest-membership selection).
  */
 export type CallPeers =
   | readonly RtcMember[]
-  | { oldestInCall(member: RtcMember, formats: ReadonlySet<MembershipFormat>): RtcMember };
+  | {
+      oldestInCall(member: RtcMember, formats: ReadonlySet<MembershipFormat>): RtcMember;
+      members(): readonly RtcMember[];
+    };
 
 function oldestAmong(member: RtcMember, peers: CallPeers, formats: ReadonlySet<MembershipFormat>): RtcMember {
   return "oldestInCall" in peers
@@ -38,33 +41,60 @@ function oldestAmong(member: RtcMember, peers: CallPeers, formats: ReadonlySet<M
 }
 
 /**
- * The transport (SFU) whose LiveKit room the member's media goes through (matrixrtc.md §4):
- * - C / S with `focus_selection: oldest_membership` (MSC4143 seed): the own transport of the call's oldest
- *   member, among current-format members (C, S, D, E) as js-sdk 43 picks it;
- * - C / S with `multi_sfu`, or S without `focus_active`: the member's own `foci_preferred[0]`;
+ * Whose transport is the member's SFU (matrixrtc.md §4): its own (`own`), the oldest member's among these
+ * formats, or none (an unknown focus selection: no SFU can be asked).
+ * - C / S with `focus_selection: oldest_membership` (MSC4143 seed): the oldest among current-format members
+ *   (C, S, D, E) as js-sdk 43 picks it;
+ * - C / S with `multi_sfu`, or S without `focus_active`: its own `foci_preferred[0]`;
  * - D / E (MSC4143 sticky): its own `transports.published[0]`;
  * - B (legacy array): the oldest legacy entry's `foci_active[0]`; A (MSC3401): its own focus, if any.
- * Null when there is none or the selection method is unknown: then no SFU can be asked.
  */
-export function sfuTransportFor(member: RtcMember, peers: CallPeers): Transport | null {
+function selectionOf(member: RtcMember): "own" | "none" | ReadonlySet<MembershipFormat> {
   switch (member.source.format) {
     case "sticky":
     case "rtc-latest":
     case "msc3401":
-      return ownTransport(member);
+      return "own";
     case "legacy-array":
-      return ownTransport(oldestAmong(member, peers, LEGACY));
+      return LEGACY;
     case "session":
     case "rtc-state": {
       const focus = member.focusActive;
-      if (focus === null || focus.focusSelection === null || focus.focusSelection === "multi_sfu") {
-        return ownTransport(member);
-      }
-      if (focus.focusSelection === "oldest_membership")
-        return ownTransport(oldestAmong(member, peers, MODERN));
-      return null;
+      if (focus === null || focus.focusSelection === null || focus.focusSelection === "multi_sfu")
+        return "own";
+      return focus.focusSelection === "oldest_membership" ? MODERN : "none";
     }
   }
+}
+
+/** The transport (SFU) whose LiveKit room the member's media goes through; null when none can be asked. */
+export function sfuTransportFor(member: RtcMember, peers: CallPeers): Transport | null {
+  const selection = selectionOf(member);
+  if (selection === "none") return null;
+  return ownTransport(selection === "own" ? member : oldestAmong(member, peers, selection));
+}
+
+/**
+ * Whether other members' claims chose the member's SFU without the whole call agreeing on it. Under
+ * oldest-membership selection the SFU is the oldest member's, and "oldest" is `created_ts`, which each member
+ * writes about itself: a member announcing an "older" membership could move everyone onto an SFU of its
+ * choosing, as far as a judge can tell. When someone else is the oldest and not every member of the call names
+ * the chosen SFU first (`isChosen`), the member's absence from that SFU is no evidence (matrixrtc.md §4;
+ * docs/operations.md "Threat model" says where this is stricter than clients).
+ */
+export function sfuContested(
+  member: RtcMember,
+  peers: CallPeers,
+  isChosen: (transport: Transport | null) => boolean,
+): boolean {
+  const selection = selectionOf(member);
+  if (selection === "own" || selection === "none") return false;
+  if (oldestAmong(member, peers, selection).key === member.key) return false;
+  const members = "oldestInCall" in peers ? peers.members() : peers;
+  for (const other of members) {
+    if (inCallOf(other, member, selection) && !isChosen(ownTransport(other))) return true;
+  }
+  return !isChosen(ownTransport(member));
 }
 
 function pushUnique(list: string[], value: string): void {

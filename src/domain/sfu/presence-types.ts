@@ -65,7 +65,9 @@ export interface DeploymentStatus {
 /**
  * The SFU evidence a verdict gets for one member: `none` (the member depends on no SFU: full mesh or an unknown
  * focus selection), `not-ours` (an SFU whose API key we do not hold), `unavailable`, `stale` (no recent
- * successful poll: webhooks alone are lossy), or `observed`.
+ * successful poll: webhooks alone are lossy), or `observed`. An observed view is `contested` when the SFU was
+ * chosen for the member by other members' claims (MSC4143 `oldest_membership`) while the call's members do not
+ * all name it: then it can show the member there, but its absence there proves nothing.
  */
 export type SfuView =
   | { readonly kind: "none" }
@@ -77,4 +79,5 @@ export type SfuView =
       readonly presence: SfuPresence;
       readonly trackingSince: EpochMs;
       readonly resumedAt: EpochMs | null;
+      readonly contested?: boolean;
     };

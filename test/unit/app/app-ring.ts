@@ -73,7 +73,7 @@ export class AppRing {
   readonly directory = new DeploymentDirectory([{ name: DEPLOYMENT, serviceUrls: [JWT_URL] }]);
   readonly sfu: SfuService;
   readonly state: CallState;
-  readonly serverClock = new ServerClockOffset();
+  readonly serverClock = new ServerClockOffset(this.logger);
   readonly access: RoomAccessCache;
   readonly clearer: Clearer;
   readonly falsePositives: FalsePositives;
@@ -200,7 +200,6 @@ export class AppRing {
       this.state,
       this.reconciler,
       this.access,
-      this.serverClock,
       clock,
       logger,
       metrics,

@@ -70,6 +70,7 @@ describe("sessions of cleared members", () => {
     const h = new Harness();
     const skew = 600_000;
     h.matrix.serverSkewMs = skew;
+    h.serverClock.observe(T0 + skew, T0);
     const ts = T0 + skew;
     const foci = [livekitFocus("https://elsewhere.example.net/jwt")];
     await h.deliver(

@@ -179,17 +179,7 @@ describe("EventRouter", () => {
       onMessage: (e) => seen.push(`message ${String(e.sender)}`),
       onInvite: (e) => seen.push(`invite ${String(e.sender)}`),
     };
-    const router = new EventRouter(
-      h.state,
-      h.reconciler,
-      h.access,
-      h.serverClock,
-      h.clock,
-      h.logger,
-      h.metrics,
-      BOT,
-      bot,
-    );
+    const router = new EventRouter(h.state, h.reconciler, h.access, h.clock, h.logger, h.metrics, BOT, bot);
     const entries = [
       message(BOT, "!rtc help"),
       message(ALICE, "!rtc help"),

@@ -1,6 +1,7 @@
 // Judge + Reconciler: grace deadlines on the fake clock, exactly-once clears, SFU doubt, server clock, audit, retries.
 import {
   ALICE,
+  BOB,
   CALL_MEMBER,
   livekitFocus,
   ROOM,
@@ -117,12 +118,13 @@ describe("Reconciler: doubtful SFU views", () => {
 
 describe("Reconciler: expiry on the homeserver's clock", () => {
   test.each([
-    ["ahead of", 600_000],
-    ["behind", -600_000],
+    ["ahead of", 300_000],
+    ["behind", -300_000],
   ])(
-    "the homeserver's clock %s ours: a 60 s membership expires 60 s after we received it",
+    "the homeserver's answers say its clock is %s ours: a 60 s membership expires 60 s after we received it",
     async (_how, skew) => {
       const h = new Harness();
+      h.serverClock.observe(T0 + skew, T0);
       const ts = T0 + skew;
       await h.deliver(
         ...h.room({ users: [ALICE] }).map((e) => ({ ...e, origin_server_ts: ts })),
@@ -138,6 +140,97 @@ describe("Reconciler: expiry on the homeserver's clock", () => {
       expect(h.matrix.writes()).toHaveLength(1);
     },
   );
+
+  test("an event another sender stamped hours ahead moves no clock: a live member stays alive and uncleared", async () => {
+    const h = new Harness();
+    await h.deliver(
+      ...h.room({ users: [ALICE, CAROL] }),
+      sessionJoin({ user: ALICE, device: "DEVA", expires: 14_400_000, foci: OTHER_SFU }),
+    );
+    await h.deliver({
+      ...sessionJoin({ user: CAROL, device: "DEVC" }),
+      origin_server_ts: T0 + 5 * 3_600_000,
+    });
+    await h.deliver({
+      type: "m.room.message",
+      room_id: ROOM,
+      sender: CAROL,
+      event_id: "$future",
+      origin_server_ts: T0 + 5 * 3_600_000,
+      content: { msgtype: "m.text", body: "hello from the future" },
+    });
+    expect(h.serverClock.offsetMs).toBe(0);
+    await h.advance(2_000);
+    h.reconciler.sweep();
+    await h.settle();
+    expect(h.label(ALICE, "DEVA")).toBe("unknown:sfu_not_ours");
+    expect(h.matrix.writes()).toEqual([]);
+  });
+
+  test("a homeserver clock further off than a real clock error: expiry waits, and the log says why", async () => {
+    const h = new Harness();
+    h.serverClock.observe(T0 - 5 * 3_600_000, T0);
+    expect(h.serverClock.trusted).toBe(false);
+    expect(h.logger.find("the homeserver's clock is too far from ours", "error")).toHaveLength(1);
+    await h.deliver(
+      ...h.room({ users: [ALICE] }),
+      sessionJoin({ user: ALICE, device: "DEVA", ts: T0 - 5 * 3_600_000, expires: 60_000, foci: OTHER_SFU }),
+    );
+    expect(h.label(ALICE, "DEVA")).toBe("unknown:server_clock_unknown");
+    expect(h.matrix.writes()).toEqual([]);
+  });
+
+  test("an expiry verdict against a member the SFU shows connected is not acted on, and says what was seen", async () => {
+    const h = new Harness();
+    await connectedAlice(h);
+    await h.deliver(sessionJoin({ user: ALICE, device: "DEVA", ts: h.clock.now(), expires: 1_000 }));
+    await h.advance(2_000);
+    h.reconciler.sweep();
+    await h.settle();
+    expect(h.label(ALICE, "DEVA")).toBe("unknown:expired_but_connected");
+    expect(h.matrix.writes()).toEqual([]);
+    const row = h.audit("verdict").at(-1);
+    expect(row?.evidence).toMatchObject({ presence: { kind: "connected" } });
+  });
+});
+
+describe("Reconciler: an SFU chosen by another member's claim", () => {
+  test("a forged older membership naming our SFU does not make a member whose call runs elsewhere a ghost", async () => {
+    const h = new Harness();
+    await h.deliver(
+      ...h.room({ users: [ALICE, BOB, CAROL] }),
+      sessionJoin({ user: ALICE, device: "DEVA", ts: T0 - 1_000, foci: OTHER_SFU }),
+      sessionJoin({ user: BOB, device: "DEVB", ts: T0 }),
+    );
+    expect(h.label(BOB, "DEVB")).toBe("unknown:sfu_not_ours");
+    // Carol claims a membership created an hour ago, naming our SFU.
+    await h.deliver(sessionJoin({ user: CAROL, device: "DEVC", ts: T0, createdTs: T0 - 3_600_000 }));
+    await h.advance(61_000);
+    await h.poll();
+    h.reconciler.sweep();
+    await h.settle();
+    expect(h.label(BOB, "DEVB")).toBe("unknown:sfu_contested");
+    expect(h.label(ALICE, "DEVA")).toBe("unknown:sfu_contested");
+    const written = JSON.stringify(h.matrix.writes());
+    expect(written).not.toContain("DEVA");
+    expect(written).not.toContain("DEVB");
+  });
+
+  test("when the whole call names one SFU, who claims to be oldest does not matter and absence counts", async () => {
+    const h = new Harness();
+    await h.deliver(
+      ...h.room({ users: [ALICE, BOB] }),
+      sessionJoin({ user: ALICE, device: "DEVA", ts: T0 - 1_000 }),
+      sessionJoin({ user: BOB, device: "DEVB", ts: T0 }),
+    );
+    await h.connect(ALICE, "DEVA", "PA_1");
+    await h.advance(61_000);
+    await h.poll();
+    h.reconciler.sweep();
+    await h.settle();
+    expect(h.label(ALICE, "DEVA")).toBe("alive:connected");
+    expect(h.label(BOB, "DEVB")).toBe("ghost:never_connected");
+  });
 });
 
 describe("Reconciler: audit and retries", () => {

@@ -97,6 +97,7 @@ describe("SfuNameCache", () => {
         asked++;
         return oldestMemberOf(member, [oldest], formats);
       },
+      members: () => [oldest],
     };
     expect(cache.targetOf(multi, members)?.transport.livekitServiceUrl).toBe(
       livekitFocus().livekit_service_url,

@@ -64,16 +64,50 @@ describe("judgeMember branches", () => {
     });
   });
 
-  test("expired → ghost expired, even when the SFU says connected or cannot be asked", () => {
+  test("expired → ghost expired when the SFU cannot be asked or shows it gone; unknown while it shows it connected", () => {
     const late = T0 + 14_400_000;
     expect(judgeMember(member, ctx({ now: late }))).toMatchObject({
+      kind: "unknown",
+      reason: "expired_but_connected",
+      evidence: { expiresAt: late, presence: { kind: "connected" } },
+    });
+    expect(judgeMember(member, ctx({ now: late, sfu: { kind: "stale", lastOkAt: null } }))).toMatchObject({
       kind: "ghost",
       reason: "expired",
       evidence: { expiresAt: late },
     });
-    expect(judgeMember(member, ctx({ now: late, sfu: { kind: "stale", lastOkAt: null } })).reason).toBe(
-      "expired",
-    );
+    const gone: SfuPresence = { kind: "gone", since: T0 + 1000, sid: "PA", room: "r", reason: null };
+    expect(judgeMember(member, ctx({ now: late, sfu: observed(gone) })).reason).toBe("expired");
+  });
+
+  test("expiry is not judged while the server clock is unknown", () => {
+    const late = T0 + 14_400_000;
+    const sfu: SfuView = { kind: "none" };
+    expect(judgeMember(member, ctx({ now: late, sfu, expiryJudgeable: false }))).toMatchObject({
+      kind: "unknown",
+      reason: "server_clock_unknown",
+    });
+    expect(judgeMember(member, ctx({ now: late, sfu })).reason).toBe("expired");
+  });
+
+  test("an SFU chosen by other members' claims: seen there counts, never seen there proves nothing", () => {
+    const never: SfuPresence = { kind: "never-seen" };
+    const contested = (presence: SfuPresence): SfuView => ({
+      kind: "observed",
+      presence,
+      trackingSince: T0 - 1_000_000,
+      resumedAt: null,
+      contested: true,
+    });
+    expect(judgeMember(member, ctx({ sfu: observed(never) })).reason).toBe("never_connected");
+    expect(judgeMember(member, ctx({ sfu: contested(never) }))).toMatchObject({
+      kind: "unknown",
+      reason: "sfu_contested",
+    });
+    const gone: SfuPresence = { kind: "gone", since: T0 + 1000, sid: "PA", room: "r", reason: null };
+    expect(judgeMember(member, ctx({ sfu: contested(gone) })).reason).toBe("left_sfu");
+    const connected: SfuPresence = { kind: "connected", since: T0 + 1000, sid: "PA", room: "r" };
+    expect(judgeMember(member, ctx({ sfu: contested(connected) })).reason).toBe("connected");
   });
 
   test("unknown room membership counts as joined", () => {
