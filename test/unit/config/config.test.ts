@@ -132,6 +132,41 @@ describe("config", () => {
     expect(() => loadConfig(join(dir, "missing.yaml"))).toThrow(/cannot read the config file \(ENOENT\)/);
   });
 
+  describe("YAML errors name a position, never the line (it may hold a secret)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rtc-config-yaml-"));
+    const problemsIn = (name: string, text: string): string[] => {
+      writeFileSync(join(dir, name), text);
+      try {
+        loadConfig(join(dir, name));
+      } catch (err) {
+        if (err instanceof ConfigError) return [...err.problems];
+        throw err;
+      }
+      return [];
+    };
+
+    test.each([
+      [
+        "a nested mapping",
+        "livekit:\n  api_secret: hunter2-s3cret: more\n",
+        /^not valid YAML at line 2, column \d+ \(/,
+      ],
+      [
+        "an unclosed quote",
+        'homeserver:\n  url: "hunter2-s3cret\n',
+        /^not valid YAML at line \d+, column \d+ \(/,
+      ],
+      ["a stray token", "- a\nhunter2-s3cret: c\n", /^not valid YAML at line 2, column \d+ \(/],
+      ["an unknown tag", "homeserver: !hunter2-s3cret x\n", /^not valid YAML at line 1, column 13 \(/],
+      ["an undefined alias", "homeserver: *hunter2-s3cret\n", /^not valid YAML: an alias/],
+    ])("%s", (_name, text, expected) => {
+      const problems = problemsIn("bad.yaml", text);
+      expect(problems.length).toBeGreaterThan(0);
+      expect(problems[0]).toMatch(expected);
+      expect(problems.join("\n")).not.toContain("hunter2");
+    });
+  });
+
   describe("LiveKit deployments", () => {
     const deployment = (name: string, apiKey: string, extra: Record<string, unknown> = {}) => ({
       name,
