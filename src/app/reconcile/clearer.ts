@@ -212,7 +212,12 @@ export class Clearer {
             });
           }
         } catch (err) {
-          this.logger.debug("could not re-read the key before clearing", { error: String(err) });
+          // Unconfirmed is not confirmed: the key may hold a newer join. Failed is retried later by the reconciler.
+          return this.record(j, cause, {
+            result: "failed",
+            method: null,
+            detail: `could not re-read the key before clearing: ${err instanceof Error ? err.message : String(err)}`,
+          });
         }
       }
     }
