@@ -254,7 +254,8 @@ export class Clearer {
         this.state.expectLeave(m.key, leaveReasonFor(j, method, cause), leftAt);
       }
       try {
-        const done = await this.methods.execute(j.member, method, current.ref.owner);
+        const others = current.members.filter((x) => x.key !== m.key).length;
+        const done = await this.methods.execute(j.member, method, current.ref.owner, others);
         if (!done) {
           this.state.forgetExpectedLeave(m.key);
           failures.push(`${method}: not applicable`);
