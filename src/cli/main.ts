@@ -1,14 +1,15 @@
 // The command line: generate a registration (-r), check a config (--check-config) or run the service (-c).
-import { writeFileSync } from "node:fs";
+import { closeSync, fchmodSync, openSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load";
 import { generateRegistration, loadRegistration, registrationToYaml } from "../adapters/matrix/registration";
 
 const USAGE = `Usage:
-  matrix-rtc-reconciler -r -u URL [-f FILE] [-l LOCALPART] [-d DOMAIN | -c CONFIG]
-      Write an appservice registration (default file: registration.yaml). URL is where the
-      homeserver reaches this service, e.g. http://127.0.0.1:9000. DOMAIN (or the config's
-      homeserver.domain) scopes the user namespaces to your server.
+  matrix-rtc-reconciler -r -u URL [-f FILE] [-l LOCALPART] [-d DOMAIN | -c CONFIG] [--force]
+      Write an appservice registration (default file: registration.yaml, mode 0600). URL is where
+      the homeserver reaches this service, e.g. http://127.0.0.1:9000. DOMAIN (or the config's
+      homeserver.domain) scopes the user namespaces to your server. An existing FILE is only
+      replaced with --force (new tokens: Synapse's copy must be replaced too).
   matrix-rtc-reconciler -c CONFIG [-f REGISTRATION]
       Run the service.
   matrix-rtc-reconciler -c CONFIG --check-config
@@ -33,12 +34,36 @@ function options(argv: string[]) {
         domain: { type: "string", short: "d" },
         config: { type: "string", short: "c" },
         "check-config": { type: "boolean" },
+        force: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
     }).values;
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** The registration's tokens are secrets: an existing file is kept unless forced, and is 0600 before they are written. */
+function writeSecretFile(file: string, text: string, force: boolean): void {
+  let fd: number;
+  try {
+    fd = openSync(file, force ? "w" : "wx", 0o600);
+  } catch (err) {
+    if (err instanceof Error && "code" in err && err.code === "EEXIST") {
+      throw new Error(
+        `${file} exists; not replacing it. Give --force to write a new registration over it ` +
+          "(new tokens: copy it to Synapse again and restart Synapse).",
+      );
+    }
+    throw err;
+  }
+  try {
+    // Also when replacing a file created with looser permissions: the mode changes before any token is written.
+    fchmodSync(fd, 0o600);
+    writeFileSync(fd, text);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -56,7 +81,7 @@ function generate(values: ReturnType<typeof options>): number {
     localpart: values.localpart ?? "rtc-reconciler",
     domain,
   });
-  writeFileSync(file, registrationToYaml(reg), { mode: 0o600 });
+  writeSecretFile(file, registrationToYaml(reg), values.force === true);
   console.log(`wrote ${file} (id ${reg.id}, bot @${reg.sender_localpart}:${domain ?? "<your server>"})`);
   if (domain === null) console.log("note: no -d/-c given, so the user namespaces match any server name");
   return 0;

@@ -1,9 +1,9 @@
 // Reads a YAML config file, resolves `<key>_file` secrets, validates against the schema and lists every problem by path.
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { configSchema, type Config } from "./schema";
+import { readYaml } from "./yaml";
 
 /** A config that failed to load: every problem, each naming its path (e.g. `livekit.deployments.0.api_secret_file`). */
 export class ConfigError extends Error {
@@ -15,8 +15,6 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -127,11 +125,7 @@ export function loadConfig(file: string): Config {
     const code = isRecord(err) && typeof err.code === "string" ? err.code : String(err);
     throw new ConfigError(file, [`cannot read the config file (${code})`]);
   }
-  let raw: Json;
-  try {
-    raw = parseYaml(text) as Json;
-  } catch (err) {
-    throw new ConfigError(file, [`not valid YAML: ${err instanceof Error ? err.message : String(err)}`]);
-  }
-  return validateConfig(raw, file, dirname(resolve(file)));
+  const yaml = readYaml(text);
+  if (!yaml.ok) throw new ConfigError(file, yaml.problems);
+  return validateConfig(yaml.value, file, dirname(resolve(file)));
 }

@@ -1,6 +1,7 @@
 // The one config schema: the source of the config's TypeScript type, its validation, its defaults and its docs.
 import { validate as isValidCron } from "node-cron";
 import { z } from "zod";
+import { checkDeployments, checkWebhookSecrets } from "./deployment-checks";
 import { duration } from "./duration";
 
 const cron = (description: string) =>
@@ -44,6 +45,7 @@ const deployment = z
       .default({})
       .describe("Secrets of `webhook_keys`, by key."),
   })
+  .superRefine(checkWebhookSecrets)
   .describe("One LiveKit deployment the service holds API keys for.");
 
 export const configSchema = z
@@ -97,6 +99,7 @@ export const configSchema = z
         ).prefault("60s"),
         deployments: z
           .array(deployment)
+          .superRefine(checkDeployments)
           .default([])
           .describe(
             "LiveKit servers whose API keys the service holds. Calls on other SFUs are judged by expiry only.",

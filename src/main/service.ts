@@ -63,7 +63,7 @@ export class Service {
     this.app = buildApp({
       config,
       store,
-      matrix: new Homeserver(this.http, botUserId),
+      matrix: new Homeserver({ http: this.http, botUserId, logger }),
       livekit: new LiveKitApiClient(
         config.livekit.deployments.map((d) => ({
           name: d.name,

@@ -1,6 +1,6 @@
 // The CLI as operators run it (bin/matrix-rtc-reconciler, compiled dist/): registration, config checks, usage.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -31,7 +31,23 @@ describe("bin/matrix-rtc-reconciler", () => {
         rooms: [{ exclusive: false, regex: ".*" }],
       },
     });
-    expect(statSync(file).mode & 0o077).toBe(0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  test("-r keeps an existing file unless --force, and a forced write leaves it 0600", () => {
+    const file = join(dir, "existing.yaml");
+    writeFileSync(file, "# the registration Synapse loaded\n", { mode: 0o644 });
+    chmodSync(file, 0o644);
+    const refused = cli(["-r", "-u", "http://127.0.0.1:9000", "-f", file, "-d", "example.org"]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`${file} exists; not replacing it. Give --force`);
+    expect(readFileSync(file, "utf8")).toBe("# the registration Synapse loaded\n");
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+
+    const forced = cli(["-r", "-u", "http://127.0.0.1:9000", "-f", file, "-d", "example.org", "--force"]);
+    expect(forced.code).toBe(0);
+    expect(parse(readFileSync(file, "utf8"))).toMatchObject({ url: "http://127.0.0.1:9000" });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   test("-l sets the bot's localpart; without -d the namespaces match any server", () => {

@@ -1,5 +1,5 @@
 // The SQLite store on real files: migrations, refusal of newer or corrupt databases, idempotent writes.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -62,6 +62,25 @@ describe("migrations", () => {
     expect(db.pragma("user_version", { simple: true })).toBe(0);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('a', 'b')").all()).toEqual([]);
     db.close();
+  });
+});
+
+describe("file modes", () => {
+  test("a new database, its -wal and -shm are readable by their owner only, whatever the umask", () => {
+    const path = join(dir, "private", "new.sqlite");
+    const previous = process.umask(0o002);
+    try {
+      const { store } = SqliteStore.open(path);
+      store.audit({ at: 1, action: "command", roomId: "!r:example.org", reason: "status", result: "ok" });
+      const modes = ["", "-wal", "-shm"].map((suffix) =>
+        (statSync(`${path}${suffix}`).mode & 0o777).toString(8),
+      );
+      store.close();
+      expect(modes).toEqual(["600", "600", "600"]);
+      expect((statSync(join(dir, "private")).mode & 0o777).toString(8)).toBe("700");
+    } finally {
+      process.umask(previous);
+    }
   });
 });
 

@@ -57,6 +57,22 @@ describe("registration", () => {
     );
   });
 
+  test("a registration that is not valid YAML names the position, never the line holding a token", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rtc-reg-"));
+    const token = "f00dfeedf00dfeedf00dfeedf00dfeed";
+    writeFileSync(join(dir, "r.yaml"), `id: x\nas_token: ${token}: oops\nhs_token: "${token}\n`);
+    let message = "";
+    try {
+      loadRegistration(join(dir, "r.yaml"));
+    } catch (err) {
+      message = err instanceof Error ? err.message : String(err);
+    }
+    expect(message).toMatch(
+      /^invalid registration .*r\.yaml:\n {2}- not valid YAML at line 2, column \d+ \(/,
+    );
+    expect(message).not.toContain(token);
+  });
+
   test("registration.example.yaml has the generated shape", () => {
     const example: unknown = parse(readFileSync("registration.example.yaml", "utf8"));
     expect(Object.keys(example as object).sort()).toEqual(Object.keys(reg).sort());

@@ -1,5 +1,6 @@
 // The Matrix port over the client-server API: room state, masqueraded writes, delayed events (MSC4140), notices.
 import { randomBytes } from "node:crypto";
+import type { Logger } from "../../app/ports/logger";
 import {
   type Actor,
   type DelayedEvent,
@@ -8,6 +9,7 @@ import {
   type StateEventSnapshot,
 } from "../../app/ports/matrix";
 import { MatrixHttp, MatrixHttpError, MatrixUnreachableError, type RequestOptions, seg } from "./http";
+import { MasqueradeRefusedError, mayMasquerade } from "./masquerade";
 
 const DELAYED = "/_matrix/client/unstable/org.matrix.msc4140/delayed_events";
 
@@ -15,11 +17,24 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+export interface HomeserverDeps {
+  readonly http: MatrixHttp;
+  readonly botUserId: string;
+  /** Told every request as a user that the service refused to send (see masquerade.ts). */
+  readonly logger: Logger;
+}
+
+/** The only place a request is made as a user (`?user_id=`): each one is checked against what masquerade.ts allows. */
 export class Homeserver implements MatrixPort {
-  constructor(
-    private readonly http: MatrixHttp,
-    readonly botUserId: string,
-  ) {}
+  private readonly http: MatrixHttp;
+  readonly botUserId: string;
+  private readonly logger: Logger;
+
+  constructor(deps: HomeserverDeps) {
+    this.http = deps.http;
+    this.botUserId = deps.botUserId;
+    this.logger = deps.logger;
+  }
 
   private async req<T>(
     method: string,
@@ -27,6 +42,11 @@ export class Homeserver implements MatrixPort {
     as: Actor,
     opts: Omit<RequestOptions, "asUser"> = {},
   ): Promise<T> {
+    if (as.kind === "user" && !mayMasquerade({ method, path, query: opts.query ?? {} })) {
+      const refused = new MasqueradeRefusedError(method, path, as.userId);
+      this.logger.error("refused a request as a user", { method, path, user: as.userId });
+      throw refused;
+    }
     try {
       return await this.http.request<T>(method, path, {
         ...opts,

@@ -1,8 +1,9 @@
 // The appservice registration: generate one (random id and tokens) and read one back, validated.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
+import { readYaml } from "../../config/yaml";
 
 const namespace = z.strictObject({ exclusive: z.boolean(), regex: z.string().min(1) });
 
@@ -68,13 +69,17 @@ export function registrationToYaml(reg: Registration): string {
 
 /** Reads and validates a registration file; throws an Error naming the file and every problem. */
 export function loadRegistration(file: string): Registration {
-  let raw: unknown;
+  let text: string;
   try {
-    raw = parseYaml(readFileSync(file, "utf8"));
+    text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new Error(`cannot read registration ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : String(err);
+    throw new Error(`cannot read registration ${file} (${code})`);
   }
-  const result = registrationSchema.safeParse(raw);
+  // The file holds both tokens: a YAML problem names its position, never the line.
+  const yaml = readYaml(text);
+  if (!yaml.ok) throw new Error(`invalid registration ${file}:\n  - ${yaml.problems.join("\n  - ")}`);
+  const result = registrationSchema.safeParse(yaml.value);
   if (!result.success) {
     const problems = result.error.issues.map(
       (i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`,

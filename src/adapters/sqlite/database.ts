@@ -1,5 +1,5 @@
 // Opens the SQLite file (WAL), applies pending migrations in one transaction, and refuses unknown newer schemas.
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fchmodSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
@@ -35,8 +35,12 @@ export function openDatabase(
   path: string,
   migrations: readonly string[] = MIGRATIONS,
 ): { db: Db; from: number; to: number } {
-  if (path !== ":memory:" && !existsSync(dirname(path))) mkdirSync(dirname(path), { recursive: true });
-  if (path !== ":memory:" && existsSync(path)) precheck(path, migrations.length);
+  if (path !== ":memory:" && !existsSync(dirname(path)))
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (path !== ":memory:") {
+    if (existsSync(path)) precheck(path, migrations.length);
+    else createPrivate(path);
+  }
   let db: Db;
   try {
     db = new Database(path, { fileMustExist: false });
@@ -56,6 +60,25 @@ export function openDatabase(
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * Creates the empty database file readable by its owner only, whatever the umask. SQLite gives the -wal and -shm
+ * files it creates later the mode of the database file, so they are private too. An empty file is an empty database.
+ */
+function createPrivate(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, "wx", 0o600);
+  } catch (err) {
+    if (err instanceof Error && "code" in err && err.code === "EEXIST") return;
+    throw unusable(path, err);
+  }
+  try {
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -7,7 +7,8 @@ import {
 } from "../../domain/clearing/leave-content";
 import type { ClearMethod } from "../../domain/clearing/plan";
 import type { RtcMember } from "../../domain/membership/model";
-import type { Actor, MatrixPort } from "../ports/matrix";
+import type { Actor, DelayedEvent, MatrixPort } from "../ports/matrix";
+import { isLeaveOf } from "./delayed-leave";
 
 /** How long a sticky leave stays sticky (it only has to outlive the join it ends). */
 const STICKY_LEAVE_DURATION_MS = 3_600_000;
@@ -15,12 +16,20 @@ const STICKY_LEAVE_DURATION_MS = 3_600_000;
 export class ClearMethods {
   constructor(private readonly matrix: MatrixPort) {}
 
-  /** Carries out one method; returns a description of what was done, or null when the method does not apply. */
-  async execute(m: RtcMember, method: ClearMethod, owner: string | null): Promise<string | null> {
+  /**
+   * Carries out one method; returns a description of what was done, or null when the method does not apply.
+   * `othersInSlot`: how many other members share the member's key (a shared `@user` key), now.
+   */
+  async execute(
+    m: RtcMember,
+    method: ClearMethod,
+    owner: string | null,
+    othersInSlot: number,
+  ): Promise<string | null> {
     const stateKey = m.source.stateKey;
     switch (method) {
       case "delayed_leave": {
-        const pending = await this.pendingLeaves(m);
+        const pending = await this.pendingLeaves(m, othersInSlot);
         if (pending === null || pending.length === 0) return null;
         for (const d of pending) await this.matrix.delayedEventAction(d.delayId, "send", m.userId);
         return `sent the user's own delayed leave (${pending.map((d) => d.delayId).join(", ")})`;
@@ -29,7 +38,7 @@ export class ClearMethods {
         const as: Actor = { kind: "user", userId: m.userId };
         const written = await this.writeLeave(m, as);
         // Writing does not cancel the user's pending delayed leave; left alone it could knock out a later re-join.
-        const stale = (await this.pendingLeaves(m).catch(() => null)) ?? [];
+        const stale = (await this.pendingLeaves(m, othersInSlot).catch(() => null)) ?? [];
         for (const d of stale)
           await this.matrix.delayedEventAction(d.delayId, "cancel", m.userId).catch(() => undefined);
         return `${written} as ${m.userId}${stale.length ? `; cancelled ${stale.length} stale delayed leave(s)` : ""}`;
@@ -43,14 +52,11 @@ export class ClearMethods {
     return null;
   }
 
-  private async pendingLeaves(m: RtcMember) {
+  /** The user's pending delayed events that are this membership's leave; any other stays untouched. */
+  private async pendingLeaves(m: RtcMember, othersInSlot: number): Promise<DelayedEvent[] | null> {
     const list = await this.matrix.delayedEvents(m.userId);
     if (list === null) return null;
-    return list.filter((d) => {
-      if (d.roomId !== m.roomId || d.type !== m.source.type) return false;
-      if (m.source.stateKey !== null) return d.stateKey === m.source.stateKey;
-      return d.stateKey === null && d.content.msc4354_sticky_key === m.source.stickyKey;
-    });
+    return list.filter((d) => isLeaveOf(d, m, othersInSlot));
   }
 
   private async writeLeave(m: RtcMember, as: Actor): Promise<string> {

@@ -212,7 +212,12 @@ export class Clearer {
             });
           }
         } catch (err) {
-          this.logger.debug("could not re-read the key before clearing", { error: String(err) });
+          // Unconfirmed is not confirmed: the key may hold a newer join. Failed is retried later by the reconciler.
+          return this.record(j, cause, {
+            result: "failed",
+            method: null,
+            detail: `could not re-read the key before clearing: ${err instanceof Error ? err.message : String(err)}`,
+          });
         }
       }
     }
@@ -249,7 +254,8 @@ export class Clearer {
         this.state.expectLeave(m.key, leaveReasonFor(j, method, cause), leftAt);
       }
       try {
-        const done = await this.methods.execute(j.member, method, current.ref.owner);
+        const others = current.members.filter((x) => x.key !== m.key).length;
+        const done = await this.methods.execute(j.member, method, current.ref.owner, others);
         if (!done) {
           this.state.forgetExpectedLeave(m.key);
           failures.push(`${method}: not applicable`);

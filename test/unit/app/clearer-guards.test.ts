@@ -1,6 +1,7 @@
 // Clearer: decision-time checks (LiveKit API, slot, homeserver), dry run, failures, audit, metrics, leave reasons.
 import { MatrixRequestError } from "../../../src/app/ports/matrix";
 import { ALICE, CALL_MEMBER, ROOM, sessionJoin, sessionKey, sessionLeave, T0 } from "../domain/builders";
+import type { MatrixCall } from "./fakes/matrix";
 import { DEPLOYMENT, Harness, type HarnessOptions, identityOf, LK_ROOM } from "./harness";
 
 function expiredAlice(o: HarnessOptions = {}): Harness {
@@ -137,6 +138,31 @@ describe("Clearer failures", () => {
       "delayed_leave: not applicable",
       "write_as_user: forbidden",
     ]);
+  });
+
+  test("a failed re-read of the key fails the clear without writing; the reconciler tries again later", async () => {
+    const h = expiredAlice();
+    const reread = (c: MatrixCall) => c.method === "stateEvent" && c.type === CALL_MEMBER;
+    h.matrix.fail("stateEvent", new MatrixRequestError("bad gateway", 502, null), 1, reread);
+    h.reconciler.sweep();
+    await h.settle();
+    expect(h.matrix.writes()).toEqual([]);
+    expect(h.audit("clear_failed")).toMatchObject([
+      {
+        result: "failed",
+        method: null,
+        evidence: { detail: "could not re-read the key before clearing: bad gateway" },
+      },
+    ]);
+    expect(h.logger.find("clear: failed", "warn")).toHaveLength(1);
+    await h.advance(29_000);
+    h.reconciler.sweep();
+    await h.settle();
+    expect(h.matrix.writes()).toEqual([]);
+    await h.advance(2_000);
+    h.reconciler.sweep();
+    await h.settle();
+    expect(h.audit("clear")).toMatchObject([{ result: "cleared", method: "write_as_user" }]);
   });
 
   test("an unreadable room fails the clear without writing", async () => {

@@ -9,6 +9,8 @@ import {
   msc3401Event,
   ROOM,
   roomMember,
+  RTC_MEMBER,
+  rtcLatestEvent,
   sessionJoin,
   sessionKey,
   stickyJoin,
@@ -46,6 +48,85 @@ describe("Clearer methods", () => {
       { method: "delayedEventAction", delayId: "d1", action: "send", userId: ALICE },
     ]);
     expect(h.matrix.pendingDelayed(ALICE).map((d) => d.delayId)).toEqual(["other-room"]);
+  });
+
+  test("leaves a pending delayed event on the key that is not a leave alone, and writes the leave instead", async () => {
+    const h = expiredAlice();
+    const rejoin = sessionJoin({ user: ALICE, device: "DEVA" }).content;
+    h.matrix.addDelayed(ALICE, { ...delayedLeave("rejoin"), content: rejoin });
+    h.matrix.addDelayed(ALICE, { ...delayedLeave("other-key"), stateKey: sessionKey(ALICE, "DEVB") });
+    const out = await h.clearer.clear(h.judged(ALICE, "DEVA"));
+    expect(out).toMatchObject({ result: "cleared", method: "write_as_user" });
+    expect(out.detail).not.toContain("cancelled");
+    expect(h.matrix.writes().map((w) => w.method)).toEqual(["putState"]);
+    expect(h.matrix.pendingDelayed(ALICE).map((d) => d.delayId)).toEqual(["rejoin", "other-key"]);
+  });
+
+  test("fires only the sticky leave of the member's own sticky key and slot", async () => {
+    const h = new Harness();
+    h.feed(...h.room({ users: [ALICE] }), stickyJoin({ user: ALICE, device: "DEVA", durationMs: 1_000 }));
+    h.clock.advance(61_000);
+    const key = `${ALICE}:DEVA`;
+    const sticky = (delayId: string, content: Record<string, unknown>) => ({
+      delayId,
+      roomId: ROOM,
+      type: RTC_MEMBER,
+      stateKey: null,
+      delayMs: 8_000,
+      content,
+    });
+    h.matrix.addDelayed(ALICE, sticky("join", stickyJoin({ user: ALICE, device: "DEVA" }).content));
+    h.matrix.addDelayed(ALICE, sticky("other-slot", { slot_id: "m.call#other", msc4354_sticky_key: key }));
+    h.matrix.addDelayed(ALICE, sticky("other-key", { slot_id: "m.call#ROOM", msc4354_sticky_key: "x" }));
+    h.matrix.addDelayed(ALICE, sticky("leave", { slot_id: "m.call#ROOM", msc4354_sticky_key: key }));
+    const out = await h.clearer.clear(h.judged(ALICE, "DEVA"));
+    expect(out).toMatchObject({ result: "cleared", method: "delayed_leave" });
+    expect(h.matrix.writes()).toEqual([
+      { method: "delayedEventAction", delayId: "leave", action: "send", userId: ALICE },
+    ]);
+    expect(h.matrix.pendingDelayed(ALICE).map((d) => d.delayId)).toEqual(["join", "other-slot", "other-key"]);
+  });
+
+  test("fires a latest-MSC4143 delayed leave (member.membership: leave), never its delayed join", async () => {
+    const h = new Harness();
+    const join = rtcLatestEvent({ user: ALICE, device: "DEVA", membership: "join", durationMs: 1_000 });
+    h.feed(...h.room({ users: [ALICE] }), join);
+    h.clock.advance(61_000);
+    const leave = rtcLatestEvent({ user: ALICE, device: "DEVA", membership: "leave" }).content;
+    const delayed = (delayId: string, content: Record<string, unknown>) => ({
+      delayId,
+      roomId: ROOM,
+      type: "m.rtc.member",
+      stateKey: null,
+      delayMs: 8_000,
+      content,
+    });
+    h.matrix.addDelayed(ALICE, delayed("join", join.content));
+    h.matrix.addDelayed(ALICE, delayed("leave", leave));
+    const out = await h.clearer.clear(h.judged(ALICE, ""));
+    expect(out).toMatchObject({ result: "cleared", method: "delayed_leave" });
+    expect(h.matrix.pendingDelayed(ALICE).map((d) => d.delayId)).toEqual(["join"]);
+  });
+
+  test("an emptying delayed leave of a shared @user key is fired only when no other device is in the key", async () => {
+    const shared = (entries: { deviceId: string; expiresTs: number }[]) => {
+      const h = new Harness();
+      h.feed(...h.room({ users: [ALICE] }), legacyArrayEvent({ user: ALICE, entries }));
+      h.clock.advance(61_000);
+      h.matrix.addDelayed(ALICE, { ...delayedLeave("empty"), stateKey: ALICE, content: { memberships: [] } });
+      return h;
+    };
+    const alone = shared([{ deviceId: "DEVA", expiresTs: T0 + 1_000 }]);
+    expect(await alone.clearer.clear(alone.judged(ALICE, "DEVA"))).toMatchObject({ method: "delayed_leave" });
+
+    const withLiveDevice = shared([
+      { deviceId: "DEVA", expiresTs: T0 + 1_000 },
+      { deviceId: "DEVB", expiresTs: T0 + 14_400_000 },
+    ]);
+    const out = await withLiveDevice.clearer.clear(withLiveDevice.judged(ALICE, "DEVA"));
+    expect(out).toMatchObject({ result: "cleared", method: "write_as_user" });
+    expect(withLiveDevice.matrix.writes().map((w) => w.method)).toEqual(["putState"]);
+    expect(withLiveDevice.matrix.pendingDelayed(ALICE).map((d) => d.delayId)).toEqual(["empty"]);
   });
 
   test("writes {} as the user to a per-device key when no delayed leave is pending", async () => {

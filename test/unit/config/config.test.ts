@@ -132,6 +132,116 @@ describe("config", () => {
     expect(() => loadConfig(join(dir, "missing.yaml"))).toThrow(/cannot read the config file \(ENOENT\)/);
   });
 
+  describe("YAML errors name a position, never the line (it may hold a secret)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rtc-config-yaml-"));
+    const problemsIn = (name: string, text: string): string[] => {
+      writeFileSync(join(dir, name), text);
+      try {
+        loadConfig(join(dir, name));
+      } catch (err) {
+        if (err instanceof ConfigError) return [...err.problems];
+        throw err;
+      }
+      return [];
+    };
+
+    test.each([
+      [
+        "a nested mapping",
+        "livekit:\n  api_secret: hunter2-s3cret: more\n",
+        /^not valid YAML at line 2, column \d+ \(/,
+      ],
+      [
+        "an unclosed quote",
+        'homeserver:\n  url: "hunter2-s3cret\n',
+        /^not valid YAML at line \d+, column \d+ \(/,
+      ],
+      ["a stray token", "- a\nhunter2-s3cret: c\n", /^not valid YAML at line 2, column \d+ \(/],
+      ["an unknown tag", "homeserver: !hunter2-s3cret x\n", /^not valid YAML at line 1, column 13 \(/],
+      ["an undefined alias", "homeserver: *hunter2-s3cret\n", /^not valid YAML: an alias/],
+    ])("%s", (_name, text, expected) => {
+      const problems = problemsIn("bad.yaml", text);
+      expect(problems.length).toBeGreaterThan(0);
+      expect(problems[0]).toMatch(expected);
+      expect(problems.join("\n")).not.toContain("hunter2");
+    });
+  });
+
+  describe("LiveKit deployments", () => {
+    const deployment = (name: string, apiKey: string, extra: Record<string, unknown> = {}) => ({
+      name,
+      service_urls: [`https://${name}.example.org/livekit/jwt`],
+      api_url: "http://127.0.0.1:7880",
+      api_key: apiKey,
+      api_secret: "a-secret-of-at-least-32-characters-long",
+      ...extra,
+    });
+    const withDeployments = (...deployments: unknown[]) => ({ ...minimal, livekit: { deployments } });
+
+    test("distinct names, keys and URLs with a secret per webhook key are accepted", () => {
+      expect(
+        problemsOf(
+          withDeployments(
+            deployment("eu", "k-eu", { webhook_keys: ["w-eu"], webhook_secrets: { "w-eu": "s" } }),
+            deployment("us", "k-us"),
+          ),
+        ),
+      ).toEqual([]);
+    });
+
+    test("a deployment name used twice is an error at the second one", () => {
+      expect(
+        problemsOf(
+          withDeployments(
+            deployment("main", "k1"),
+            deployment("main", "k2", { service_urls: ["https://other.example.org/livekit/jwt"] }),
+          ),
+        ),
+      ).toEqual([
+        "livekit.deployments.1.name: the same deployment name as livekit.deployments.0.name; each may appear once across all deployments",
+      ]);
+    });
+
+    test("an API key used twice, as api_key or webhook key, in one deployment or across two, is an error", () => {
+      const problems = problemsOf(
+        withDeployments(
+          deployment("eu", "shared", { webhook_keys: ["w"], webhook_secrets: { w: "s" } }),
+          deployment("us", "shared", { webhook_keys: ["w", "us"], webhook_secrets: { w: "s", us: "s" } }),
+          deployment("ap", "ap", { webhook_keys: ["ap"], webhook_secrets: { ap: "s" } }),
+        ),
+      );
+      expect(problems).toEqual([
+        "livekit.deployments.1.api_key: the same API key as livekit.deployments.0.api_key; each may appear once across all deployments",
+        "livekit.deployments.1.webhook_keys.0: the same API key as livekit.deployments.0.webhook_keys.0; each may appear once across all deployments",
+        "livekit.deployments.2.webhook_keys.0: the same API key as livekit.deployments.2.api_key; each may appear once across all deployments",
+      ]);
+    });
+
+    test("a service URL under two deployments (however it is spelt) is an error", () => {
+      const problems = problemsOf(
+        withDeployments(
+          deployment("eu", "k1"),
+          deployment("us", "k2", { service_urls: ["https://EU.example.org/livekit/jwt/"] }),
+        ),
+      );
+      expect(problems).toEqual([
+        "livekit.deployments.1.service_urls.0: the same service URL as livekit.deployments.0.service_urls.0; each may appear once across all deployments",
+      ]);
+    });
+
+    test("a webhook key without a secret, and a secret without a listed key, are errors", () => {
+      const problems = problemsOf(
+        withDeployments(
+          deployment("main", "k", { webhook_keys: ["w1", "w2"], webhook_secrets: { w1: "s", w3: "s" } }),
+        ),
+      );
+      expect(problems).toEqual([
+        "livekit.deployments.0.webhook_keys.1: this key has no secret under webhook_secrets",
+        "livekit.deployments.0.webhook_secrets.w3: this secret's key is not listed under webhook_keys",
+      ]);
+    });
+  });
+
   test("every key of the schema appears in config.sample.yaml", () => {
     const sample: unknown = parse(readFileSync("config.sample.yaml", "utf8"));
     const missing: string[] = [];
