@@ -23,7 +23,7 @@ export class ServerClockOffset {
   private logged: number | null = null;
 
   constructor(
-    private readonly logger: Logger | null = null,
+    private readonly logger: Logger,
     private readonly window = 64,
   ) {}
 
@@ -38,19 +38,19 @@ export class ServerClockOffset {
     if (beyond !== this.beyondBound) {
       this.beyondBound = beyond;
       if (beyond)
-        this.logger?.error(
+        this.logger.error(
           "the homeserver's clock is too far from ours: expiry is not judged until they agree",
           {
             offset_ms: smallest,
             bound_ms: MAX_CLOCK_ERROR_MS,
           },
         );
-      else this.logger?.info("the homeserver's clock is within bounds again", { offset_ms: smallest });
+      else this.logger.info("the homeserver's clock is within bounds again", { offset_ms: smallest });
     }
     if (beyond) return;
     this.estimate = smallest;
     if (this.logged === null || Math.abs(smallest - this.logged) >= LOG_STEP_MS) {
-      this.logger?.info("homeserver clock offset", { offset_ms: smallest, previous_ms: this.logged });
+      this.logger.info("homeserver clock offset", { offset_ms: smallest, previous_ms: this.logged });
       this.logged = smallest;
     }
   }

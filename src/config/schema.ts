@@ -116,8 +116,11 @@ export const configSchema = z
             "Decide, log and record, but write nothing. Start with true; set false once the logs look right.",
           ),
         sfu_leave_grace: duration(
-          "How long a member must stay absent from the SFU before it is a ghost.",
+          "How long a member must stay absent from the SFU before it is a ghost, when LiveKit gives no reason (a poll found it gone) or one that says nothing of reachability. A participant LiveKit timed out (CONNECTION_TIMEOUT) is a ghost at once.",
         ).prefault("5s"),
+        client_leave_grace: duration(
+          "How long after a participant hung up on the SFU (CLIENT_INITIATED) its Matrix membership may stay before it is a ghost: the client is usually sending its own leave.",
+        ).prefault("2s"),
         connect_grace: duration("How long a new member may take to connect to the SFU.").prefault("60s"),
         max_age_without_expiry: duration(
           "Memberships whose format has no expiry (seed m.rtc.member state) count as expired after this age; 0 = never.",

@@ -1,15 +1,14 @@
 // Is a call member alive, a ghost (and why), or unknown? A pure function of the member, the SFU view and now.
 import { effectiveExpiry } from "./membership/expiry";
 import type { ExpiryPolicy, RtcMember } from "./membership/model";
+import { type LeaveGracePolicy, type LeaveKind, leaveGraceMs, leaveKindOf } from "./leave-grace";
 import type { SfuPresence, SfuView } from "./sfu/presence";
 import type { DurationMs, EpochMs } from "./time";
 
 export type { SfuView } from "./sfu/presence";
 
-/** Tunables of the verdict. */
-export interface VerdictPolicy {
-  /** How long after LiveKit reports a participant gone before its membership counts as a ghost (reconnects). */
-  readonly sfuLeaveGraceMs: DurationMs;
+/** Tunables of the verdict. The leave graces (by how LiveKit says a participant went) are in `leave-grace.ts`. */
+export interface VerdictPolicy extends LeaveGracePolicy {
   /** How long a member may take to connect to the SFU before it counts as never connected. */
   readonly connectGraceMs: DurationMs;
   readonly expiry: ExpiryPolicy;
@@ -17,6 +16,7 @@ export interface VerdictPolicy {
 
 export const DEFAULT_VERDICT_POLICY: VerdictPolicy = Object.freeze({
   sfuLeaveGraceMs: 5_000,
+  clientLeaveGraceMs: 2_000,
   connectGraceMs: 60_000,
   expiry: Object.freeze({ maxAgeWithoutExpiry: null }),
 });
@@ -49,6 +49,8 @@ export interface VerdictEvidence {
   /** From when the grace counts: when it went, or when the SFU came back if that is later. */
   readonly graceFrom?: EpochMs;
   readonly graceMs?: DurationMs;
+  /** Which leave rule set the grace: LiveKit's reason said unreachable, a hang-up, or nothing conclusive. */
+  readonly leaveKind?: LeaveKind;
   readonly waitingSince?: EpochMs;
   readonly trackingSince?: EpochMs;
 }
@@ -60,16 +62,14 @@ export interface VerdictEvidence {
  * - `ghost`: safe to clear, with the rule that decided it;
  * - `unknown`: the SFU it depends on cannot be judged now. Never a ghost on SFU grounds without evidence.
  */
-export type Verdict =
+export type Verdict = (
   | {
       readonly kind: "alive";
       readonly reason: "connected" | "awaiting-connect" | "within-grace" | "no-sfu-evidence";
-      readonly evidence: VerdictEvidence;
     }
   | {
       readonly kind: "ghost";
       readonly reason: "expired" | "left_sfu" | "never_connected" | "not_joined";
-      readonly evidence: VerdictEvidence;
     }
   | {
       readonly kind: "unknown";
@@ -80,8 +80,31 @@ export type Verdict =
         | "sfu_contested"
         | "expired_but_connected"
         | "server_clock_unknown";
-      readonly evidence: VerdictEvidence;
-    };
+    }
+) &
+  VerdictTiming & { readonly evidence: VerdictEvidence };
+
+/** What acting on a verdict needs besides its reason: when to look again, and when the member really went. */
+export interface VerdictTiming {
+  /**
+   * The instant this verdict can change by time alone (a grace ends, the membership expires); null when only a
+   * new signal (an event, a webhook, a poll) can change it. Nothing else needs to recompute it.
+   */
+  readonly recheckAt: EpochMs | null;
+  /** When the member really went, if the evidence says (LiveKit lost it, or its membership expired). */
+  readonly wentAt: EpochMs | null;
+}
+
+type Judgement = Omit<Verdict, keyof VerdictTiming>;
+
+/** A verdict with its timing: a grace's end (if any), and a future expiry unless the verdict is already final. */
+function timed(j: Judgement, graceEnd: EpochMs | null = null, wentAt: EpochMs | null = null): Verdict {
+  const expiresAt = j.evidence.expiresAt;
+  const times: EpochMs[] = [];
+  if (graceEnd !== null) times.push(graceEnd);
+  if (j.kind !== "ghost" && expiresAt !== null && expiresAt > j.evidence.now) times.push(expiresAt);
+  return { ...j, recheckAt: times.length > 0 ? Math.min(...times) : null, wentAt } as Verdict;
+}
 
 /**
  * Judges one member. Order: not joined to the room → ghost; expired → ghost, unless the SFU shows it connected
@@ -102,25 +125,25 @@ export function judgeMember(member: RtcMember, ctx: VerdictContext): Verdict {
     firstSeenAt: ctx.firstSeenAt,
     sfu: sfu.kind,
   };
-  if (ctx.userJoined === false) return { kind: "ghost", reason: "not_joined", evidence: base };
+  if (ctx.userJoined === false) return timed({ kind: "ghost", reason: "not_joined", evidence: base });
   if (expiresAt !== null && now >= expiresAt) {
     if (ctx.expiryJudgeable === false)
-      return { kind: "unknown", reason: "server_clock_unknown", evidence: base };
+      return timed({ kind: "unknown", reason: "server_clock_unknown", evidence: base });
     if (sfu.kind === "observed" && sfu.presence.kind === "connected") {
       const evidence = { ...base, presence: sfu.presence, trackingSince: sfu.trackingSince };
-      return { kind: "unknown", reason: "expired_but_connected", evidence };
+      return timed({ kind: "unknown", reason: "expired_but_connected", evidence });
     }
-    return { kind: "ghost", reason: "expired", evidence: base };
+    return timed({ kind: "ghost", reason: "expired", evidence: base }, null, expiresAt);
   }
   switch (sfu.kind) {
     case "none":
-      return { kind: "alive", reason: "no-sfu-evidence", evidence: base };
+      return timed({ kind: "alive", reason: "no-sfu-evidence", evidence: base });
     case "not-ours":
-      return { kind: "unknown", reason: "sfu_not_ours", evidence: base };
+      return timed({ kind: "unknown", reason: "sfu_not_ours", evidence: base });
     case "unavailable":
-      return { kind: "unknown", reason: "sfu_unavailable", evidence: base };
+      return timed({ kind: "unknown", reason: "sfu_unavailable", evidence: base });
     case "stale":
-      return { kind: "unknown", reason: "sfu_stale", evidence: base };
+      return timed({ kind: "unknown", reason: "sfu_stale", evidence: base });
     case "observed":
       return judgeObserved(member, ctx, base, sfu);
   }
@@ -135,29 +158,38 @@ function judgeObserved(
   const { now, policy } = ctx;
   const { presence, trackingSince, resumedAt } = sfu;
   if (presence.kind === "connected") {
-    return { kind: "alive", reason: "connected", evidence: { ...base, presence, trackingSince } };
+    return timed({ kind: "alive", reason: "connected", evidence: { ...base, presence, trackingSince } });
   }
   if (presence.kind === "gone" && presence.since >= member.createdTs) {
     // Gone during or soon after an SFU outage or incident (restart, mass loss): its client may still be
     // reconnecting, so it gets the connect grace, counted from the comeback at the earliest. A service start is no
-    // such incident: a participant seen connected and then gone after it really left.
+    // such incident: a participant seen connected and then gone after it really left. Otherwise LiveKit's reason
+    // says how long to wait: nothing for a participant it timed out, a little for a hang-up.
     const afterReset = resumedAt !== null && presence.since - resumedAt < policy.connectGraceMs;
+    const leaveKind = leaveKindOf(presence.reason);
+    const leaveGrace = leaveGraceMs(leaveKind, policy);
     const graceFrom = afterReset ? Math.max(presence.since, resumedAt) : presence.since;
-    const graceMs = afterReset
-      ? Math.max(policy.sfuLeaveGraceMs, policy.connectGraceMs)
-      : policy.sfuLeaveGraceMs;
-    const evidence = { ...base, presence, trackingSince, goneSince: presence.since, graceFrom, graceMs };
+    const graceMs = afterReset ? Math.max(leaveGrace, policy.connectGraceMs) : leaveGrace;
+    const evidence = {
+      ...base,
+      presence,
+      trackingSince,
+      goneSince: presence.since,
+      graceFrom,
+      graceMs,
+      leaveKind,
+    };
     return now - graceFrom >= graceMs
-      ? { kind: "ghost", reason: "left_sfu", evidence }
-      : { kind: "alive", reason: "within-grace", evidence };
+      ? timed({ kind: "ghost", reason: "left_sfu", evidence }, null, presence.since)
+      : timed({ kind: "alive", reason: "within-grace", evidence }, graceFrom + graceMs);
   }
   const waitingSince = Math.max(ctx.firstSeenAt, trackingSince, member.createdTs);
   const graceMs = policy.connectGraceMs;
   const evidence = { ...base, presence, trackingSince, waitingSince, graceMs };
-  if (sfu.contested === true) return { kind: "unknown", reason: "sfu_contested", evidence };
+  if (sfu.contested === true) return timed({ kind: "unknown", reason: "sfu_contested", evidence });
   return now - waitingSince >= graceMs
-    ? { kind: "ghost", reason: "never_connected", evidence }
-    : { kind: "alive", reason: "awaiting-connect", evidence };
+    ? timed({ kind: "ghost", reason: "never_connected", evidence })
+    : timed({ kind: "alive", reason: "awaiting-connect", evidence }, waitingSince + graceMs);
 }
 
 /** Judges several members with a context per member (e.g. one room's effective call). */

@@ -110,6 +110,7 @@ export function buildApp(d: AppDeps) {
     metrics,
     {
       sfuLeaveGraceMs: rc.sfu_leave_grace,
+      clientLeaveGraceMs: rc.client_leave_grace,
       connectGraceMs: rc.connect_grace,
       expiry: { maxAgeWithoutExpiry: rc.max_age_without_expiry === 0 ? null : rc.max_age_without_expiry },
     },

@@ -25,7 +25,8 @@ afterAll(async () => {
 
 test("every answer, success or error, tells the observer the server's Date and our time of arrival", async () => {
   const ourNow = Date.parse(SERVER_DATE) + 30_000; // our clock 30 s ahead
-  const clock = new ServerClockOffset();
+  const logs = captureLogger();
+  const clock = new ServerClockOffset(logs.logger);
   const api = new MatrixHttp({
     baseUrl: base,
     accessToken: "t",
@@ -40,6 +41,7 @@ test("every answer, success or error, tells the observer the server's Date and o
   expect(clock.offsetMs).toBe(30_000);
   await expect(api.request("GET", "/missing")).rejects.toThrow();
   expect(clock.toLocal(Date.parse(SERVER_DATE))).toBe(ourNow);
+  expect(logs.lines().filter((l) => l.message === "homeserver clock offset")).toHaveLength(1);
 });
 
 test("requests work without an observer; with one, each answer's Date is told", async () => {

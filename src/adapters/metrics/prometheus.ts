@@ -55,6 +55,11 @@ export class PrometheusMetrics implements Metrics {
     "Clears of members that came back at once (membership re-sent or participant back on the SFU)",
     ["reason"],
   );
+  private readonly reconnects = this.counter(
+    "reconnects_after_clear_total",
+    "Members cleared after LiveKit timed them out that came back (really unreachable: not wrong clears)",
+    ["reason"],
+  );
   private readonly commands = this.counter("commands_total", "Bot commands, by command and outcome", [
     "command",
     "outcome",
@@ -103,6 +108,9 @@ export class PrometheusMetrics implements Metrics {
   }
   falsePositive(reason: string): void {
     this.falsePositives.inc({ reason });
+  }
+  reconnectAfterClear(reason: string): void {
+    this.reconnects.inc({ reason });
   }
   setTracked(counts: { rooms: number; members: number; liveCalls: number; ghosts: number }): void {
     this.rooms.set(counts.rooms);

@@ -14,6 +14,8 @@ export interface Metrics {
   clearFailed(method: string, reason: string): void;
   cannotClear(reason: string): void;
   falsePositive(reason: string): void;
+  /** A member cleared because LiveKit timed it out came back: it really was unreachable, so not a wrong clear. */
+  reconnectAfterClear(reason: string): void;
   setTracked(counts: { rooms: number; members: number; liveCalls: number; ghosts: number }): void;
   command(name: string, outcome: string): void;
 }

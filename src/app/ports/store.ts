@@ -86,6 +86,7 @@ export type AuditAction =
   | "clear_failed"
   | "clear_skipped"
   | "false_positive"
+  | "reconnect"
   | "orphan_participant"
   | "participant_removed"
   | "command";

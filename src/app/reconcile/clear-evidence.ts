@@ -8,16 +8,15 @@ import type { Judged } from "./judge";
 export function leaveReasonFor(j: Judged, method: ClearMethod, cause: ClearCause): UserLeaveReason {
   if (method === "delayed_leave") return "delayed_leave_fired";
   if (cause.kind === "command" || j.verdict.kind !== "ghost") return "cleared";
-  return j.verdict.reason === "not_joined" ? "left_room" : j.verdict.reason;
+  if (j.verdict.reason === "not_joined") return "left_room";
+  if (j.verdict.reason === "left_sfu" && j.verdict.evidence.leaveKind === "unreachable")
+    return "connection_lost";
+  return j.verdict.reason;
 }
 
-/** When a ghost really went, if the evidence says: LiveKit lost it, or its membership expired. */
+/** When a ghost really went, as its verdict says (LiveKit lost it, or its membership expired). */
 export function ghostWentAt(j: Judged): number | null {
-  if (j.verdict.kind !== "ghost") return null;
-  const e = j.verdict.evidence;
-  if (j.verdict.reason === "left_sfu") return e.goneSince ?? null;
-  if (j.verdict.reason === "expired") return e.expiresAt;
-  return null;
+  return j.verdict.kind === "ghost" ? j.verdict.wentAt : null;
 }
 
 /** Since when the member has been a ghost, for its lifetime figure (`now` when the evidence says nothing). */

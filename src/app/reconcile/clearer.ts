@@ -271,6 +271,7 @@ export class Clearer {
             memberKey: m.key,
             identities: j.target?.identities ?? [],
             reason,
+            unreachable: j.verdict.evidence.leaveKind === "unreachable",
           });
         return this.record(
           j,

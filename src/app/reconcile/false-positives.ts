@@ -1,5 +1,6 @@
 // Wrong clears show up at once: the live client re-sends its membership, or its participant is back on the SFU.
-// Each one is recorded, counted, and backs SFU-based clearing of that device off exponentially.
+// Each one is recorded, counted, and backs SFU-based clearing of that device off exponentially — except after a
+// clear of a member LiveKit had timed out: that member really was unreachable, and its return is a reconnect.
 import type { RtcMember } from "../../domain/membership/model";
 import type { EpochMs } from "../../domain/time";
 import type { Clock } from "../ports/clock";
@@ -15,6 +16,8 @@ export interface RecentClear {
   readonly memberKey: string;
   readonly identities: readonly string[];
   readonly reason: string;
+  /** Cleared because LiveKit timed the participant out: coming back is a reconnect, not a wrong clear. */
+  readonly unreachable: boolean;
 }
 
 export const deviceKeyOf = (roomId: string, userId: string, deviceId: string): string =>
@@ -61,6 +64,10 @@ export class FalsePositives {
     const clear = this.recent.get(deviceKey);
     if (!clear) return;
     this.recent.delete(deviceKey);
+    if (clear.unreachable) {
+      this.reconnect(deviceKey, clear, why, fields, now);
+      return;
+    }
     const previous = this.store.backoff(deviceKey);
     const count = (previous?.falsePositives ?? 0) + 1;
     const wait = Math.min(this.maxMs, this.baseMs * 2 ** (count - 1));
@@ -94,5 +101,32 @@ export class FalsePositives {
         false_positives: count,
       },
     );
+  }
+
+  private reconnect(
+    deviceKey: string,
+    clear: RecentClear,
+    why: string,
+    fields: Record<string, unknown>,
+    now: EpochMs,
+  ): void {
+    this.metrics.reconnectAfterClear(clear.reason);
+    const [roomId, userId, deviceId] = deviceKey.split("|");
+    this.store.audit({
+      at: now,
+      action: "reconnect",
+      roomId: roomId ?? null,
+      userId: userId ?? null,
+      deviceId: deviceId ?? null,
+      memberKey: clear.memberKey,
+      reason: clear.reason,
+      result: why,
+      evidence: { cleared_at: clear.at, back_after_ms: now - clear.at, ...fields },
+    });
+    this.logger.info("reconnect: a member cleared after LiveKit timed it out came back; no back-off", {
+      ...fields,
+      reason: clear.reason,
+      back_after_ms: now - clear.at,
+    });
   }
 }

@@ -67,7 +67,13 @@ export class Judge {
       expiryJudgeable: this.serverClock.trusted,
     });
     if (isSfuBased(verdict) && this.backedOff(member, now)) {
-      verdict = { kind: "unknown", reason: "sfu_unavailable", evidence: { ...verdict.evidence } };
+      verdict = {
+        kind: "unknown",
+        reason: "sfu_unavailable",
+        evidence: { ...verdict.evidence },
+        recheckAt: null,
+        wentAt: null,
+      };
     }
     return {
       member,

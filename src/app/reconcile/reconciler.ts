@@ -1,6 +1,5 @@
 // Re-judges a room on every signal (membership change, webhook, poll, deadline) and clears the ghosts it finds.
 import type { EpochMs } from "../../domain/time";
-import type { Verdict } from "../../domain/verdict";
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
 import type { Metrics } from "../ports/metrics";
@@ -38,20 +37,6 @@ export interface ReconcilerDeps {
   readonly batch: <T>(fn: () => T) => T;
   /** Margin after a deadline (grace end, expiry) before judging again. */
   readonly deadlineSlackMs?: number;
-}
-
-/** When this verdict could change by time alone (grace ends, expiry), if ever. */
-function deadlineOf(j: Judged): EpochMs | null {
-  const v: Verdict = j.verdict;
-  const e = v.evidence;
-  const times: number[] = [];
-  if (v.kind === "alive" && e.graceMs !== undefined) {
-    if (v.reason === "within-grace" && e.goneSince !== undefined) times.push(e.goneSince + e.graceMs);
-    if (v.reason === "awaiting-connect" && e.waitingSince !== undefined)
-      times.push(e.waitingSince + e.graceMs);
-  }
-  if (v.kind !== "ghost" && e.expiresAt !== null) times.push(e.expiresAt);
-  return times.length ? Math.min(...times) : null;
 }
 
 export class Reconciler {
@@ -152,7 +137,7 @@ export class Reconciler {
     let next: EpochMs | null = null;
     this.indexLivekitRooms(roomId, judged);
     for (const j of judged) {
-      const deadline = deadlineOf(j);
+      const deadline = j.verdict.recheckAt;
       if (deadline !== null && (next === null || deadline < next)) next = deadline;
       if (clear && j.verdict.kind === "ghost") this.tryClear(j, now);
     }

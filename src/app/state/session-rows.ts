@@ -7,6 +7,7 @@ export const CLEARED_REASONS: ReadonlySet<UserLeaveReason> = new Set([
   "cleared",
   "expired",
   "left_sfu",
+  "connection_lost",
   "never_connected",
 ]);
 

@@ -5,13 +5,15 @@ import type { EpochMs } from "../time";
 /**
  * Why a user session ended: the member left (`left`), its MSC4143 delayed leave fired (`delayed_leave_fired`,
  * from `leave_reason.code: delayed_leave`), it was replaced by a new session of the same device, the user
- * left the room, or the reconciler decided (`expired`, `left_sfu`, `never_connected`) and cleared it
+ * left the room, or the reconciler decided (`expired`, `left_sfu`, `connection_lost` — LiveKit timed it out —,
+ * `never_connected`) and cleared it
  * (`cleared`: the caller passes these, since only the app knows a leave was its own clear).
  */
 export type UserLeaveReason =
   | "left"
   | "expired"
   | "left_sfu"
+  | "connection_lost"
   | "never_connected"
   | "left_room"
   | "replaced"

@@ -38,6 +38,7 @@ export interface HarnessOptions {
   readonly actions?: Partial<ClearerOptions["actions"]>;
   readonly concurrency?: number;
   readonly sfuLeaveGraceMs?: number;
+  readonly clientLeaveGraceMs?: number;
   readonly connectGraceMs?: number;
   readonly staleAfterMs?: number;
   readonly backoffBaseMs?: number;
@@ -134,6 +135,7 @@ export class AppRing {
     this.falsePositives = fp;
     const policy = {
       sfuLeaveGraceMs: o.sfuLeaveGraceMs ?? 5_000,
+      clientLeaveGraceMs: o.clientLeaveGraceMs ?? 2_000,
       connectGraceMs: o.connectGraceMs ?? 60_000,
       expiry: { maxAgeWithoutExpiry: null },
     };

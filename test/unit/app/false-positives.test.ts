@@ -78,6 +78,28 @@ describe("FalsePositives through the reconciler", () => {
   });
 });
 
+describe("Reconnects after a timeout clear", () => {
+  test("a member cleared after LiveKit timed it out that comes straight back is a reconnect: no back-off", async () => {
+    const h = new Harness({ backoffBaseMs: 120_000 });
+    await h.deliver(...h.room({ users: [ALICE] }), sessionJoin({ user: ALICE, device: "DEVA" }));
+    await h.connect(ALICE, "DEVA", "PA_1");
+    await h.advance(61_000);
+    await h.poll();
+    await h.webhook("participant_left", ALICE, "DEVA", "PA_1", "CONNECTION_TIMEOUT");
+    expect(h.audit("clear")).toHaveLength(1);
+    await h.echo();
+    await h.advance(5_000);
+    await h.deliver(sessionJoin({ user: ALICE, device: "DEVA", ts: h.clock.now() }));
+    expect(h.audit("false_positive")).toEqual([]);
+    expect(h.audit("reconnect")).toMatchObject([
+      { userId: ALICE, deviceId: "DEVA", result: "membership re-sent" },
+    ]);
+    expect(h.metrics.of("falsePositive")).toEqual([]);
+    expect(h.metrics.of("reconnectAfterClear")).toEqual([["left_sfu"]]);
+    expect(h.falsePositives.backedOff(h.member(ALICE, "DEVA"), h.clock.now())).toBe(false);
+  });
+});
+
 describe("FalsePositives backoff", () => {
   test("doubles with each false positive up to the cap, and holds only until its end", () => {
     const h = new Harness();
@@ -92,6 +114,7 @@ describe("FalsePositives backoff", () => {
         memberKey: member.key,
         identities: ["id"],
         reason: "left_sfu",
+        unreachable: false,
       });
       h.clock.advance(1_000);
       fp.onMembershipJoined(member);
@@ -115,12 +138,14 @@ describe("FalsePositives backoff", () => {
       memberKey: "k",
       identities: ["id-a"],
       reason: "left_sfu",
+      unreachable: false,
     });
     recent.set(deviceKeyOf(ROOM, ALICE, "OLD"), {
       at: T0 - 1,
       memberKey: "k2",
       identities: ["id-b"],
       reason: "never_connected",
+      unreachable: false,
     });
     h.clock.advance(30_000);
     fp.onParticipantJoined("id-a");

@@ -126,6 +126,7 @@ export class Harness extends AppRing {
     user: string,
     device: string,
     sid: string,
+    reason: string | null = "CLIENT_INITIATED",
   ): Promise<void> {
     const identity = identityOf(user, device);
     if (event === "participant_joined") this.livekit.connect(DEPLOYMENT, LK_ROOM, identity, sid);
@@ -137,7 +138,7 @@ export class Harness extends AppRing {
       room: LK_ROOM,
       identity,
       sid,
-      disconnectReason: event === "participant_left" ? "CLIENT_INITIATED" : null,
+      disconnectReason: event === "participant_left" ? reason : null,
       receivedAt: this.clock.now(),
     });
     await this.settle();

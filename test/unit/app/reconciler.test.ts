@@ -29,7 +29,7 @@ describe("Reconciler: SFU leave grace", () => {
     const h = new Harness();
     await connectedAlice(h);
     const leftAt = h.clock.now();
-    await h.webhook("participant_left", ALICE, "DEVA", "PA_1");
+    await h.webhook("participant_left", ALICE, "DEVA", "PA_1", null);
     expect(h.label(ALICE, "DEVA")).toBe("alive:within-grace");
     expect(h.scheduler.armed()).toEqual([leftAt + 5_000 + 50]);
     await h.advance(4_900);
@@ -51,6 +51,30 @@ describe("Reconciler: SFU leave grace", () => {
     expect(h.audit("clear")).toHaveLength(1);
     expect(h.state.room(ROOM)?.allSlotMembers()).toEqual([]);
     expect(h.userSessions().map((s) => s.leaveReason)).toEqual(["left_sfu"]);
+  });
+
+  test("a participant LiveKit timed out is cleared at once, after the API confirms it absent", async () => {
+    const h = new Harness();
+    await connectedAlice(h);
+    await h.webhook("participant_left", ALICE, "DEVA", "PA_1", "CONNECTION_TIMEOUT");
+    expect(h.label(ALICE, "DEVA")).toBe("ghost:left_sfu");
+    expect(h.livekit.calls.filter((c) => c.method === "listParticipants").length).toBeGreaterThan(0);
+    expect(h.matrix.writes()).toMatchObject([{ method: "putState", content: {} }]);
+    expect(h.audit("clear")[0]?.evidence).toMatchObject({ leaveKind: "unreachable", graceMs: 0 });
+    await h.echo();
+    expect(h.userSessions().map((s) => s.leaveReason)).toEqual(["connection_lost"]);
+  });
+
+  test("a participant that hung up gets the short client grace: its own Matrix leave within it means no write", async () => {
+    const h = new Harness();
+    await connectedAlice(h);
+    await h.webhook("participant_left", ALICE, "DEVA", "PA_1", "CLIENT_INITIATED");
+    expect(h.label(ALICE, "DEVA")).toBe("alive:within-grace");
+    await h.advance(1_500);
+    await h.deliver(sessionLeave({ user: ALICE, device: "DEVA", ts: h.clock.now() }));
+    await h.advance(5_000);
+    expect(h.matrix.writes()).toEqual([]);
+    expect(h.userSessions().map((s) => s.leaveReason)).toEqual(["left"]);
   });
 
   test("a sticky ghost is not cleared twice while its leave is on its way back", async () => {

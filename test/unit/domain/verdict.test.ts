@@ -144,23 +144,50 @@ describe("judgeMember branches", () => {
     });
   });
 
-  test("gone: within the leave grace → alive, at or after it → ghost left_sfu", () => {
-    const gone = observed({
-      kind: "gone",
-      since: T0 + 100_000,
-      sid: "PA",
-      room: "r",
-      reason: "CONNECTION_TIMEOUT",
-    });
+  test("gone: within the leave grace → alive (look again at its end), at or after it → ghost left_sfu", () => {
+    const gone = observed({ kind: "gone", since: T0 + 100_000, sid: "PA", room: "r", reason: null });
     expect(judgeMember(member, ctx({ now: T0 + 104_999, sfu: gone }))).toMatchObject({
       kind: "alive",
       reason: "within-grace",
-      evidence: { goneSince: T0 + 100_000, graceMs: 5000 },
+      evidence: { goneSince: T0 + 100_000, graceMs: 5000, leaveKind: "other" },
+      recheckAt: T0 + 105_000,
+      wentAt: null,
     });
     expect(judgeMember(member, ctx({ now: T0 + 105_000, sfu: gone }))).toMatchObject({
       kind: "ghost",
       reason: "left_sfu",
+      recheckAt: null,
+      wentAt: T0 + 100_000,
     });
+  });
+
+  test.each([
+    ["CONNECTION_TIMEOUT", "unreachable", 0],
+    ["CLIENT_INITIATED", "client_left", 2_000],
+    ["DUPLICATE_IDENTITY", "other", 5_000],
+    [null, "other", 5_000],
+  ])("LiveKit's reason %s: the %s rule, a grace of %d ms", (reason, leaveKind, graceMs) => {
+    const since = T0 + 100_000;
+    const gone = observed({ kind: "gone", since, sid: "PA", room: "r", reason });
+    const at = judgeMember(member, ctx({ now: since + graceMs, sfu: gone }));
+    expect(at).toMatchObject({ kind: "ghost", reason: "left_sfu", evidence: { graceMs, leaveKind } });
+    if (graceMs > 0) {
+      expect(judgeMember(member, ctx({ now: since + graceMs - 1, sfu: gone }))).toMatchObject({
+        kind: "alive",
+        recheckAt: since + graceMs,
+      });
+    }
+  });
+
+  test("a membership that can only change by expiry is looked at again when it expires; a ghost is not", () => {
+    expect(judgeMember(member, ctx()).recheckAt).toBe(T0 + 14_400_000);
+    expect(judgeMember(member, ctx({ now: T0 + 14_400_000, sfu: { kind: "none" } }))).toMatchObject({
+      reason: "expired",
+      recheckAt: null,
+      wentAt: T0 + 14_400_000,
+    });
+    const never: SfuView = observed({ kind: "never-seen" });
+    expect(judgeMember(member, ctx({ now: T0 + 1_000, sfu: never })).recheckAt).toBe(T0 + 60_000);
   });
 
   test("gone soon after the SFU came back (restart or outage): the connect grace applies, not the leave grace", () => {
@@ -185,10 +212,12 @@ describe("judgeMember branches", () => {
       { kind: "gone", since: T0 + 80_000, sid: "PA", room: "r", reason: "SERVER_SHUTDOWN" },
       T0 + 200_000,
     );
+    // The next look is when the grace counted from the comeback ends, not from when it went.
     expect(judgeMember(member, ctx({ now: T0 + 259_999, sfu: gone }))).toMatchObject({
       kind: "alive",
       reason: "within-grace",
       evidence: { goneSince: T0 + 80_000, graceFrom: T0 + 200_000, graceMs: 60_000 },
+      recheckAt: T0 + 260_000,
     });
     expect(judgeMember(member, ctx({ now: T0 + 260_000, sfu: gone }))).toMatchObject({
       kind: "ghost",
@@ -196,16 +225,16 @@ describe("judgeMember branches", () => {
     });
   });
 
-  test("gone soon after the service started following the SFU: the short leave grace (a start is no SFU reset)", () => {
+  test("gone soon after the service started following the SFU: the leave rule, not the connect grace (a start is no SFU reset)", () => {
     const gone = observed(
       { kind: "gone", since: T0 + 100_000, sid: "PA", room: "r", reason: "CONNECTION_TIMEOUT" },
       null,
       T0 + 90_000,
     );
-    expect(judgeMember(member, ctx({ now: T0 + 105_000, sfu: gone }))).toMatchObject({
+    expect(judgeMember(member, ctx({ now: T0 + 100_000, sfu: gone }))).toMatchObject({
       kind: "ghost",
       reason: "left_sfu",
-      evidence: { graceMs: 5000 },
+      evidence: { graceMs: 0, leaveKind: "unreachable" },
     });
   });
 

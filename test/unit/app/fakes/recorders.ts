@@ -83,6 +83,9 @@ export class RecordingMetrics implements Metrics {
   cannotClear(...args: Parameters<Metrics["cannotClear"]>): void {
     this.calls.push({ name: "cannotClear", args });
   }
+  reconnectAfterClear(...args: Parameters<Metrics["reconnectAfterClear"]>): void {
+    this.calls.push({ name: "reconnectAfterClear", args });
+  }
   falsePositive(...args: Parameters<Metrics["falsePositive"]>): void {
     this.calls.push({ name: "falsePositive", args });
   }
