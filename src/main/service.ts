@@ -88,7 +88,6 @@ export class Service {
     ]);
     this.listener = new AppserviceListener({
       registration,
-      homeserverUrl: config.homeserver.url,
       domain: config.homeserver.domain,
       bindAddress: config.appservice.bind_address,
       port: config.appservice.port,

@@ -103,7 +103,7 @@ describe("appservice listener", () => {
       body: txn([{ ...member, event_id: "$e3" }]),
     });
     expect(wrong.status).toBe(403);
-    expect(missing.status).toBe(403);
+    expect(missing.status).toBe(401);
     const after = log.lines().slice(before);
     expect(after.filter((l) => l.message === "matrix event received")).toEqual([]);
   });

@@ -1,11 +1,12 @@
-// LiveKit's webhook route on the appservice listener: raw body, signature and body-hash check, size limit, dedupe,
-// an immediate 2xx, and asynchronous processing of the verified event.
-import express, { type Application, type NextFunction, type Request, type Response } from "express";
+// LiveKit's webhook route on the appservice listener: header checks, a size-limited raw body, signature and body-hash
+// check, dedupe, an immediate 2xx, and asynchronous processing of the verified event.
+import type { Application, Request, Response } from "express";
 import { createHash } from "node:crypto";
 import { TokenVerifier, WebhookReceiver, type WebhookEvent } from "livekit-server-sdk";
 import type { Logger } from "../../app/ports/logger";
 import type { Metrics } from "../../app/ports/metrics";
 import type { SfuWebhookSignal } from "../../app/sfu/sfu-service";
+import { BodyError, readBody } from "../http/body";
 
 /** LiveKit's DisconnectReason numbers (livekit_models.proto), named for logs and history. */
 const DISCONNECT_REASONS = [
@@ -86,7 +87,11 @@ export function toSfuWebhook(deployment: string, event: WebhookEvent, receivedAt
   };
 }
 
-/** Mounts the route. Every refusal answers with a status LiveKit will not retry forever (4xx). */
+/**
+ * Mounts the route. Every refusal answers with a status LiveKit will not retry forever (4xx); the headers are
+ * checked (content type, a token from a key this service holds) before the body is read, and the body is read
+ * up to `maxBodyBytes` only. A failure past the checks (e.g. the database) answers 500 and is logged.
+ */
 export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): void {
   const receivers = new Map(
     opts.signers.map((s) => [
@@ -98,6 +103,7 @@ export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): 
       },
     ]),
   );
+  type Signer = NonNullable<ReturnType<typeof receivers.get>>;
   const log = opts.logger.child({ component: "livekit-webhook" });
   const refuse = (
     res: Response,
@@ -110,96 +116,89 @@ export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): 
     res.status(status).json({ error: why });
   };
 
-  const raw = express.raw({ type: () => true, limit: opts.maxBodyBytes });
-  app.post(
-    opts.path,
-    (req: Request, res: Response, next: NextFunction) => {
-      const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-      if (type !== "application/webhook+json") {
-        refuse(
-          res,
-          415,
-          "bad_request",
-          `content type must be application/webhook+json, not ${type || "(none)"}`,
-        );
-        return;
-      }
-      next();
-    },
-    raw,
-    (req: Request, res: Response) => {
-      const receivedAt = opts.now();
-      const auth = req.headers.authorization;
-      const body: unknown = req.body;
-      if (!Buffer.isBuffer(body)) {
-        refuse(res, 400, "bad_request", "empty body");
-        return;
-      }
-      if (!auth) {
-        refuse(res, 401, "bad_signature", "no Authorization header");
-        return;
-      }
-      const issuer = issuerOf(auth.replace(/^Bearer\s+/i, ""));
-      const signer = issuer === null ? undefined : receivers.get(issuer);
-      if (!signer) {
-        refuse(res, 401, "bad_signature", "signed with a key this service does not hold");
-        return;
-      }
-      const text = body.toString("utf8");
-      const token = auth.replace(/^Bearer\s+/i, "");
-      // Two steps so the answer says which failed: the signature and body hash (401), then the event (400).
-      void verifySignature(signer.verifier, token, body, opts.clockToleranceMs)
-        .then(
-          async () => {
-            try {
-              return await signer.receiver.receive(text, token, true);
-            } catch (err) {
-              refuse(
-                res,
-                400,
-                "bad_request",
-                `not a webhook event: ${err instanceof Error ? err.message : String(err)}`,
-              );
-              return null;
-            }
-          },
-          (err: unknown) => {
-            refuse(res, 401, "bad_signature", err instanceof Error ? err.message : String(err));
-            return null;
-          },
-        )
-        .then((event) => {
-          if (event === null) return;
-          const hook = toSfuWebhook(signer.deployment, event, receivedAt);
-          if (!hook.id) {
-            refuse(res, 400, "bad_request", "webhook without id");
-            return;
-          }
-          if (!opts.firstSighting(hook.id)) {
-            opts.metrics.webhook(hook.event, "duplicate");
-            res.status(200).json({ duplicate: true });
-            return;
-          }
-          opts.metrics.webhook(hook.event, "accepted");
-          res.status(200).json({});
-          setImmediate(() => {
-            opts.onWebhook(hook);
-          });
-        });
-    },
-  );
-  // The raw-body reader's own refusals (size, encoding, aborted reads) are answered here, in JSON, and counted.
-  app.use(opts.path, (err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const status = typeof err === "object" && err !== null && "status" in err ? Number(err.status) : 500;
-    if (status === 413) {
-      refuse(res, 413, "too_large", `body over ${opts.maxBodyBytes} bytes`);
+  /** Everything after the header checks: read, verify, dedupe, answer, then hand the webhook on. */
+  const accept = async (req: Request, res: Response, signer: Signer, token: string): Promise<void> => {
+    let body: Buffer;
+    try {
+      body = await readBody(req, opts.maxBodyBytes);
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      refuse(res, err.status, err.status === 413 ? "too_large" : "bad_request", err.message);
       return;
     }
-    if (status >= 400 && status < 500) {
-      refuse(res, status, "bad_request", err instanceof Error ? err.message : "unreadable body");
+    const receivedAt = opts.now();
+    if (body.length === 0) {
+      refuse(res, 400, "bad_request", "empty body");
       return;
     }
-    next(err);
+    // Two steps so the answer says which failed: the signature and body hash (401), then the event (400).
+    try {
+      await verifySignature(signer.verifier, token, body, opts.clockToleranceMs);
+    } catch (err) {
+      refuse(res, 401, "bad_signature", err instanceof Error ? err.message : String(err));
+      return;
+    }
+    let event: WebhookEvent;
+    try {
+      event = await signer.receiver.receive(body.toString("utf8"), token, true);
+    } catch (err) {
+      refuse(
+        res,
+        400,
+        "bad_request",
+        `not a webhook event: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return;
+    }
+    const hook = toSfuWebhook(signer.deployment, event, receivedAt);
+    if (!hook.id) {
+      refuse(res, 400, "bad_request", "webhook without id");
+      return;
+    }
+    if (!opts.firstSighting(hook.id)) {
+      opts.metrics.webhook(hook.event, "duplicate");
+      res.status(200).json({ duplicate: true });
+      return;
+    }
+    opts.metrics.webhook(hook.event, "accepted");
+    res.status(200).json({});
+    setImmediate(() => {
+      try {
+        opts.onWebhook(hook);
+      } catch (err) {
+        log.error("webhook could not be processed", { id: hook.id, event: hook.event, error: err });
+      }
+    });
+  };
+
+  app.post(opts.path, (req: Request, res: Response) => {
+    const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+    if (type !== "application/webhook+json") {
+      refuse(
+        res,
+        415,
+        "bad_request",
+        `content type must be application/webhook+json, not ${type || "(none)"}`,
+      );
+      return;
+    }
+    const auth = req.headers.authorization;
+    if (!auth) {
+      refuse(res, 401, "bad_signature", "no Authorization header");
+      return;
+    }
+    const token = auth.replace(/^Bearer\s+/i, "");
+    const issuer = issuerOf(token);
+    const signer = issuer === null ? undefined : receivers.get(issuer);
+    if (!signer) {
+      refuse(res, 401, "bad_signature", "signed with a key this service does not hold");
+      return;
+    }
+    accept(req, res, signer, token).catch((err: unknown) => {
+      // E.g. the database failed while recording the id: LiveKit may retry; the process carries on.
+      log.error("webhook could not be recorded", { error: err });
+      if (!res.headersSent) res.status(500).json({ error: "the webhook could not be recorded" });
+    });
   });
 }
 

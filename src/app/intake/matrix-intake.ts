@@ -21,7 +21,19 @@ export const FOLLOWED_TYPES: ReadonlySet<string> = new Set([
 /** Handles one journaled event; runs inside a store transaction together with marking it processed. */
 export type EventHandler = (entry: InboxEntry) => void;
 
+/** The homeserver's own limit on an event (a PDU), so nothing it accepted is refused here. */
 const MAX_EVENT_BYTES = 65_536;
+
+/**
+ * An event's size as the homeserver limited it: UTF-8 bytes of its JSON without `unsigned`, which the homeserver
+ * adds when it sends the event (`prev_content` of a state event alone can be 64 KiB) and which the limit never
+ * covered. Counting it would drop a large but legal join, and its member would then be judged by what is left.
+ */
+function signedBytes(event: Record<string, unknown>): number {
+  const { unsigned: _unsigned, ...signed } = event;
+  return Buffer.byteLength(JSON.stringify(signed), "utf8");
+}
+
 const BATCH = 200;
 
 export class MatrixIntake {
@@ -45,7 +57,14 @@ export class MatrixIntake {
    * a crash after the homeserver's 200 loses nothing, and schedules processing.
    */
   accept(event: unknown): void {
-    if (typeof event !== "object" || event === null) return;
+    if (typeof event !== "object" || event === null || Array.isArray(event)) {
+      // An entry of the transaction's `events` that is no event at all: skipped alone, the others are kept.
+      this.metrics.matrixEvent("other", "invalid");
+      this.logger.warn("transaction entry that is not an event skipped", {
+        entry: event === null ? "null" : Array.isArray(event) ? "array" : typeof event,
+      });
+      return;
+    }
     const e = event as Record<string, unknown>;
     const type = typeof e.type === "string" ? e.type : "unknown";
     if (!FOLLOWED_TYPES.has(type) || !this.wanted(type, e)) {
@@ -60,7 +79,9 @@ export class MatrixIntake {
     }
     let bytes: number;
     try {
-      bytes = JSON.stringify(event).length;
+      // The whole event, `unsigned` included, is what gets journaled: it must serialise too.
+      JSON.stringify(event);
+      bytes = signedBytes(e);
     } catch {
       // Nesting too deep to serialise: it could never be journaled, so it must not block its transaction.
       bytes = Number.POSITIVE_INFINITY;

@@ -5,10 +5,12 @@ import {
   LIVEKIT,
   startHostileService,
   WEBHOOK_MAX_BODY,
+  WEBHOOK_PATH,
   type HostileService,
 } from "../../support/hostile-service";
 import { signWebhookAt, WEBHOOK_CONTENT_TYPE, webhookHeaders } from "../../support/livekit-webhook";
 import { total } from "../../support/prometheus-text";
+import { statusBeforeBody } from "../../support/raw-http";
 import {
   describeRequest,
   fire,
@@ -131,6 +133,13 @@ describe("refused webhooks: right status, counted, logged, no state change", () 
       },
     ],
     [
+      // Nothing parses a body before its route: no JSON parser answers this one with its own 400.
+      "unparseable JSON sent as application/json",
+      415,
+      "bad_request",
+      () => post(svc, "{not json", { "Content-Type": "application/json" }),
+    ],
+    [
       "a genuine body and signature in an unsupported content encoding",
       415,
       "bad_request",
@@ -187,6 +196,34 @@ describe("refused webhooks: right status, counted, logged, no state change", () 
     const after = await observe(svc);
     expect(svc.query("SELECT sid, identity FROM sfu_presence WHERE sid = '' OR identity = ''")).toEqual([]);
     expect(after.presence).toBe(before.presence);
+  });
+});
+
+describe("the headers are checked before the body is read", () => {
+  const head = (headers: Record<string, string>) =>
+    statusBeforeBody({
+      method: "POST",
+      url: `${svc.base}${WEBHOOK_PATH}`,
+      headers: { "Content-Type": WEBHOOK_CONTENT_TYPE, ...headers },
+      contentLength: WEBHOOK_MAX_BODY - 1,
+    });
+
+  test("without a token, or with one from a key the service does not hold: 401 before the body arrives", async () => {
+    expect(await head({})).toBe(401);
+    const { body } = joinedBody();
+    const foreign = await webhookHeaders(body, "someone-else", LIVEKIT.apiSecret);
+    expect(await head({ Authorization: foreign.Authorization ?? "" })).toBe(401);
+  });
+
+  test("a body declared over the limit: 413 before it is read", async () => {
+    const { body } = joinedBody();
+    const status = await statusBeforeBody({
+      method: "POST",
+      url: `${svc.base}${WEBHOOK_PATH}`,
+      headers: await signed(body),
+      contentLength: WEBHOOK_MAX_BODY * 100,
+    });
+    expect(status).toBe(413);
   });
 });
 

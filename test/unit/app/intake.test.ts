@@ -118,8 +118,41 @@ describe("MatrixIntake", () => {
       ["m.room.message", "ignored"],
       [CALL_MEMBER, "invalid"],
       [CALL_MEMBER, "invalid"],
+      ["other", "invalid"],
     ]);
     expect(h.logger.find("oversized event dropped", "warn")).toHaveLength(1);
+  });
+
+  test("skips transaction entries that are not events, each counted and logged, and keeps the rest", () => {
+    const h = new Harness();
+    const join = sessionJoin({ user: ALICE, device: "DEVA" });
+    for (const entry of [null, 5, "x", [], true, undefined]) h.intake.accept(entry);
+    h.intake.accept(join);
+    expect(h.store.pendingInbox(10).map((e) => e.eventId)).toEqual([join.event_id]);
+    expect(h.metrics.of("matrixEvent")).toEqual(Array.from({ length: 6 }, () => ["other", "invalid"]));
+    expect(h.logger.find("transaction entry that is not an event skipped", "warn")).toHaveLength(6);
+  });
+
+  test("measures an event without `unsigned`, in UTF-8 bytes, against the homeserver's 64 KiB", () => {
+    const h = new Harness();
+    const join = sessionJoin({ user: ALICE, device: "DEVA" });
+    // Within the limit itself, over it only with what the homeserver added when sending it: kept whole.
+    const large = {
+      ...join,
+      content: { ...join.content, pad: "j".repeat(40_000) },
+      unsigned: { prev_content: { pad: "p".repeat(40_000) }, msc4354_sticky_duration_ttl_ms: 60_000 },
+    };
+    h.intake.accept(large);
+    const [entry] = h.store.pendingInbox(10);
+    expect(entry?.eventId).toBe(join.event_id);
+    expect(entry?.event).toEqual(large);
+    // Under 64 Ki characters but over 64 KiB: three bytes per character in UTF-8.
+    const wide = sessionJoin({ user: ALICE, device: "DEVB" });
+    h.intake.accept({ ...wide, content: { ...wide.content, pad: "\u20ac".repeat(30_000) } });
+    expect(h.store.pendingInbox(10)).toHaveLength(1);
+    expect(h.logger.find("oversized event dropped", "warn").map((l) => l.fields.event_id)).toEqual([
+      wide.event_id,
+    ]);
   });
 });
 
