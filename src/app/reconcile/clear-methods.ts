@@ -13,11 +13,17 @@ import { isLeaveOf } from "./delayed-leave";
 /** How long a sticky leave stays sticky (it only has to outlive the join it ends). */
 const STICKY_LEAVE_DURATION_MS = 3_600_000;
 
+/** What one method did: a description, and the leave event the homeserver returned (null when it did not say). */
+export interface MethodDone {
+  readonly detail: string;
+  readonly eventId: string | null;
+}
+
 export class ClearMethods {
   constructor(private readonly matrix: MatrixPort) {}
 
   /**
-   * Carries out one method; returns a description of what was done, or null when the method does not apply.
+   * Carries out one method; returns what was done, or null when the method does not apply.
    * `othersInSlot`: how many other members share the member's key (a shared `@user` key), now.
    */
   async execute(
@@ -25,14 +31,16 @@ export class ClearMethods {
     method: ClearMethod,
     owner: string | null,
     othersInSlot: number,
-  ): Promise<string | null> {
+  ): Promise<MethodDone | null> {
     const stateKey = m.source.stateKey;
     switch (method) {
       case "delayed_leave": {
         const pending = await this.pendingLeaves(m, othersInSlot);
         if (pending === null || pending.length === 0) return null;
         for (const d of pending) await this.matrix.delayedEventAction(d.delayId, "send", m.userId);
-        return `sent the user's own delayed leave (${pending.map((d) => d.delayId).join(", ")})`;
+        const ids = pending.map((d) => d.delayId).join(", ");
+        // The homeserver does not say which event a fired delayed event became.
+        return { detail: `sent the user's own delayed leave (${ids})`, eventId: null };
       }
       case "write_as_user": {
         const as: Actor = { kind: "user", userId: m.userId };
@@ -41,12 +49,14 @@ export class ClearMethods {
         const stale = (await this.pendingLeaves(m, othersInSlot).catch(() => null)) ?? [];
         for (const d of stale)
           await this.matrix.delayedEventAction(d.delayId, "cancel", m.userId).catch(() => undefined);
-        return `${written} as ${m.userId}${stale.length ? `; cancelled ${stale.length} stale delayed leave(s)` : ""}`;
+        const cancelled = stale.length ? `; cancelled ${stale.length} stale delayed leave(s)` : "";
+        return { detail: `${written.detail} as ${m.userId}${cancelled}`, eventId: written.eventId };
       }
       case "write_as_bot": {
         if (stateKey === null) return null;
         const written = await this.writeLeave(m, { kind: "bot" });
-        return `${written} as the bot (power level)${owner ? ` over ${owner}'s key` : ""}`;
+        const over = owner ? ` over ${owner}'s key` : "";
+        return { detail: `${written.detail} as the bot (power level)${over}`, eventId: written.eventId };
       }
     }
     return null;
@@ -59,7 +69,7 @@ export class ClearMethods {
     return list.filter((d) => isLeaveOf(d, m, othersInSlot));
   }
 
-  private async writeLeave(m: RtcMember, as: Actor): Promise<string> {
+  private async writeLeave(m: RtcMember, as: Actor): Promise<MethodDone> {
     const stateKey = m.source.stateKey;
     if (stateKey === null) {
       const format = m.source.format === "rtc-latest" ? "rtc-latest" : "sticky";
@@ -68,21 +78,28 @@ export class ClearMethods {
         member: { id: m.memberId, user_id: m.userId, device_id: m.deviceId },
       };
       const content = stickyLeaveContent(format, original, m.source.stickyKey ?? "");
-      await this.matrix.sendEvent(m.roomId, m.source.type, content, as, STICKY_LEAVE_DURATION_MS);
-      return "sent the sticky leave";
+      const eventId = await this.matrix.sendEvent(
+        m.roomId,
+        m.source.type,
+        content,
+        as,
+        STICKY_LEAVE_DURATION_MS,
+      );
+      return { detail: "sent the sticky leave", eventId };
     }
     if (isPerDeviceFormat(m.source.format)) {
-      await this.matrix.putState(m.roomId, m.source.type, stateKey, {}, as);
-      return "wrote {} to the key";
+      const eventId = await this.matrix.putState(m.roomId, m.source.type, stateKey, {}, as);
+      return { detail: "wrote {} to the key", eventId };
     }
     const live = await this.matrix.stateEvent(m.roomId, m.source.type, stateKey, as);
     const rewritten = withoutEntries(live?.content ?? {}, [
       { deviceId: m.deviceId, application: m.application, callId: m.callId },
     ]);
     if (rewritten === null) throw new Error("the key holds neither m.calls nor memberships");
-    await this.matrix.putState(m.roomId, m.source.type, stateKey, rewritten, as);
-    return stillHoldsEntries(rewritten)
+    const eventId = await this.matrix.putState(m.roomId, m.source.type, stateKey, rewritten, as);
+    const detail = stillHoldsEntries(rewritten)
       ? "rewrote the key without this device (others kept)"
       : "rewrote the key empty";
+    return { detail, eventId };
   }
 }

@@ -249,18 +249,20 @@ export class Clearer {
       // A member whose user already left the room is not in the call: its cleared slot ends no session.
       if (room?.isJoined(m.userId) !== false) {
         const went = cause.kind === "verdict" ? ghostWentAt(j) : null;
-        // The session's times are the homeserver's: convert the instant from our clock.
+        // The session's times are the homeserver's: convert the instants from our clock.
         const leftAt = went === null ? null : went - this.serverClock.offsetMs;
-        this.state.expectLeave(m.key, leaveReasonFor(j, method, cause), leftAt);
+        const note = { reason: leaveReasonFor(j, method, cause), leftAt };
+        this.state.ourLeaves.begin(m.key, note, this.clock.now() - this.serverClock.offsetMs);
       }
       try {
         const others = current.members.filter((x) => x.key !== m.key).length;
         const done = await this.methods.execute(j.member, method, current.ref.owner, others);
         if (!done) {
-          this.state.forgetExpectedLeave(m.key);
+          this.state.ourLeaves.abandon(m.key);
           failures.push(`${method}: not applicable`);
           continue;
         }
+        this.state.ourLeaves.written(m.key, done.eventId);
         const lifetime = (this.clock.now() - ghostLifetimeStart(j, this.clock.now())) / 1000;
         const reason = j.verdict.kind === "ghost" ? j.verdict.reason : "command";
         // A moderator's end/kick of live members is not a ghost; it is audited, not counted as one.
@@ -276,11 +278,11 @@ export class Clearer {
         return this.record(
           j,
           cause,
-          { result: "cleared", method, detail: done },
+          { result: "cleared", method, detail: done.detail },
           { ghost_lifetime_s: lifetime, tried: failures },
         );
       } catch (err) {
-        this.state.forgetExpectedLeave(m.key);
+        this.state.ourLeaves.abandon(m.key);
         const why = err instanceof Error ? err.message : String(err);
         failures.push(`${method}: ${why}`);
         this.metrics.clearFailed(

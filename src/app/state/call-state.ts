@@ -4,9 +4,10 @@ import type { RtcMember } from "../../domain/membership/model";
 import type { ParseResult } from "../../domain/membership/parse/result";
 import { RoomCallState } from "../../domain/membership/room-state";
 import { SessionTracker } from "../../domain/sessions/tracker";
-import { deviceCallOf, type SessionEvent, type UserLeaveReason } from "../../domain/sessions/types";
+import { deviceCallOf, type SessionEvent } from "../../domain/sessions/types";
 import type { EpochMs } from "../../domain/time";
 import type { RoomRow, Store } from "../ports/store";
+import { OurLeaves } from "./our-leaves";
 import { ROOM_EVENT_PREFIX, roomEventKey } from "./room-event-slots";
 import { callRow, userRow } from "./session-rows";
 
@@ -26,8 +27,8 @@ export class CallState {
   private readonly rooms = new Map<string, RoomCallState>();
   private readonly firstSeen = new Map<string, EpochMs>();
   private readonly sessions = new SessionTracker();
-  /** Leave reasons the reconciler announced for members it is clearing (by member key). */
-  private readonly pendingReasons = new Map<string, { reason: UserLeaveReason; leftAt: EpochMs | null }>();
+  /** The leaves the clearer is writing or wrote, matched to the events that come back. */
+  readonly ourLeaves = new OurLeaves();
   /** The rooms table as last written (saves a read and most writes per event). */
   private readonly roomRows = new Map<string, RoomRow>();
 
@@ -55,19 +56,6 @@ export class CallState {
 
   openCalls() {
     return this.sessions.openCallSessions();
-  }
-
-  /** The reconciler is about to end this member: its session's leave reason will say so. */
-  /**
-   * The reconciler is about to end this member: its session's leave reason will say why, and when the member
-   * really went (e.g. when LiveKit lost it) rather than when we wrote the leave, if that is known.
-   */
-  expectLeave(memberKey: string, reason: UserLeaveReason, leftAt: EpochMs | null = null): void {
-    this.pendingReasons.set(memberKey, { reason, leftAt });
-  }
-
-  forgetExpectedLeave(memberKey: string): void {
-    this.pendingReasons.delete(memberKey);
   }
 
   private ensure(roomId: string, receivedAt: EpochMs): RoomCallState {
@@ -216,9 +204,8 @@ export class CallState {
       // Rows are written right after each change: the tracker only knows the call of sessions the latest change closed.
       const before = events.length;
       if (change.kind === "left") {
-        const expected = this.pendingReasons.get(member.key);
-        this.pendingReasons.delete(member.key);
-        if (expected === undefined) events.push(...this.sessions.apply(change));
+        const expected = this.ourLeaves.claim(member.key, change.eventId, change.at);
+        if (expected === null) events.push(...this.sessions.apply(change));
         else {
           const at = expected.leftAt === null ? change.at : Math.min(change.at, expected.leftAt);
           events.push(...this.sessions.apply({ ...change, at }, { leaveReason: expected.reason }));

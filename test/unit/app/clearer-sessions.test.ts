@@ -85,3 +85,24 @@ describe("sessions of cleared members", () => {
     expect((session?.leftAt ?? 0) - (session?.joinedAt ?? 0)).toBe(60_000);
   });
 });
+
+describe("our leave is tied to the event we wrote", () => {
+  test("a client's own leave that lands before our echo keeps the client's reason; our echo changes nothing", async () => {
+    const h = expiredAlice();
+    await h.clearer.clear(h.judged(ALICE, "DEVA"));
+    const echo = h.matrix.takeOutbox();
+    h.feed(sessionLeave({ user: ALICE, device: "DEVA", ts: h.clock.now() }));
+    h.feed(...echo);
+    expect(h.userSessions().map((s) => s.leaveReason)).toEqual(["left"]);
+  });
+
+  test("an echo that never comes leaves nothing for the member's next leave", async () => {
+    const h = expiredAlice();
+    await h.clearer.clear(h.judged(ALICE, "DEVA"));
+    h.matrix.takeOutbox(); // the echo is lost
+    h.feed(sessionJoin({ user: ALICE, device: "DEVA", ts: h.clock.now() }));
+    h.clock.advance(1_000);
+    h.feed(sessionLeave({ user: ALICE, device: "DEVA", ts: h.clock.now() }));
+    expect(h.userSessions().map((s) => s.leaveReason)).toEqual(["replaced", "left"]);
+  });
+});
