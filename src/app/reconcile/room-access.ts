@@ -72,7 +72,8 @@ export class RoomAccessCache {
   botMayWrite(access: RoomAccess, type: string, stateKey: string, owner: string | null, botUserId: string) {
     if (!access.botJoined) return "not_in_room" as const;
     const bot = this.levelOf(access, botUserId);
-    if (!atLeast(bot, requiredStateLevel(type, access.powerLevels))) return "power_too_low" as const;
+    if (!atLeast(bot, requiredStateLevel(type, access.powerLevels, access.roomVersion)))
+      return "power_too_low" as const;
     if (stateKey.startsWith("@")) {
       // Owned keys: only the owner in ordinary rooms; a strictly higher level in MSC3757 rooms.
       if (!isOwnedStateKeyRoomVersion(access.roomVersion) || owner === null) return "power_too_low" as const;

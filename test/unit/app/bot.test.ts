@@ -1,6 +1,15 @@
 // Bot: permissions (anyone / moderator / admin, v12 creators), per-room rate limit, usage replies, escaping, invites.
 import type { BotOptions } from "../../../src/app/commands/bot";
-import { ALICE, BOB, type ClientEvent, nextEventId, ROOM, roomMember, T0 } from "../domain/builders";
+import {
+  ALICE,
+  BOB,
+  type ClientEvent,
+  nextEventId,
+  ROOM,
+  roomCreate,
+  roomMember,
+  T0,
+} from "../domain/builders";
 import { BOT, CAROL, Harness, powerLevels } from "./harness";
 
 const MOD = "@mod:example.org";
@@ -59,6 +68,17 @@ describe("Bot permissions", () => {
     expect(h.audit("command")).toMatchObject([
       { actor: sender, reason: "clean", result: permitted ? "ok" : "refused" },
     ]);
+  });
+
+  test('in a room version 9, a moderator\'s level given as the string "50" counts as 50', async () => {
+    const h = new Harness();
+    h.feed(
+      roomCreate("9"),
+      roomMember(BOT, "join"),
+      roomMember(MOD, "join"),
+      powerLevels({}, { users: { [MOD]: "50" } }),
+    );
+    expect(await say(h, MOD, "!rtc clean")).toContain("Clean");
   });
 
   test("admin command: refused to a moderator, answered to an admin", async () => {
