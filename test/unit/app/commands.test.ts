@@ -74,6 +74,28 @@ describe("read commands", () => {
   });
 });
 
+describe("replies with hostile values", () => {
+  test("a device id with a newline and a bidi override cannot forge a line of status", async () => {
+    const h = await callRoom();
+    h.feed(sessionJoin({ user: BOB, device: "EVIL\n• @admin:example.org (X) · alive\u202E" }));
+    const status = await say(h, BOB, "!rtc status");
+    expect(status).not.toMatch(/[\n]• @admin/);
+    expect(status).not.toContain("\u202E");
+    expect(status).toContain("EVIL\\n• @admin:example.org (X) · alive\\u202E");
+  });
+
+  test("a room with hundreds of ghosts gets one reply well under the event size limit", async () => {
+    const h = await callRoom();
+    for (let i = 0; i < 600; i++)
+      h.feed(sessionJoin({ user: `@u${i}:example.org`, device: `D${"X".repeat(100)}${i}`, expires: 1_000 }));
+    const ghosts = await say(h, BOB, "!rtc ghosts");
+    expect(Buffer.byteLength(ghosts) + Buffer.byteLength(h.matrix.notices.at(-1)?.html ?? "")).toBeLessThan(
+      40_000,
+    );
+    expect(ghosts).toMatch(/… \d+ more line\(s\) not shown$/);
+  });
+});
+
 describe("clearing commands", () => {
   test("clean clears the room's ghosts only; --dry-run writes nothing", async () => {
     const h = await callRoom();
