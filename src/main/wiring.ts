@@ -153,15 +153,15 @@ export function buildApp(d: AppDeps) {
     state,
     dryRun: rc.dry_run,
   });
-  const bot = new Bot(
+  const bot = new Bot({
     table,
     matrix,
     access,
     store,
     clock,
-    logger.child({ component: "bot" }),
+    logger: logger.child({ component: "bot" }),
     metrics,
-    {
+    options: {
       prefix: config.commands.prefix,
       admins: config.commands.admins,
       moderatorLevel: config.commands.moderator_power_level,
@@ -169,11 +169,11 @@ export function buildApp(d: AppDeps) {
       ratePerMinute: config.commands.rate_limit_per_minute,
       domain: config.homeserver.domain,
     },
-    async (roomId) => {
+    onJoined: async (roomId) => {
       await resync.room(roomId);
       reconciler.flush();
     },
-  );
+  });
   const router = new EventRouter(
     state,
     reconciler,

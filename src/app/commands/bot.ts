@@ -1,4 +1,4 @@
-// The bot in rooms: accepts invites by policy, answers commands (permission checks, rate limit, escaped replies).
+// The bot in rooms: accepts invites by policy, answers commands (permissions, then rate limit, escaped replies).
 import { parseInvocation } from "../../domain/commands/parse";
 import { ReplyBuilder, type Reply } from "../../domain/commands/html";
 import { atLeast } from "../../domain/rooms/power";
@@ -8,6 +8,7 @@ import type { MatrixPort } from "../ports/matrix";
 import type { Metrics } from "../ports/metrics";
 import type { Store } from "../ports/store";
 import type { RoomAccessCache } from "../reconcile/room-access";
+import { RateLimits, type RateBucket } from "./rate-limits";
 import type { AnyCommand, CommandContext } from "./types";
 
 export interface BotOptions {
@@ -19,26 +20,36 @@ export interface BotOptions {
   readonly domain: string;
 }
 
+export interface BotDeps {
+  readonly table: readonly AnyCommand[];
+  readonly matrix: MatrixPort;
+  readonly access: RoomAccessCache;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly options: BotOptions;
+  /** Called after the bot joined a room (to read its state). */
+  readonly onJoined: (roomId: string) => Promise<void>;
+}
+
 const asRecord = (v: unknown): Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
+/**
+ * Concurrency: each message is answered in its own promise, after the journal transaction that held it
+ * committed; answers to one room may interleave. A command takes from the rate limits once its permission is
+ * known, before it runs.
+ */
 export class Bot {
-  private readonly windows = new Map<string, { start: number; count: number; warned: boolean }>();
+  private readonly limits: RateLimits;
   private readonly byName: Map<string, AnyCommand>;
+  private readonly opts: BotOptions;
 
-  constructor(
-    table: readonly AnyCommand[],
-    private readonly matrix: MatrixPort,
-    private readonly access: RoomAccessCache,
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-    private readonly opts: BotOptions,
-    /** Called after the bot joined a room (to read its state). */
-    private readonly onJoined: (roomId: string) => Promise<void>,
-  ) {
-    this.byName = new Map(table.map((c) => [c.name, c]));
+  constructor(private readonly d: BotDeps) {
+    this.opts = d.options;
+    this.limits = new RateLimits(d.options.ratePerMinute);
+    this.byName = new Map(d.table.map((c) => [c.name, c]));
   }
 
   /** Whether a message might be a command (lets the intake skip ordinary chat). */
@@ -61,67 +72,62 @@ export class Bot {
       this.opts.admins.includes(sender);
     try {
       if (!allowed) {
-        this.logger.info("invite declined by policy", { room: roomId, sender, policy });
-        await this.matrix.leave(roomId);
+        this.d.logger.info("invite declined by policy", { room: roomId, sender, policy });
+        await this.d.matrix.leave(roomId);
         return;
       }
-      await this.matrix.join(roomId);
-      this.access.invalidate(roomId);
-      this.logger.info("joined a room on invite", { room: roomId, sender });
-      await this.onJoined(roomId);
+      await this.d.matrix.join(roomId);
+      this.d.access.invalidate(roomId);
+      this.d.logger.info("joined a room on invite", { room: roomId, sender });
+      await this.d.onJoined(roomId);
     } catch (err) {
-      this.logger.warn("could not act on an invite", { room: roomId, sender, error: String(err) });
+      this.d.logger.warn("could not act on an invite", { room: roomId, sender, error: String(err) });
     }
   }
 
   onMessage(event: Record<string, unknown>): void {
     void this.answer(event).catch((err: unknown) => {
-      this.logger.error("command failed", { room: event.room_id, error: err });
+      this.d.logger.error("command failed", { room: event.room_id, error: err });
     });
-  }
-
-  private limited(roomId: string, now: number): "ok" | "warn" | "drop" {
-    const w = this.windows.get(roomId);
-    if (!w || now - w.start >= 60_000) {
-      this.windows.set(roomId, { start: now, count: 1, warned: false });
-      return "ok";
-    }
-    w.count++;
-    if (w.count <= this.opts.ratePerMinute) return "ok";
-    if (w.warned) return "drop";
-    w.warned = true;
-    return "warn";
   }
 
   private async isModerator(roomId: string, userId: string, now: number): Promise<boolean> {
     if (this.opts.admins.includes(userId)) return true;
-    const access = await this.access.get(roomId, null, now);
+    const access = await this.d.access.get(roomId, null, now);
     if (!access.botJoined) return false;
-    return atLeast(this.access.levelOf(access, userId), this.opts.moderatorLevel);
+    return atLeast(this.d.access.levelOf(access, userId), this.opts.moderatorLevel);
+  }
+
+  /**
+   * Takes one answer from the room's bucket; false when the bucket is spent (the first time, the room is told).
+   * `label` is a command table name or "unknown", never the sender's word.
+   */
+  private async allowed(roomId: string, bucket: RateBucket, label: string, now: number): Promise<boolean> {
+    const limit = this.limits.take(roomId, bucket, now);
+    if (limit === "ok") return true;
+    if (limit === "warn") {
+      this.d.metrics.command(label, "rate_limited");
+      await this.reply(
+        roomId,
+        new ReplyBuilder().line("Too many commands in this room; try again in a minute.").build(),
+      );
+    }
+    return false;
   }
 
   private async answer(event: Record<string, unknown>): Promise<void> {
     const content = asRecord(event.content);
     const roomId = typeof event.room_id === "string" ? event.room_id : null;
     const sender = typeof event.sender === "string" ? event.sender : null;
-    if (roomId === null || sender === null || sender === this.matrix.botUserId) return;
+    if (roomId === null || sender === null || sender === this.d.matrix.botUserId) return;
     if (content.msgtype === "m.notice") return; // other bots speak in notices
     const invocation = parseInvocation(content.body, this.opts.prefix);
     if (invocation.kind === "none") return;
-    const now = this.clock.now();
-    const limit = this.limited(roomId, now);
-    if (limit === "drop") return;
-    if (limit === "warn") {
-      this.metrics.command(invocation.name, "rate_limited");
-      await this.reply(
-        roomId,
-        new ReplyBuilder().line("Too many commands in this room; try again in a minute.").build(),
-      );
-      return;
-    }
+    const now = this.d.clock.now();
     const cmd = this.byName.get(invocation.name);
     if (!cmd) {
-      this.metrics.command("unknown", "unknown");
+      if (!(await this.allowed(roomId, "rejected", "unknown", now))) return;
+      this.d.metrics.command("unknown", "unknown");
       await this.reply(
         roomId,
         new ReplyBuilder()
@@ -135,8 +141,11 @@ export class Bot {
       cmd.permission === "anyone" ||
       (cmd.permission === "admin" && isAdmin) ||
       (cmd.permission === "moderator" && (await this.isModerator(roomId, sender, now)));
+    // Refusals draw on their own bucket: those who may not run a command cannot spend the answers of those who may.
+    const bucket: RateBucket = !permitted ? "rejected" : cmd.permission === "anyone" ? "open" : "privileged";
+    if (!(await this.allowed(roomId, bucket, cmd.name, now))) return;
     if (!permitted) {
-      this.metrics.command(cmd.name, "refused");
+      this.d.metrics.command(cmd.name, "refused");
       this.audit(cmd, roomId, sender, now, "refused", invocation.args);
       const who =
         cmd.permission === "admin"
@@ -148,7 +157,7 @@ export class Bot {
     const ctx: CommandContext = { roomId, sender, isAdmin, now };
     const result = await cmd.invoke(ctx, invocation.args);
     if ("usageError" in result) {
-      this.metrics.command(cmd.name, "usage");
+      this.d.metrics.command(cmd.name, "usage");
       await this.reply(
         roomId,
         new ReplyBuilder()
@@ -158,7 +167,7 @@ export class Bot {
       );
       return;
     }
-    this.metrics.command(cmd.name, "ok");
+    this.d.metrics.command(cmd.name, "ok");
     if (cmd.permission !== "anyone") this.audit(cmd, roomId, sender, now, "ok", invocation.args);
     await this.reply(roomId, result);
   }
@@ -171,7 +180,7 @@ export class Bot {
     result: string,
     args: readonly string[],
   ): void {
-    this.store.audit({
+    this.d.store.audit({
       at: now,
       action: "command",
       roomId,
@@ -180,10 +189,10 @@ export class Bot {
       result,
       evidence: { args },
     });
-    this.logger.info("command", { room: roomId, sender, command: cmd.name, result, args });
+    this.d.logger.info("command", { room: roomId, sender, command: cmd.name, result, args });
   }
 
   private async reply(roomId: string, reply: Reply): Promise<void> {
-    await this.matrix.sendNotice(roomId, reply.text, reply.html);
+    await this.d.matrix.sendNotice(roomId, reply.text, reply.html);
   }
 }

@@ -110,6 +110,28 @@ describe("Bot rate limit", () => {
   });
 });
 
+describe("Bot rate limit buckets", () => {
+  test("refused commands do not spend the answers of those allowed to run them", async () => {
+    const h = botRoom({ ratePerMinute: 3 });
+    for (let i = 0; i < 6; i++) await say(h, BOB, "!rtc clean");
+    expect(await say(h, MOD, "!rtc clean")).toContain("Clean");
+  });
+
+  test("commands anyone may run do not spend the moderators' answers", async () => {
+    const h = botRoom({ ratePerMinute: 3 });
+    for (let i = 0; i < 6; i++) await say(h, BOB, "!rtc status");
+    expect(await say(h, MOD, "!rtc clean")).toContain("Clean");
+  });
+
+  test('unknown commands are limited too, and their metric label is "unknown", never the sender\'s word', async () => {
+    const h = botRoom({ ratePerMinute: 3 });
+    const replies: string[] = [];
+    for (let i = 0; i < 6; i++) replies.push(await say(h, BOB, `!rtc word${i}`));
+    expect(replies.slice(3)).toEqual(["Too many commands in this room; try again in a minute.", "", ""]);
+    expect(new Set(h.metrics.of("command").map(([name]) => name))).toEqual(new Set(["unknown"]));
+  });
+});
+
 describe("Bot replies", () => {
   test("an unknown command gets a pointer to help", async () => {
     const h = botRoom();
