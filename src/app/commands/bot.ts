@@ -9,7 +9,7 @@ import type { Metrics } from "../ports/metrics";
 import type { Store } from "../ports/store";
 import type { RoomAccessCache } from "../reconcile/room-access";
 import { RateLimits, type RateBucket } from "./rate-limits";
-import type { AnyCommand, CommandContext } from "./types";
+import { type AnyCommand, type CommandContext, type CommandRoom, isRefusal } from "./types";
 
 export interface BotOptions {
   readonly prefix: string;
@@ -39,7 +39,7 @@ const asRecord = (v: unknown): Record<string, unknown> =>
 /**
  * Concurrency: each message is answered in its own promise, after the journal transaction that held it
  * committed; answers to one room may interleave. A command takes from the rate limits once its permission is
- * known, before it runs.
+ * known, before it runs; the room's power rules are read through the shared, invalidated access cache.
  */
 export class Bot {
   private readonly limits: RateLimits;
@@ -154,7 +154,7 @@ export class Bot {
       await this.reply(roomId, new ReplyBuilder().line(`"${cmd.name}" needs ${who}.`).build());
       return;
     }
-    const ctx: CommandContext = { roomId, sender, isAdmin, now };
+    const ctx: CommandContext = { roomId, sender, isAdmin, now, room: this.roomFor(roomId, now) };
     const result = await cmd.invoke(ctx, invocation.args);
     if ("usageError" in result) {
       this.d.metrics.command(cmd.name, "usage");
@@ -167,9 +167,21 @@ export class Bot {
       );
       return;
     }
+    if (isRefusal(result)) {
+      this.d.metrics.command(cmd.name, "refused");
+      if (cmd.permission !== "anyone")
+        this.audit(cmd, roomId, sender, now, "refused", invocation.args, { reply: result.refused.text });
+      await this.reply(roomId, result.refused);
+      return;
+    }
     this.d.metrics.command(cmd.name, "ok");
     if (cmd.permission !== "anyone") this.audit(cmd, roomId, sender, now, "ok", invocation.args);
     await this.reply(roomId, result);
+  }
+
+  /** What a command may read of its room: the power rules (shared cache). */
+  private roomFor(roomId: string, now: number): CommandRoom {
+    return { rules: () => this.d.access.get(roomId, null, now) };
   }
 
   private audit(
@@ -179,6 +191,7 @@ export class Bot {
     now: number,
     result: string,
     args: readonly string[],
+    extra: Record<string, unknown> = {},
   ): void {
     this.d.store.audit({
       at: now,
@@ -187,9 +200,9 @@ export class Bot {
       actor: sender,
       reason: cmd.name,
       result,
-      evidence: { args },
+      evidence: { args, ...extra },
     });
-    this.d.logger.info("command", { room: roomId, sender, command: cmd.name, result, args });
+    this.d.logger.info("command", { room: roomId, sender, command: cmd.name, result, args, ...extra });
   }
 
   private async reply(roomId: string, reply: Reply): Promise<void> {

@@ -5,15 +5,17 @@ import {
   renderActions,
   renderGhosts,
   renderHistory,
+  renderRefused,
   renderStats,
   renderStatus,
 } from "../../domain/commands/render";
+import { type ActTarget, refusalsToEnd } from "../../domain/rooms/acting";
 import type { Clearer, ClearOutcome } from "../reconcile/clearer";
 import type { Judged } from "../reconcile/judge";
 import type { SfuService } from "../sfu/sfu-service";
 import type { CallState } from "../state/call-state";
 import type { CommandQueries } from "./queries";
-import { type AnyCommand, type CommandContext, command } from "./types";
+import { type AnyCommand, type CommandContext, type CommandResult, command } from "./types";
 
 export interface TableDeps {
   readonly prefix: string;
@@ -43,6 +45,33 @@ async function clearAll(
     result: outcomes[i]?.result ?? "failed",
     detail: outcomes[i]?.detail ?? "",
   }));
+}
+
+const targetOf = (j: Judged): ActTarget => ({
+  userId: j.member.userId,
+  deviceId: j.member.deviceId,
+  type: j.member.source.type,
+  stateKey: j.member.source.stateKey,
+});
+
+/**
+ * Ends memberships for a moderator: only when the room's own rules let the sender end every one of them (as
+ * kicking and writing the key themselves would); otherwise nothing is touched and the reply says why.
+ */
+async function endFor(
+  deps: TableDeps,
+  ctx: CommandContext,
+  judged: readonly Judged[],
+  name: string,
+  title: string,
+): Promise<CommandResult> {
+  const refusals = refusalsToEnd(ctx.sender, judged.map(targetOf), await ctx.room.rules());
+  if (refusals.length > 0) return { refused: renderRefused(title, refusals) };
+  const removed = deps.dryRun ? 0 : await removeFromSfu(deps, judged);
+  const lines = await clearAll(deps, ctx, judged, name, deps.dryRun);
+  return renderActions(`${title}${deps.dryRun ? " (dry run: nothing written)" : ""}`, lines, [
+    `Removed ${removed} participant(s) from the SFU.`,
+  ]);
 }
 
 async function removeFromSfu(deps: TableDeps, judged: readonly Judged[]): Promise<number> {
@@ -123,14 +152,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
         "end the call for everyone: clear every membership in this room and remove its participants from our SFU",
       permission: "moderator",
       parse: noArgs,
-      run: async (ctx) => {
-        const judged = deps.queries.judged(ctx.roomId);
-        const removed = deps.dryRun ? 0 : await removeFromSfu(deps, judged);
-        const lines = await clearAll(deps, ctx, judged, "end", deps.dryRun);
-        return renderActions(deps.dryRun ? "End call (dry run: nothing written)" : "End call", lines, [
-          `Removed ${removed} participant(s) from the SFU.`,
-        ]);
-      },
+      run: (ctx) => endFor(deps, ctx, deps.queries.judged(ctx.roomId), "end", "End call"),
     }),
     command({
       name: "kick",
@@ -138,12 +160,9 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       summary: "remove that user from this room's call: their memberships and SFU participants",
       permission: "moderator",
       parse: userArg,
-      run: async (ctx, userId) => {
+      run: (ctx, userId) => {
         const judged = deps.queries.judged(ctx.roomId).filter((j) => j.member.userId === userId);
-        const removed = deps.dryRun ? 0 : await removeFromSfu(deps, judged);
-        const lines = await clearAll(deps, ctx, judged, "kick", deps.dryRun);
-        const title = `Kick ${userId} from the call${deps.dryRun ? " (dry run: nothing written)" : ""}`;
-        return renderActions(title, lines, [`Removed ${removed} participant(s) from the SFU.`]);
+        return endFor(deps, ctx, judged, "kick", `Kick ${userId} from the call`);
       },
     }),
     command({

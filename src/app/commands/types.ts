@@ -1,16 +1,33 @@
 // The shape of a bot command: one table entry drives dispatch, permission checks and help.
 import type { Reply } from "../../domain/commands/html";
 import type { ArgsResult } from "../../domain/commands/parse";
+import type { RoomRules } from "../../domain/rooms/power";
 
 /** anyone in the room; moderators (room power level ≥ the configured level, or admins); admins (from the config). */
 export type Permission = "anyone" | "moderator" | "admin";
+
+/** What a command may read of its room, when it needs it. */
+export interface CommandRoom {
+  /** The room's power rules as the homeserver has them (briefly cached; power level changes invalidate it). */
+  rules(): Promise<RoomRules>;
+}
 
 export interface CommandContext {
   readonly roomId: string;
   readonly sender: string;
   readonly isAdmin: boolean;
   readonly now: number;
+  readonly room: CommandRoom;
 }
+
+/** A command that ran but declined to act (the room's rules forbid it); the reply says why. */
+export interface Refusal {
+  readonly refused: Reply;
+}
+
+export type CommandResult = Reply | Refusal;
+
+export const isRefusal = (r: CommandResult | { readonly usageError: string }): r is Refusal => "refused" in r;
 
 export interface Command<A> {
   readonly name: string;
@@ -18,7 +35,7 @@ export interface Command<A> {
   readonly summary: string;
   readonly permission: Permission;
   parse(args: readonly string[]): ArgsResult<A>;
-  run(ctx: CommandContext, args: A): Promise<Reply>;
+  run(ctx: CommandContext, args: A): Promise<CommandResult>;
 }
 
 /** Erases the argument type so commands of different arguments share one table. */
@@ -27,7 +44,10 @@ export interface AnyCommand {
   readonly usage: string;
   readonly summary: string;
   readonly permission: Permission;
-  invoke(ctx: CommandContext, args: readonly string[]): Promise<Reply | { readonly usageError: string }>;
+  invoke(
+    ctx: CommandContext,
+    args: readonly string[],
+  ): Promise<CommandResult | { readonly usageError: string }>;
 }
 
 export function command<A>(c: Command<A>): AnyCommand {

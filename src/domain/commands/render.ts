@@ -123,6 +123,19 @@ export function renderGhosts(ghosts: readonly GhostLine[], allRooms: boolean): R
   return r.build();
 }
 
+export interface RefusedLine {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly reason: string;
+}
+
+/** A kick or end refused by the room's rules: nothing was done, and each membership says why. */
+export function renderRefused(title: string, refusals: readonly RefusedLine[]): Reply {
+  const r = new ReplyBuilder().heading(`${title}: refused, nothing was changed`);
+  for (const x of refusals) r.item(`${x.userId} (${x.deviceId}): ${x.reason}`);
+  return r.build();
+}
+
 export interface ActionLine {
   readonly userId: string;
   readonly deviceId: string;
