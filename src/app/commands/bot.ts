@@ -2,6 +2,7 @@
 import { parseInvocation } from "../../domain/commands/parse";
 import { ReplyBuilder, type Reply } from "../../domain/commands/html";
 import { atLeast } from "../../domain/rooms/power";
+import { historyAccess, type HistoryAccess } from "../../domain/rooms/visibility";
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
 import type { MatrixPort } from "../ports/matrix";
@@ -154,7 +155,7 @@ export class Bot {
       await this.reply(roomId, new ReplyBuilder().line(`"${cmd.name}" needs ${who}.`).build());
       return;
     }
-    const ctx: CommandContext = { roomId, sender, isAdmin, now, room: this.roomFor(roomId, now) };
+    const ctx: CommandContext = { roomId, sender, isAdmin, now, room: this.roomFor(roomId, sender, now) };
     const result = await cmd.invoke(ctx, invocation.args);
     if ("usageError" in result) {
       this.d.metrics.command(cmd.name, "usage");
@@ -179,9 +180,28 @@ export class Bot {
     await this.reply(roomId, result);
   }
 
-  /** What a command may read of its room: the power rules (shared cache). */
-  private roomFor(roomId: string, now: number): CommandRoom {
-    return { rules: () => this.d.access.get(roomId, null, now) };
+  /** What a command may read of its room: the power rules (shared cache), the history visibility (fresh). */
+  private roomFor(roomId: string, sender: string, now: number): CommandRoom {
+    const { matrix, access } = this.d;
+    return {
+      rules: () => access.get(roomId, null, now),
+      historyAccess: async (): Promise<HistoryAccess> => {
+        const bot = { kind: "bot" } as const;
+        try {
+          const [visibility, member] = await Promise.all([
+            matrix.stateEvent(roomId, "m.room.history_visibility", "", bot),
+            matrix.stateEvent(roomId, "m.room.member", sender, bot),
+          ]);
+          return historyAccess(visibility?.content.history_visibility, member?.content.membership);
+        } catch (err) {
+          this.d.logger.warn("could not read the room's history visibility", {
+            room: roomId,
+            error: String(err),
+          });
+          return { kind: "refused", reason: "the service could not read who may see this room's history" };
+        }
+      },
+    };
   }
 
   private audit(

@@ -112,18 +112,32 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
         "the room's last n calls (default 5): start, duration, participants, how each left, what kind of call",
       permission: "anyone",
       parse: (args) => optionalCount(args, 5, 50),
-      run: (ctx, n) => Promise.resolve(renderHistory(deps.queries.history(ctx.roomId, n), ctx.now)),
+      run: async (ctx, n) => {
+        const access = await ctx.room.historyAccess();
+        if (access.kind === "refused")
+          return { refused: new ReplyBuilder().line(`No call history here: ${access.reason}.`).build() };
+        return renderHistory(deps.queries.history(ctx.roomId, n), ctx.now);
+      },
     }),
     command({
       name: "ghosts",
       usage: "ghosts",
       summary:
-        "ghost memberships in this room (admins: in every room), with the reason and whether they can be cleared",
+        "ghost memberships in this room, with the reason and whether they can be cleared (admins: and a count of the other rooms')",
       permission: "anyone",
       parse: noArgs,
       run: (ctx) => {
-        const rooms = ctx.isAdmin ? [...deps.state.allRooms()].map((r) => r.roomId) : [ctx.roomId];
-        return Promise.resolve(renderGhosts(deps.queries.ghosts(rooms), ctx.isAdmin));
+        const here = deps.queries.ghosts([ctx.roomId]);
+        if (!ctx.isAdmin) return Promise.resolve(renderGhosts(here));
+        // Other rooms' ids and users are theirs: only a count is posted into this room.
+        const others = [...deps.state.allRooms()].map((r) => r.roomId).filter((r) => r !== ctx.roomId);
+        const elsewhere = deps.queries.ghosts(others);
+        return Promise.resolve(
+          renderGhosts(here, {
+            ghosts: elsewhere.length,
+            rooms: new Set(elsewhere.map((g) => g.roomId)).size,
+          }),
+        );
       },
     }),
     command({

@@ -2,6 +2,7 @@
 import type { Reply } from "../../domain/commands/html";
 import type { ArgsResult } from "../../domain/commands/parse";
 import type { RoomRules } from "../../domain/rooms/power";
+import type { HistoryAccess } from "../../domain/rooms/visibility";
 
 /** anyone in the room; moderators (room power level ≥ the configured level, or admins); admins (from the config). */
 export type Permission = "anyone" | "moderator" | "admin";
@@ -10,6 +11,8 @@ export type Permission = "anyone" | "moderator" | "admin";
 export interface CommandRoom {
   /** The room's power rules as the homeserver has them (briefly cached; power level changes invalidate it). */
   rules(): Promise<RoomRules>;
+  /** Whether the sender may see the room's past calls, by its history visibility. */
+  historyAccess(): Promise<HistoryAccess>;
 }
 
 export interface CommandContext {

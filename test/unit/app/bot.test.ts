@@ -8,6 +8,7 @@ import {
   ROOM,
   roomCreate,
   roomMember,
+  sessionJoin,
   T0,
 } from "../domain/builders";
 import { BOT, CAROL, Harness, powerLevels } from "./harness";
@@ -129,6 +130,62 @@ describe("Bot rate limit buckets", () => {
     for (let i = 0; i < 6; i++) replies.push(await say(h, BOB, `!rtc word${i}`));
     expect(replies.slice(3)).toEqual(["Too many commands in this room; try again in a minute.", "", ""]);
     expect(new Set(h.metrics.of("command").map(([name]) => name))).toEqual(new Set(["unknown"]));
+  });
+});
+
+describe("Bot listings respect what the asker may see", () => {
+  function visibility(value: string): ClientEvent {
+    return {
+      event_id: nextEventId(),
+      type: "m.room.history_visibility",
+      room_id: ROOM,
+      sender: ALICE,
+      origin_server_ts: T0,
+      state_key: "",
+      content: { history_visibility: value },
+    };
+  }
+
+  test.each(["shared", "world_readable"])("history visibility %s: past calls are listed", async (value) => {
+    const h = botRoom();
+    h.feed(visibility(value));
+    expect(await say(h, BOB, "!rtc history")).toBe("No call recorded in this room yet.");
+  });
+
+  test.each(["joined", "invited"])("history visibility %s: no past calls, and the reason", async (value) => {
+    const h = botRoom();
+    h.feed(visibility(value));
+    const reply = await say(h, BOB, "!rtc history");
+    expect(reply).toBe(
+      `No call history here: this room shows members only what happened while they were in it (history visibility "${value}"), and the service cannot tell exactly when you joined, so it does not list past calls here.`,
+    );
+    expect(h.metrics.of("command")).toEqual([["history", "refused"]]);
+  });
+
+  test("shared history is for members: someone who left since gets none", async () => {
+    const h = botRoom();
+    h.feed(roomMember(BOB, "leave"));
+    expect(await say(h, BOB, "!rtc history")).toBe(
+      "No call history here: only members of this room may see its past calls.",
+    );
+  });
+
+  test("an admin's ghosts lists this room only; other rooms are counted, their ids and users not posted", async () => {
+    const h = botRoom();
+    const OTHER = "!other:example.org";
+    h.feed(
+      sessionJoin({ user: BOB, device: "HERE", expires: 1_000 }),
+      { ...roomCreate("12"), room_id: OTHER },
+      { ...roomMember(CAROL, "join"), room_id: OTHER },
+      sessionJoin({ user: CAROL, device: "THERE", expires: 1_000, roomId: OTHER }),
+    );
+    h.clock.advance(60_000);
+    const reply = await say(h, ADMIN, "!rtc ghosts");
+    expect(reply).toContain(`${BOB} (HERE)`);
+    expect(reply).toContain("Other rooms: 1 ghost membership(s) in 1 room(s).");
+    expect(reply).not.toContain(OTHER);
+    expect(reply).not.toContain(CAROL);
+    expect(reply).not.toContain("THERE");
   });
 });
 
