@@ -168,6 +168,7 @@ export function buildApp(d: AppDeps) {
       acceptInvitesFrom: config.commands.accept_invites_from,
       ratePerMinute: config.commands.rate_limit_per_minute,
       domain: config.homeserver.domain,
+      maxCommandAgeMs: config.commands.max_command_age,
     },
     onJoined: async (roomId) => {
       await resync.room(roomId);

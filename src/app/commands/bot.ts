@@ -1,4 +1,6 @@
-// The bot in rooms: accepts invites by policy, answers commands (permissions, then rate limit, escaped replies).
+// The bot in rooms: accepts invites by policy, answers commands (permissions, then rate limit and lateness, escaped replies).
+import { formatDuration } from "../../domain/commands/render";
+import { commandDelay } from "../../domain/commands/lateness";
 import { parseInvocation } from "../../domain/commands/parse";
 import { ReplyBuilder, type Reply } from "../../domain/commands/html";
 import { atLeast } from "../../domain/rooms/power";
@@ -19,6 +21,8 @@ export interface BotOptions {
   readonly acceptInvitesFrom: "anyone" | "local" | "admins";
   readonly ratePerMinute: number;
   readonly domain: string;
+  /** A command that changes calls and reaches us later than this after the homeserver got it is not run; 0 = no limit. */
+  readonly maxCommandAgeMs: number;
 }
 
 export interface BotDeps {
@@ -36,6 +40,12 @@ export interface BotDeps {
 
 const asRecord = (v: unknown): Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+/** A read answered late, with a first line that says so. */
+function lateNote(delay: number, reply: Reply): Reply {
+  const note = `(Answered late: this command reached the service ${formatDuration(delay)} after the homeserver received it; what follows is the state now.)`;
+  return { text: `${note}\n${reply.text}`, html: `<i>${note}</i><br>\n${reply.html}` };
+}
 
 /**
  * Concurrency: each message is answered in its own promise, after the journal transaction that held it
@@ -86,8 +96,9 @@ export class Bot {
     }
   }
 
-  onMessage(event: Record<string, unknown>): void {
-    void this.answer(event).catch((err: unknown) => {
+  /** A room message; `receivedAt` is when the service journaled it (our clock), to measure lateness. */
+  onMessage(event: Record<string, unknown>, receivedAt: number = this.d.clock.now()): void {
+    void this.answer(event, receivedAt).catch((err: unknown) => {
       this.d.logger.error("command failed", { room: event.room_id, error: err });
     });
   }
@@ -116,7 +127,7 @@ export class Bot {
     return false;
   }
 
-  private async answer(event: Record<string, unknown>): Promise<void> {
+  private async answer(event: Record<string, unknown>, receivedAt: number): Promise<void> {
     const content = asRecord(event.content);
     const roomId = typeof event.room_id === "string" ? event.room_id : null;
     const sender = typeof event.sender === "string" ? event.sender : null;
@@ -155,6 +166,21 @@ export class Bot {
       await this.reply(roomId, new ReplyBuilder().line(`"${cmd.name}" needs ${who}.`).build());
       return;
     }
+    const delay = commandDelay(event.unsigned, receivedAt, now);
+    const late = this.opts.maxCommandAgeMs > 0 && delay > this.opts.maxCommandAgeMs;
+    if (late && cmd.changesCalls) {
+      this.d.metrics.command(cmd.name, "late");
+      this.audit(cmd, roomId, sender, now, "late", invocation.args, { delay_ms: delay });
+      await this.reply(
+        roomId,
+        new ReplyBuilder()
+          .line(
+            `"${cmd.name}" was not run: it reached the service ${formatDuration(delay)} after the homeserver received it (the limit is ${formatDuration(this.opts.maxCommandAgeMs)}), and the calls may have changed since. Send it again if it is still wanted.`,
+          )
+          .build(),
+      );
+      return;
+    }
     const ctx: CommandContext = { roomId, sender, isAdmin, now, room: this.roomFor(roomId, sender, now) };
     const result = await cmd.invoke(ctx, invocation.args);
     if ("usageError" in result) {
@@ -177,7 +203,8 @@ export class Bot {
     }
     this.d.metrics.command(cmd.name, "ok");
     if (cmd.permission !== "anyone") this.audit(cmd, roomId, sender, now, "ok", invocation.args);
-    await this.reply(roomId, result);
+    // A late read is still answered: it changes nothing, and the note says the answer shows the state now.
+    await this.reply(roomId, late ? lateNote(delay, result) : result);
   }
 
   /** What a command may read of its room: the power rules (shared cache), the history visibility (fresh). */

@@ -94,6 +94,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       usage: "help",
       summary: "this list",
       permission: "anyone",
+      changesCalls: false,
       parse: noArgs,
       run: () => Promise.resolve(help()),
     }),
@@ -102,6 +103,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       usage: "status",
       summary: "the room's live calls: each member's device, since when, SFU state, expiry and verdict",
       permission: "anyone",
+      changesCalls: false,
       parse: noArgs,
       run: (ctx) => Promise.resolve(renderStatus(deps.queries.status(ctx.roomId), ctx.now)),
     }),
@@ -111,6 +113,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       summary:
         "the room's last n calls (default 5): start, duration, participants, how each left, what kind of call",
       permission: "anyone",
+      changesCalls: false,
       parse: (args) => optionalCount(args, 5, 50),
       run: async (ctx, n) => {
         const access = await ctx.room.historyAccess();
@@ -125,6 +128,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       summary:
         "ghost memberships in this room, with the reason and whether they can be cleared (admins: and a count of the other rooms')",
       permission: "anyone",
+      changesCalls: false,
       parse: noArgs,
       run: (ctx) => {
         const here = deps.queries.ghosts([ctx.roomId]);
@@ -145,6 +149,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       usage: "clean [--dry-run]",
       summary: "judge this room now and clear its ghosts",
       permission: "moderator",
+      changesCalls: true,
       parse: dryRunFlag,
       run: async (ctx, dryRun) => {
         const ghosts = deps.queries.judged(ctx.roomId).filter((j) => j.verdict.kind === "ghost");
@@ -165,6 +170,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       summary:
         "end the call for everyone: clear every membership in this room and remove its participants from our SFU",
       permission: "moderator",
+      changesCalls: true,
       parse: noArgs,
       run: (ctx) => endFor(deps, ctx, deps.queries.judged(ctx.roomId), "end", "End call"),
     }),
@@ -173,6 +179,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       usage: "kick @user:server",
       summary: "remove that user from this room's call: their memberships and SFU participants",
       permission: "moderator",
+      changesCalls: true,
       parse: userArg,
       run: (ctx, userId) => {
         const judged = deps.queries.judged(ctx.roomId).filter((j) => j.member.userId === userId);
@@ -185,6 +192,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       summary:
         "rooms and calls tracked, ghosts cleared by reason and method, median ghost lifetime, false positives",
       permission: "admin",
+      changesCalls: false,
       parse: noArgs,
       run: (ctx) => Promise.resolve(renderStats(deps.queries.stats(ctx.now))),
     }),

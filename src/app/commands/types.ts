@@ -1,4 +1,4 @@
-// The shape of a bot command: one table entry drives dispatch, permission checks and help.
+// The shape of a bot command: one table entry drives dispatch, permission checks, lateness and help.
 import type { Reply } from "../../domain/commands/html";
 import type { ArgsResult } from "../../domain/commands/parse";
 import type { RoomRules } from "../../domain/rooms/power";
@@ -37,6 +37,8 @@ export interface Command<A> {
   readonly usage: string;
   readonly summary: string;
   readonly permission: Permission;
+  /** It changes calls (clears memberships, removes participants): not run when it arrives late. */
+  readonly changesCalls: boolean;
   parse(args: readonly string[]): ArgsResult<A>;
   run(ctx: CommandContext, args: A): Promise<CommandResult>;
 }
@@ -47,6 +49,7 @@ export interface AnyCommand {
   readonly usage: string;
   readonly summary: string;
   readonly permission: Permission;
+  readonly changesCalls: boolean;
   invoke(
     ctx: CommandContext,
     args: readonly string[],
@@ -59,6 +62,7 @@ export function command<A>(c: Command<A>): AnyCommand {
     usage: c.usage,
     summary: c.summary,
     permission: c.permission,
+    changesCalls: c.changesCalls,
     invoke: async (ctx, args) => {
       const parsed = c.parse(args);
       if (!parsed.ok) return { usageError: parsed.error };

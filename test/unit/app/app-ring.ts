@@ -180,6 +180,7 @@ export class AppRing {
       acceptInvitesFrom: "local",
       ratePerMinute: 10,
       domain: "example.org",
+      maxCommandAgeMs: 300_000,
       ...o.bot,
     };
     this.bot = new Bot({

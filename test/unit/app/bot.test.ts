@@ -1,4 +1,4 @@
-// Bot: permissions (anyone / moderator / admin, v12 creators), per-room rate limit, usage replies, escaping, invites.
+// Bot: permissions (anyone / moderator / admin, v12 creators, string levels), rate limits, lateness, visibility, replies.
 import type { BotOptions } from "../../../src/app/commands/bot";
 import {
   ALICE,
@@ -130,6 +130,84 @@ describe("Bot rate limit buckets", () => {
     for (let i = 0; i < 6; i++) replies.push(await say(h, BOB, `!rtc word${i}`));
     expect(replies.slice(3)).toEqual(["Too many commands in this room; try again in a minute.", "", ""]);
     expect(new Set(h.metrics.of("command").map(([name]) => name))).toEqual(new Set(["unknown"]));
+  });
+});
+
+describe("Bot lateness", () => {
+  /** A command as the homeserver pushes it: `unsigned.age` is its own measure of how long it has held it. */
+  function aged(sender: string, body: string, ageMs: number, originServerTs = T0): ClientEvent {
+    return { ...message(sender, body), origin_server_ts: originServerTs, unsigned: { age: ageMs } };
+  }
+
+  async function send(h: Harness, event: ClientEvent, receivedAt?: number): Promise<string> {
+    const before = h.matrix.notices.length;
+    h.bot.onMessage({ ...event }, receivedAt ?? h.clock.now());
+    await h.settle();
+    return h.matrix.notices
+      .slice(before)
+      .map((n) => n.text)
+      .join("\n---\n");
+  }
+
+  /** Alice (the creator) and Bob in a call; Bob's membership is what `end` would clear. */
+  function callRoom(): Harness {
+    const h = botRoom({ maxCommandAgeMs: 300_000 });
+    h.feed(sessionJoin({ user: BOB, device: "DEVB" }));
+    return h;
+  }
+
+  test("an end the homeserver held for longer than the limit is not run, and the sender is told why", async () => {
+    const h = callRoom();
+    const reply = await send(h, aged(ALICE, "!rtc end", 301_000));
+    expect(reply).toBe(
+      '"end" was not run: it reached the service 5m 1s after the homeserver received it (the limit is 5m 0s), and the calls may have changed since. Send it again if it is still wanted.',
+    );
+    expect(h.matrix.writes()).toEqual([]);
+    expect(h.metrics.of("command")).toEqual([["end", "late"]]);
+    expect(h.audit("command")).toMatchObject([{ actor: ALICE, reason: "end", result: "late" }]);
+  });
+
+  test("time spent in our own journal counts too (received, then processed after a restart)", async () => {
+    const h = callRoom();
+    const reply = await send(h, aged(ALICE, "!rtc kick @bob:example.org", 1_000), h.clock.now() - 300_000);
+    expect(reply).toContain('"kick" was not run: it reached the service 5m 1s after');
+    expect(h.matrix.writes()).toEqual([]);
+  });
+
+  test("through the intake: a command journaled and processed 6 minutes later is not run", async () => {
+    const h = callRoom();
+    h.intake.accept(aged(ALICE, "!rtc end", 0));
+    h.clock.advance(360_000);
+    h.intake.drain();
+    await h.settle();
+    expect(h.matrix.notices.map((n) => n.text).join("\n")).toContain(
+      '"end" was not run: it reached the service 6m 0s',
+    );
+    expect(h.matrix.writes()).toEqual([]);
+  });
+
+  test("a fresh command runs, whatever old timestamp its sender claims", async () => {
+    const h = callRoom();
+    const reply = await send(h, aged(ALICE, "!rtc end", 2_000, T0 - 86_400_000));
+    expect(reply).toContain("End call");
+    expect(h.matrix.writes()).toHaveLength(1);
+  });
+
+  test("a malformed or negative age counts as none", async () => {
+    for (const age of [-1e12, "999999999", Number.NaN]) {
+      const h = callRoom();
+      const event: ClientEvent = { ...message(ALICE, "!rtc end"), unsigned: { age } };
+      expect(await send(h, event)).toContain("End call");
+    }
+  });
+
+  test("a late read command is still answered, with a note that the answer shows the state now", async () => {
+    const h = callRoom();
+    const reply = await send(h, aged(BOB, "!rtc status", 600_000));
+    expect(reply.split("\n")[0]).toBe(
+      "(Answered late: this command reached the service 10m 0s after the homeserver received it; what follows is the state now.)",
+    );
+    expect(reply).toContain("Call m.call: 1 member(s)");
   });
 });
 
