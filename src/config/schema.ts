@@ -185,6 +185,9 @@ export const configSchema = z
           .min(1)
           .default(10)
           .describe("Commands answered per room per minute."),
+        max_command_age: duration(
+          "clean, end and kick reaching the service later than this after the homeserver received them are not run (the sender is told); 0 = no limit.",
+        ).prefault("5m"),
       })
       .prefault({})
       .describe("Bot commands in rooms."),

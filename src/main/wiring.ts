@@ -154,27 +154,28 @@ export function buildApp(d: AppDeps) {
     state,
     dryRun: rc.dry_run,
   });
-  const bot = new Bot(
+  const bot = new Bot({
     table,
     matrix,
     access,
     store,
     clock,
-    logger.child({ component: "bot" }),
+    logger: logger.child({ component: "bot" }),
     metrics,
-    {
+    options: {
       prefix: config.commands.prefix,
       admins: config.commands.admins,
       moderatorLevel: config.commands.moderator_power_level,
       acceptInvitesFrom: config.commands.accept_invites_from,
       ratePerMinute: config.commands.rate_limit_per_minute,
       domain: config.homeserver.domain,
+      maxCommandAgeMs: config.commands.max_command_age,
     },
-    async (roomId) => {
+    onJoined: async (roomId) => {
       await resync.room(roomId);
       reconciler.flush();
     },
-  );
+  });
   const router = new EventRouter(
     state,
     reconciler,

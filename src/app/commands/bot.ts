@@ -1,14 +1,18 @@
-// The bot in rooms: accepts invites by policy, answers commands (permission checks, rate limit, escaped replies).
+// The bot in rooms: accepts invites by policy, answers commands (permissions, then rate limit and lateness, escaped replies).
+import { formatDuration } from "../../domain/commands/render";
+import { commandDelay } from "../../domain/commands/lateness";
 import { parseInvocation } from "../../domain/commands/parse";
 import { ReplyBuilder, type Reply } from "../../domain/commands/html";
 import { atLeast } from "../../domain/rooms/power";
+import { historyAccess, type HistoryAccess } from "../../domain/rooms/visibility";
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
 import type { MatrixPort } from "../ports/matrix";
 import type { Metrics } from "../ports/metrics";
 import type { Store } from "../ports/store";
 import type { RoomAccessCache } from "../reconcile/room-access";
-import type { AnyCommand, CommandContext } from "./types";
+import { RateLimits, type RateBucket } from "./rate-limits";
+import { type AnyCommand, type CommandContext, type CommandRoom, isRefusal } from "./types";
 
 export interface BotOptions {
   readonly prefix: string;
@@ -17,28 +21,46 @@ export interface BotOptions {
   readonly acceptInvitesFrom: "anyone" | "local" | "admins";
   readonly ratePerMinute: number;
   readonly domain: string;
+  /** A command that changes calls and reaches us later than this after the homeserver got it is not run; 0 = no limit. */
+  readonly maxCommandAgeMs: number;
+}
+
+export interface BotDeps {
+  readonly table: readonly AnyCommand[];
+  readonly matrix: MatrixPort;
+  readonly access: RoomAccessCache;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly options: BotOptions;
+  /** Called after the bot joined a room (to read its state). */
+  readonly onJoined: (roomId: string) => Promise<void>;
 }
 
 const asRecord = (v: unknown): Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
-export class Bot {
-  private readonly windows = new Map<string, { start: number; count: number; warned: boolean }>();
-  private readonly byName: Map<string, AnyCommand>;
+/** A read answered late, with a first line that says so. */
+function lateNote(delay: number, reply: Reply): Reply {
+  const note = `(Answered late: this command reached the service ${formatDuration(delay)} after the homeserver received it; what follows is the state now.)`;
+  return { text: `${note}\n${reply.text}`, html: `<i>${note}</i><br>\n${reply.html}` };
+}
 
-  constructor(
-    table: readonly AnyCommand[],
-    private readonly matrix: MatrixPort,
-    private readonly access: RoomAccessCache,
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-    private readonly opts: BotOptions,
-    /** Called after the bot joined a room (to read its state). */
-    private readonly onJoined: (roomId: string) => Promise<void>,
-  ) {
-    this.byName = new Map(table.map((c) => [c.name, c]));
+/**
+ * Concurrency: each message is answered in its own promise, after the journal transaction that held it
+ * committed; answers to one room may interleave. A command takes from the rate limits once its permission is
+ * known, before it runs; the room's power rules are read through the shared, invalidated access cache.
+ */
+export class Bot {
+  private readonly limits: RateLimits;
+  private readonly byName: Map<string, AnyCommand>;
+  private readonly opts: BotOptions;
+
+  constructor(private readonly d: BotDeps) {
+    this.opts = d.options;
+    this.limits = new RateLimits(d.options.ratePerMinute);
+    this.byName = new Map(d.table.map((c) => [c.name, c]));
   }
 
   /** Whether a message might be a command (lets the intake skip ordinary chat). */
@@ -61,67 +83,63 @@ export class Bot {
       this.opts.admins.includes(sender);
     try {
       if (!allowed) {
-        this.logger.info("invite declined by policy", { room: roomId, sender, policy });
-        await this.matrix.leave(roomId);
+        this.d.logger.info("invite declined by policy", { room: roomId, sender, policy });
+        await this.d.matrix.leave(roomId);
         return;
       }
-      await this.matrix.join(roomId);
-      this.access.invalidate(roomId);
-      this.logger.info("joined a room on invite", { room: roomId, sender });
-      await this.onJoined(roomId);
+      await this.d.matrix.join(roomId);
+      this.d.access.invalidate(roomId);
+      this.d.logger.info("joined a room on invite", { room: roomId, sender });
+      await this.d.onJoined(roomId);
     } catch (err) {
-      this.logger.warn("could not act on an invite", { room: roomId, sender, error: String(err) });
+      this.d.logger.warn("could not act on an invite", { room: roomId, sender, error: String(err) });
     }
   }
 
-  onMessage(event: Record<string, unknown>): void {
-    void this.answer(event).catch((err: unknown) => {
-      this.logger.error("command failed", { room: event.room_id, error: err });
+  /** A room message; `receivedAt` is when the service journaled it (our clock), to measure lateness. */
+  onMessage(event: Record<string, unknown>, receivedAt: number = this.d.clock.now()): void {
+    void this.answer(event, receivedAt).catch((err: unknown) => {
+      this.d.logger.error("command failed", { room: event.room_id, error: err });
     });
-  }
-
-  private limited(roomId: string, now: number): "ok" | "warn" | "drop" {
-    const w = this.windows.get(roomId);
-    if (!w || now - w.start >= 60_000) {
-      this.windows.set(roomId, { start: now, count: 1, warned: false });
-      return "ok";
-    }
-    w.count++;
-    if (w.count <= this.opts.ratePerMinute) return "ok";
-    if (w.warned) return "drop";
-    w.warned = true;
-    return "warn";
   }
 
   private async isModerator(roomId: string, userId: string, now: number): Promise<boolean> {
     if (this.opts.admins.includes(userId)) return true;
-    const access = await this.access.get(roomId, null, now);
+    const access = await this.d.access.get(roomId, null, now);
     if (!access.botJoined) return false;
-    return atLeast(this.access.levelOf(access, userId), this.opts.moderatorLevel);
+    return atLeast(this.d.access.levelOf(access, userId), this.opts.moderatorLevel);
   }
 
-  private async answer(event: Record<string, unknown>): Promise<void> {
-    const content = asRecord(event.content);
-    const roomId = typeof event.room_id === "string" ? event.room_id : null;
-    const sender = typeof event.sender === "string" ? event.sender : null;
-    if (roomId === null || sender === null || sender === this.matrix.botUserId) return;
-    if (content.msgtype === "m.notice") return; // other bots speak in notices
-    const invocation = parseInvocation(content.body, this.opts.prefix);
-    if (invocation.kind === "none") return;
-    const now = this.clock.now();
-    const limit = this.limited(roomId, now);
-    if (limit === "drop") return;
+  /**
+   * Takes one answer from the room's bucket; false when the bucket is spent (the first time, the room is told).
+   * `label` is a command table name or "unknown", never the sender's word.
+   */
+  private async allowed(roomId: string, bucket: RateBucket, label: string, now: number): Promise<boolean> {
+    const limit = this.limits.take(roomId, bucket, now);
+    if (limit === "ok") return true;
     if (limit === "warn") {
-      this.metrics.command(invocation.name, "rate_limited");
+      this.d.metrics.command(label, "rate_limited");
       await this.reply(
         roomId,
         new ReplyBuilder().line("Too many commands in this room; try again in a minute.").build(),
       );
-      return;
     }
+    return false;
+  }
+
+  private async answer(event: Record<string, unknown>, receivedAt: number): Promise<void> {
+    const content = asRecord(event.content);
+    const roomId = typeof event.room_id === "string" ? event.room_id : null;
+    const sender = typeof event.sender === "string" ? event.sender : null;
+    if (roomId === null || sender === null || sender === this.d.matrix.botUserId) return;
+    if (content.msgtype === "m.notice") return; // other bots speak in notices
+    const invocation = parseInvocation(content.body, this.opts.prefix);
+    if (invocation.kind === "none") return;
+    const now = this.d.clock.now();
     const cmd = this.byName.get(invocation.name);
     if (!cmd) {
-      this.metrics.command("unknown", "unknown");
+      if (!(await this.allowed(roomId, "rejected", "unknown", now))) return;
+      this.d.metrics.command("unknown", "unknown");
       await this.reply(
         roomId,
         new ReplyBuilder()
@@ -135,8 +153,11 @@ export class Bot {
       cmd.permission === "anyone" ||
       (cmd.permission === "admin" && isAdmin) ||
       (cmd.permission === "moderator" && (await this.isModerator(roomId, sender, now)));
+    // Refusals draw on their own bucket: those who may not run a command cannot spend the answers of those who may.
+    const bucket: RateBucket = !permitted ? "rejected" : cmd.permission === "anyone" ? "open" : "privileged";
+    if (!(await this.allowed(roomId, bucket, cmd.name, now))) return;
     if (!permitted) {
-      this.metrics.command(cmd.name, "refused");
+      this.d.metrics.command(cmd.name, "refused");
       this.audit(cmd, roomId, sender, now, "refused", invocation.args);
       const who =
         cmd.permission === "admin"
@@ -145,10 +166,25 @@ export class Bot {
       await this.reply(roomId, new ReplyBuilder().line(`"${cmd.name}" needs ${who}.`).build());
       return;
     }
-    const ctx: CommandContext = { roomId, sender, isAdmin, now };
+    const delay = commandDelay(event.unsigned, receivedAt, now);
+    const late = this.opts.maxCommandAgeMs > 0 && delay > this.opts.maxCommandAgeMs;
+    if (late && cmd.changesCalls) {
+      this.d.metrics.command(cmd.name, "late");
+      this.audit(cmd, roomId, sender, now, "late", invocation.args, { delay_ms: delay });
+      await this.reply(
+        roomId,
+        new ReplyBuilder()
+          .line(
+            `"${cmd.name}" was not run: it reached the service ${formatDuration(delay)} after the homeserver received it (the limit is ${formatDuration(this.opts.maxCommandAgeMs)}), and the calls may have changed since. Send it again if it is still wanted.`,
+          )
+          .build(),
+      );
+      return;
+    }
+    const ctx: CommandContext = { roomId, sender, isAdmin, now, room: this.roomFor(roomId, sender, now) };
     const result = await cmd.invoke(ctx, invocation.args);
     if ("usageError" in result) {
-      this.metrics.command(cmd.name, "usage");
+      this.d.metrics.command(cmd.name, "usage");
       await this.reply(
         roomId,
         new ReplyBuilder()
@@ -158,9 +194,41 @@ export class Bot {
       );
       return;
     }
-    this.metrics.command(cmd.name, "ok");
+    if (isRefusal(result)) {
+      this.d.metrics.command(cmd.name, "refused");
+      if (cmd.permission !== "anyone")
+        this.audit(cmd, roomId, sender, now, "refused", invocation.args, { reply: result.refused.text });
+      await this.reply(roomId, result.refused);
+      return;
+    }
+    this.d.metrics.command(cmd.name, "ok");
     if (cmd.permission !== "anyone") this.audit(cmd, roomId, sender, now, "ok", invocation.args);
-    await this.reply(roomId, result);
+    // A late read is still answered: it changes nothing, and the note says the answer shows the state now.
+    await this.reply(roomId, late ? lateNote(delay, result) : result);
+  }
+
+  /** What a command may read of its room: the power rules (shared cache), the history visibility (fresh). */
+  private roomFor(roomId: string, sender: string, now: number): CommandRoom {
+    const { matrix, access } = this.d;
+    return {
+      rules: () => access.get(roomId, null, now),
+      historyAccess: async (): Promise<HistoryAccess> => {
+        const bot = { kind: "bot" } as const;
+        try {
+          const [visibility, member] = await Promise.all([
+            matrix.stateEvent(roomId, "m.room.history_visibility", "", bot),
+            matrix.stateEvent(roomId, "m.room.member", sender, bot),
+          ]);
+          return historyAccess(visibility?.content.history_visibility, member?.content.membership);
+        } catch (err) {
+          this.d.logger.warn("could not read the room's history visibility", {
+            room: roomId,
+            error: String(err),
+          });
+          return { kind: "refused", reason: "the service could not read who may see this room's history" };
+        }
+      },
+    };
   }
 
   private audit(
@@ -170,20 +238,21 @@ export class Bot {
     now: number,
     result: string,
     args: readonly string[],
+    extra: Record<string, unknown> = {},
   ): void {
-    this.store.audit({
+    this.d.store.audit({
       at: now,
       action: "command",
       roomId,
       actor: sender,
       reason: cmd.name,
       result,
-      evidence: { args },
+      evidence: { args, ...extra },
     });
-    this.logger.info("command", { room: roomId, sender, command: cmd.name, result, args });
+    this.d.logger.info("command", { room: roomId, sender, command: cmd.name, result, args, ...extra });
   }
 
   private async reply(roomId: string, reply: Reply): Promise<void> {
-    await this.matrix.sendNotice(roomId, reply.text, reply.html);
+    await this.d.matrix.sendNotice(roomId, reply.text, reply.html);
   }
 }

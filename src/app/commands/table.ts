@@ -5,15 +5,17 @@ import {
   renderActions,
   renderGhosts,
   renderHistory,
+  renderRefused,
   renderStats,
   renderStatus,
 } from "../../domain/commands/render";
+import { type ActTarget, refusalsToEnd } from "../../domain/rooms/acting";
 import type { Clearer, ClearOutcome } from "../reconcile/clearer";
 import type { Judged } from "../reconcile/judge";
 import type { SfuService } from "../sfu/sfu-service";
 import type { CallState } from "../state/call-state";
 import type { CommandQueries } from "./queries";
-import { type AnyCommand, type CommandContext, command } from "./types";
+import { type AnyCommand, type CommandContext, type CommandResult, command } from "./types";
 
 export interface TableDeps {
   readonly prefix: string;
@@ -45,6 +47,33 @@ async function clearAll(
   }));
 }
 
+const targetOf = (j: Judged): ActTarget => ({
+  userId: j.member.userId,
+  deviceId: j.member.deviceId,
+  type: j.member.source.type,
+  stateKey: j.member.source.stateKey,
+});
+
+/**
+ * Ends memberships for a moderator: only when the room's own rules let the sender end every one of them (as
+ * kicking and writing the key themselves would); otherwise nothing is touched and the reply says why.
+ */
+async function endFor(
+  deps: TableDeps,
+  ctx: CommandContext,
+  judged: readonly Judged[],
+  name: string,
+  title: string,
+): Promise<CommandResult> {
+  const refusals = refusalsToEnd(ctx.sender, judged.map(targetOf), await ctx.room.rules());
+  if (refusals.length > 0) return { refused: renderRefused(title, refusals) };
+  const removed = deps.dryRun ? 0 : await removeFromSfu(deps, judged);
+  const lines = await clearAll(deps, ctx, judged, name, deps.dryRun);
+  return renderActions(`${title}${deps.dryRun ? " (dry run: nothing written)" : ""}`, lines, [
+    `Removed ${removed} participant(s) from the SFU.`,
+  ]);
+}
+
 async function removeFromSfu(deps: TableDeps, judged: readonly Judged[]): Promise<number> {
   let removed = 0;
   for (const j of judged) if (j.target) removed += await deps.sfu.removeParticipants(j.target);
@@ -65,6 +94,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       usage: "help",
       summary: "this list",
       permission: "anyone",
+      changesCalls: false,
       parse: noArgs,
       run: () => Promise.resolve(help()),
     }),
@@ -73,6 +103,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       usage: "status",
       summary: "the room's live calls: each member's device, since when, SFU state, expiry and verdict",
       permission: "anyone",
+      changesCalls: false,
       parse: noArgs,
       run: (ctx) => Promise.resolve(renderStatus(deps.queries.status(ctx.roomId), ctx.now)),
     }),
@@ -82,19 +113,35 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       summary:
         "the room's last n calls (default 5): start, duration, participants, how each left, what kind of call",
       permission: "anyone",
+      changesCalls: false,
       parse: (args) => optionalCount(args, 5, 50),
-      run: (ctx, n) => Promise.resolve(renderHistory(deps.queries.history(ctx.roomId, n), ctx.now)),
+      run: async (ctx, n) => {
+        const access = await ctx.room.historyAccess();
+        if (access.kind === "refused")
+          return { refused: new ReplyBuilder().line(`No call history here: ${access.reason}.`).build() };
+        return renderHistory(deps.queries.history(ctx.roomId, n), ctx.now);
+      },
     }),
     command({
       name: "ghosts",
       usage: "ghosts",
       summary:
-        "ghost memberships in this room (admins: in every room), with the reason and whether they can be cleared",
+        "ghost memberships in this room, with the reason and whether they can be cleared (admins: and a count of the other rooms')",
       permission: "anyone",
+      changesCalls: false,
       parse: noArgs,
       run: (ctx) => {
-        const rooms = ctx.isAdmin ? [...deps.state.allRooms()].map((r) => r.roomId) : [ctx.roomId];
-        return Promise.resolve(renderGhosts(deps.queries.ghosts(rooms), ctx.isAdmin));
+        const here = deps.queries.ghosts([ctx.roomId]);
+        if (!ctx.isAdmin) return Promise.resolve(renderGhosts(here));
+        // Other rooms' ids and users are theirs: only a count is posted into this room.
+        const others = [...deps.state.allRooms()].map((r) => r.roomId).filter((r) => r !== ctx.roomId);
+        const elsewhere = deps.queries.ghosts(others);
+        return Promise.resolve(
+          renderGhosts(here, {
+            ghosts: elsewhere.length,
+            rooms: new Set(elsewhere.map((g) => g.roomId)).size,
+          }),
+        );
       },
     }),
     command({
@@ -102,6 +149,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       usage: "clean [--dry-run]",
       summary: "judge this room now and clear its ghosts",
       permission: "moderator",
+      changesCalls: true,
       parse: dryRunFlag,
       run: async (ctx, dryRun) => {
         const ghosts = deps.queries.judged(ctx.roomId).filter((j) => j.verdict.kind === "ghost");
@@ -122,28 +170,20 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       summary:
         "end the call for everyone: clear every membership in this room and remove its participants from our SFU",
       permission: "moderator",
+      changesCalls: true,
       parse: noArgs,
-      run: async (ctx) => {
-        const judged = deps.queries.judged(ctx.roomId);
-        const removed = deps.dryRun ? 0 : await removeFromSfu(deps, judged);
-        const lines = await clearAll(deps, ctx, judged, "end", deps.dryRun);
-        return renderActions(deps.dryRun ? "End call (dry run: nothing written)" : "End call", lines, [
-          `Removed ${removed} participant(s) from the SFU.`,
-        ]);
-      },
+      run: (ctx) => endFor(deps, ctx, deps.queries.judged(ctx.roomId), "end", "End call"),
     }),
     command({
       name: "kick",
       usage: "kick @user:server",
       summary: "remove that user from this room's call: their memberships and SFU participants",
       permission: "moderator",
+      changesCalls: true,
       parse: userArg,
-      run: async (ctx, userId) => {
+      run: (ctx, userId) => {
         const judged = deps.queries.judged(ctx.roomId).filter((j) => j.member.userId === userId);
-        const removed = deps.dryRun ? 0 : await removeFromSfu(deps, judged);
-        const lines = await clearAll(deps, ctx, judged, "kick", deps.dryRun);
-        const title = `Kick ${userId} from the call${deps.dryRun ? " (dry run: nothing written)" : ""}`;
-        return renderActions(title, lines, [`Removed ${removed} participant(s) from the SFU.`]);
+        return endFor(deps, ctx, judged, "kick", `Kick ${userId} from the call`);
       },
     }),
     command({
@@ -152,6 +192,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       summary:
         "rooms and calls tracked, ghosts cleared by reason and method, median ghost lifetime, false positives",
       permission: "admin",
+      changesCalls: false,
       parse: noArgs,
       run: (ctx) => Promise.resolve(renderStats(deps.queries.stats(ctx.now))),
     }),

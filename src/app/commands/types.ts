@@ -1,24 +1,46 @@
-// The shape of a bot command: one table entry drives dispatch, permission checks and help.
+// The shape of a bot command: one table entry drives dispatch, permission checks, lateness and help.
 import type { Reply } from "../../domain/commands/html";
 import type { ArgsResult } from "../../domain/commands/parse";
+import type { RoomRules } from "../../domain/rooms/power";
+import type { HistoryAccess } from "../../domain/rooms/visibility";
 
 /** anyone in the room; moderators (room power level ≥ the configured level, or admins); admins (from the config). */
 export type Permission = "anyone" | "moderator" | "admin";
+
+/** What a command may read of its room, when it needs it. */
+export interface CommandRoom {
+  /** The room's power rules as the homeserver has them (briefly cached; power level changes invalidate it). */
+  rules(): Promise<RoomRules>;
+  /** Whether the sender may see the room's past calls, by its history visibility. */
+  historyAccess(): Promise<HistoryAccess>;
+}
 
 export interface CommandContext {
   readonly roomId: string;
   readonly sender: string;
   readonly isAdmin: boolean;
   readonly now: number;
+  readonly room: CommandRoom;
 }
+
+/** A command that ran but declined to act (the room's rules forbid it); the reply says why. */
+export interface Refusal {
+  readonly refused: Reply;
+}
+
+export type CommandResult = Reply | Refusal;
+
+export const isRefusal = (r: CommandResult | { readonly usageError: string }): r is Refusal => "refused" in r;
 
 export interface Command<A> {
   readonly name: string;
   readonly usage: string;
   readonly summary: string;
   readonly permission: Permission;
+  /** It changes calls (clears memberships, removes participants): not run when it arrives late. */
+  readonly changesCalls: boolean;
   parse(args: readonly string[]): ArgsResult<A>;
-  run(ctx: CommandContext, args: A): Promise<Reply>;
+  run(ctx: CommandContext, args: A): Promise<CommandResult>;
 }
 
 /** Erases the argument type so commands of different arguments share one table. */
@@ -27,7 +49,11 @@ export interface AnyCommand {
   readonly usage: string;
   readonly summary: string;
   readonly permission: Permission;
-  invoke(ctx: CommandContext, args: readonly string[]): Promise<Reply | { readonly usageError: string }>;
+  readonly changesCalls: boolean;
+  invoke(
+    ctx: CommandContext,
+    args: readonly string[],
+  ): Promise<CommandResult | { readonly usageError: string }>;
 }
 
 export function command<A>(c: Command<A>): AnyCommand {
@@ -36,6 +62,7 @@ export function command<A>(c: Command<A>): AnyCommand {
     usage: c.usage,
     summary: c.summary,
     permission: c.permission,
+    changesCalls: c.changesCalls,
     invoke: async (ctx, args) => {
       const parsed = c.parse(args);
       if (!parsed.ok) return { usageError: parsed.error };

@@ -9,7 +9,8 @@ import type { CallState } from "../state/call-state";
 
 /** Bot-facing events are handed over after the journal transaction commits (they do network I/O). */
 export interface BotEvents {
-  onMessage(event: Record<string, unknown>): void;
+  /** `receivedAt`: when the event was journaled (our clock), so the bot can tell how late a command is. */
+  onMessage(event: Record<string, unknown>, receivedAt: number): void;
   onInvite(event: Record<string, unknown>): void;
 }
 
@@ -37,7 +38,7 @@ export class EventRouter {
     if (type === "m.room.message") {
       if (e.sender !== this.botUserId)
         this.deferred.push(() => {
-          this.bot.onMessage(e);
+          this.bot.onMessage(e, entry.receivedAt);
         });
       this.metrics.matrixEvent(type, "applied");
       return;

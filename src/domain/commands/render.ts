@@ -110,16 +110,37 @@ export interface GhostLine {
   readonly clearable: string;
 }
 
-export function renderGhosts(ghosts: readonly GhostLine[], allRooms: boolean): Reply {
+/** Ghosts of other rooms, counted only: their ids and users are not posted into the room asked in. */
+export interface GhostsElsewhere {
+  readonly ghosts: number;
+  readonly rooms: number;
+}
+
+export function renderGhosts(ghosts: readonly GhostLine[], elsewhere: GhostsElsewhere | null = null): Reply {
   const r = new ReplyBuilder();
-  if (ghosts.length === 0)
-    return r
-      .line(allRooms ? "No ghost membership in any room." : "No ghost membership in this room.")
-      .build();
-  r.heading(`${ghosts.length} ghost membership(s)${allRooms ? " in all rooms" : ""}`);
-  for (const g of ghosts) {
-    r.item(`${allRooms ? `${g.roomId}: ` : ""}${g.userId} (${g.deviceId}) · ${g.reason} · ${g.clearable}`);
+  if (ghosts.length === 0) r.line("No ghost membership in this room.");
+  else r.heading(`${ghosts.length} ghost membership(s) in this room`);
+  for (const g of ghosts) r.item(`${g.userId} (${g.deviceId}) · ${g.reason} · ${g.clearable}`);
+  if (elsewhere !== null) {
+    r.line(
+      elsewhere.ghosts === 0
+        ? "No ghost membership in any other room."
+        : `Other rooms: ${elsewhere.ghosts} ghost membership(s) in ${elsewhere.rooms} room(s). Their rooms and users are not listed here; ask in each room.`,
+    );
   }
+  return r.build();
+}
+
+export interface RefusedLine {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly reason: string;
+}
+
+/** A kick or end refused by the room's rules: nothing was done, and each membership says why. */
+export function renderRefused(title: string, refusals: readonly RefusedLine[]): Reply {
+  const r = new ReplyBuilder().heading(`${title}: refused, nothing was changed`);
+  for (const x of refusals) r.item(`${x.userId} (${x.deviceId}): ${x.reason}`);
   return r.build();
 }
 

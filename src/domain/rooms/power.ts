@@ -3,12 +3,39 @@
 /** A user's standing in a room: a level, or unlimited for the creators of room version 12 (MSC4289). */
 export type PowerLevel = number | "creator";
 
+/** What a room's power rules are read from: its current power levels, create event and version. */
+export interface RoomRules {
+  /** `m.room.power_levels` content, or null when the room has none. */
+  readonly powerLevels: unknown;
+  /** The whole `m.room.create` event (its sender is a creator). */
+  readonly createEvent: unknown;
+  readonly roomVersion: string | null;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-const intOr = (value: unknown, fallback: number): number =>
-  typeof value === "number" && Number.isInteger(value) ? value : fallback;
+/**
+ * Room versions 1–9 let power levels be strings holding an integer ("50"); 10 and later require integers
+ * (MSC3667), so a homeserver never accepted a string there. An unknown version is read leniently: a string
+ * could only be in the room's state if its version allowed it.
+ */
+function stringLevelsAllowed(roomVersion: string | null): boolean {
+  return roomVersion === null || /^[1-9]$/.test(roomVersion);
+}
+
+const INTEGER_STRING = /^\s*[+-]?\d{1,16}\s*$/;
+
+/** One level value: an integer, or (in rooms that allow it) an integer string; anything else is `fallback`. */
+function levelValue(value: unknown, fallback: number, roomVersion: string | null): number {
+  if (typeof value === "number") return Number.isSafeInteger(value) ? value : fallback;
+  if (typeof value === "string" && stringLevelsAllowed(roomVersion) && INTEGER_STRING.test(value)) {
+    const n = Number(value.trim());
+    return Number.isSafeInteger(n) ? n : fallback;
+  }
+  return fallback;
+}
 
 /** Room versions whose creators have unlimited power and are not listed in power_levels (v12 and later). */
 export function creatorsArePrivileged(roomVersion: string | null): boolean {
@@ -40,14 +67,26 @@ export function powerLevelOf(
   if (creatorsArePrivileged(roomVersion) && creators.includes(userId)) return "creator";
   if (!isRecord(powerLevels)) return creators[0] === userId ? 100 : 0;
   const users = isRecord(powerLevels.users) ? powerLevels.users : {};
-  return intOr(users[userId], intOr(powerLevels.users_default, 0));
+  const fallback = levelValue(powerLevels.users_default, 0, roomVersion);
+  return Object.hasOwn(users, userId) ? levelValue(users[userId], fallback, roomVersion) : fallback;
 }
 
 /** The level needed to send a state event of `type` (events[type], else state_default, 50 when absent). */
-export function requiredStateLevel(type: string, powerLevels: unknown): number {
+export function requiredStateLevel(type: string, powerLevels: unknown, roomVersion: string | null): number {
   if (!isRecord(powerLevels)) return 50;
   const events = isRecord(powerLevels.events) ? powerLevels.events : {};
-  return intOr(events[type], intOr(powerLevels.state_default, 50));
+  const fallback = levelValue(powerLevels.state_default, 50, roomVersion);
+  return Object.hasOwn(events, type) ? levelValue(events[type], fallback, roomVersion) : fallback;
+}
+
+/** The level an action of the room needs: `kick` or `redact` (50 when absent, as the spec says). */
+export function actionLevel(
+  action: "kick" | "redact",
+  powerLevels: unknown,
+  roomVersion: string | null,
+): number {
+  if (!isRecord(powerLevels)) return 50;
+  return levelValue(powerLevels[action], 50, roomVersion);
 }
 
 /** `a` ≥ `level`, where a creator outranks every number. */
@@ -59,4 +98,9 @@ export function atLeast(a: PowerLevel, level: number): boolean {
 export function outranks(a: PowerLevel, b: PowerLevel): boolean {
   if (b === "creator") return false;
   return a === "creator" || a > b;
+}
+
+/** A level as a reply names it. */
+export function levelText(level: PowerLevel): string {
+  return level === "creator" ? "room creator (unlimited)" : String(level);
 }

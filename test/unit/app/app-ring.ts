@@ -182,22 +182,23 @@ export class AppRing {
       acceptInvitesFrom: "local",
       ratePerMinute: 10,
       domain: "example.org",
+      maxCommandAgeMs: 300_000,
       ...o.bot,
     };
-    this.bot = new Bot(
+    this.bot = new Bot({
       table,
       matrix,
-      this.access,
+      access: this.access,
       store,
       clock,
       logger,
       metrics,
-      botOptions,
-      async (roomId) => {
+      options: botOptions,
+      onJoined: async (roomId) => {
         await this.resync.room(roomId);
         this.reconciler.flush();
       },
-    );
+    });
     this.router = new EventRouter(
       this.state,
       this.reconciler,
