@@ -14,7 +14,7 @@ import type { Scheduler } from "../app/ports/scheduler";
 import type { Store } from "../app/ports/store";
 import { Clearer } from "../app/reconcile/clearer";
 import { FalsePositives } from "../app/reconcile/false-positives";
-import { Judge, type Judged } from "../app/reconcile/judge";
+import { Judge } from "../app/reconcile/judge";
 import { Orphans } from "../app/reconcile/orphans";
 import { Reconciler } from "../app/reconcile/reconciler";
 import { RoomAccessCache } from "../app/reconcile/room-access";
@@ -39,16 +39,6 @@ export interface AppDeps {
 }
 
 export type App = ReturnType<typeof buildApp>;
-
-function clearableText(isLocalUser: (u: string) => boolean) {
-  return (j: Judged): string => {
-    if (isLocalUser(j.member.userId)) return "clearable (as the user)";
-    if (j.member.source.stateKey !== null && !j.member.source.stateKey.startsWith("@")) {
-      return "clearable by the bot if its power level allows";
-    }
-    return "cannot clear (a remote user's own key)";
-  };
-}
 
 export function buildApp(d: AppDeps) {
   const { config, store, matrix, clock, logger, metrics } = d;
@@ -145,7 +135,7 @@ export function buildApp(d: AppDeps) {
       intake.drain();
     },
   });
-  const queries = new CommandQueries(state, reconciler, sfu, store, clearableText(d.isLocalUser));
+  const queries = new CommandQueries(state, reconciler, sfu, store, (m) => clearer.planFor(m));
   const table = commandTable({
     prefix: config.commands.prefix,
     queries,

@@ -6,6 +6,8 @@ import type {
   StatusCall,
   StatusMember,
 } from "../../domain/commands/render";
+import { type ClearPlan, describePlan } from "../../domain/clearing/plan";
+import type { RtcMember } from "../../domain/membership/model";
 import type { SfuView } from "../../domain/sfu/presence";
 import type { Store } from "../ports/store";
 import type { Judged } from "../reconcile/judge";
@@ -38,12 +40,13 @@ export class CommandQueries {
     private readonly reconciler: Reconciler,
     private readonly sfu: SfuService,
     private readonly store: Store,
-    private readonly clearable: (j: Judged) => string,
+    /** How a member would be cleared now (the clearer's own plan), null when the room cannot be read. */
+    private readonly planFor: (member: RtcMember) => Promise<ClearPlan | null>,
   ) {}
 
-  /** Judges the room now (without clearing) and groups its memberships by call. */
+  /** Judges the room now for a reader: no timer, no audit row, no clear. */
   judged(roomId: string): Judged[] {
-    return this.reconciler.evaluate(roomId, false);
+    return this.reconciler.peek(roomId);
   }
 
   status(roomId: string): StatusCall[] {
@@ -86,17 +89,21 @@ export class CommandQueries {
     }));
   }
 
-  ghosts(roomIds: readonly string[]): GhostLine[] {
-    return roomIds.flatMap((roomId) =>
+  /** The ghosts of these rooms; `withPlans` also asks how each would be cleared (it reads the room's rules). */
+  async ghosts(roomIds: readonly string[], withPlans = true): Promise<GhostLine[]> {
+    const ghosts = roomIds.flatMap((roomId) =>
       this.judged(roomId)
         .filter((j) => j.verdict.kind === "ghost")
-        .map((j) => ({
-          roomId,
-          userId: j.member.userId,
-          deviceId: j.member.deviceId,
-          reason: j.verdict.reason,
-          clearable: this.clearable(j),
-        })),
+        .map((j) => ({ roomId, j })),
+    );
+    return Promise.all(
+      ghosts.map(async ({ roomId, j }) => ({
+        roomId,
+        userId: j.member.userId,
+        deviceId: j.member.deviceId,
+        reason: j.verdict.reason,
+        clearable: withPlans ? describePlan(await this.planFor(j.member)) : "",
+      })),
     );
   }
 

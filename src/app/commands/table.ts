@@ -130,18 +130,16 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       permission: "anyone",
       changesCalls: false,
       parse: noArgs,
-      run: (ctx) => {
-        const here = deps.queries.ghosts([ctx.roomId]);
-        if (!ctx.isAdmin) return Promise.resolve(renderGhosts(here));
+      run: async (ctx) => {
+        const here = await deps.queries.ghosts([ctx.roomId]);
+        if (!ctx.isAdmin) return renderGhosts(here);
         // Other rooms' ids and users are theirs: only a count is posted into this room.
         const others = [...deps.state.allRooms()].map((r) => r.roomId).filter((r) => r !== ctx.roomId);
-        const elsewhere = deps.queries.ghosts(others);
-        return Promise.resolve(
-          renderGhosts(here, {
-            ghosts: elsewhere.length,
-            rooms: new Set(elsewhere.map((g) => g.roomId)).size,
-          }),
-        );
+        const elsewhere = await deps.queries.ghosts(others, false);
+        return renderGhosts(here, {
+          ghosts: elsewhere.length,
+          rooms: new Set(elsewhere.map((g) => g.roomId)).size,
+        });
       },
     }),
     command({

@@ -1,5 +1,6 @@
 // Clears ghost memberships on the user's behalf, least invasive method first; every attempt is logged and audited.
-import { type ClearMethod, planClear } from "../../domain/clearing/plan";
+import { type ClearMethod, type ClearPlan, planClear } from "../../domain/clearing/plan";
+import type { RtcMember } from "../../domain/membership/model";
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
 import { type Actor, type MatrixPort, MatrixRequestError } from "../ports/matrix";
@@ -12,7 +13,7 @@ import { ghostLifetimeStart, ghostWentAt, leaveReasonFor } from "./clear-evidenc
 import { deviceKeyOf, type RecentClear } from "./false-positives";
 import { isSfuBased, type Judged } from "./judge";
 import type { ServerClockOffset } from "../server-clock";
-import type { RoomAccessCache } from "./room-access";
+import type { RoomAccess, RoomAccessCache } from "./room-access";
 
 export interface ClearerOptions {
   readonly dryRun: boolean;
@@ -154,6 +155,34 @@ export class Clearer {
     return outcome;
   }
 
+  /** How a member would be cleared given what the room allows: the one place "clearable" is decided. */
+  private planWith(m: RtcMember, access: RoomAccess, owner: string | null): ClearPlan {
+    const stateKey = m.source.stateKey;
+    return planClear({
+      format: m.source.format,
+      isState: stateKey !== null,
+      localUser: this.opts.isLocalUser(m.userId),
+      ownedKey: stateKey?.startsWith("@") ?? false,
+      bot:
+        stateKey !== null
+          ? this.access.botMayWrite(access, m.source.type, stateKey, owner, this.matrix.botUserId)
+          : "power_too_low",
+      enabled: this.opts.actions,
+    });
+  }
+
+  /** How this member would be cleared now, for a reader (`ghosts`); null when the room cannot be read. */
+  async planFor(m: RtcMember): Promise<ClearPlan | null> {
+    const room = this.state.room(m.roomId);
+    const held = room?.heldSlot(m.slotKey);
+    try {
+      const access = await this.access.get(m.roomId, room?.roomVersion ?? null, this.clock.now());
+      return this.planWith(m, access, held?.ref.owner ?? null);
+    } catch {
+      return null;
+    }
+  }
+
   private async run(j: Judged, cause: ClearCause, dryRun: boolean): Promise<ClearOutcome> {
     const m = j.member;
     const now = this.clock.now();
@@ -221,18 +250,7 @@ export class Clearer {
         }
       }
     }
-    const stateKey = m.source.stateKey ?? "";
-    const owner = current.ref.owner;
-    const plan = planClear({
-      format: m.source.format,
-      isState,
-      localUser: local,
-      ownedKey: stateKey.startsWith("@"),
-      bot: isState
-        ? this.access.botMayWrite(access, m.source.type, stateKey, owner, this.matrix.botUserId)
-        : "power_too_low",
-      enabled: this.opts.actions,
-    });
+    const plan = this.planWith(m, access, current.ref.owner);
     if (plan.kind === "cannot") {
       this.metrics.cannotClear(plan.reason);
       return this.record(j, cause, { result: "cannot_clear", method: null, detail: plan.reason });

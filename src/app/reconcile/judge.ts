@@ -56,7 +56,8 @@ export class Judge {
     };
   }
 
-  judgeOne(room: RoomCallState, member: RtcMember, now: EpochMs): Judged {
+  /** The verdict on one member now, with nothing recorded (the one place a member is judged). */
+  private verdictOf(room: RoomCallState, member: RtcMember, now: EpochMs): Omit<Judged, "ghostSince"> {
     const { view, target } = this.sfu.viewOf(member, room, now);
     let verdict = judgeMember(this.local(member), {
       now,
@@ -75,12 +76,23 @@ export class Judge {
         wentAt: null,
       };
     }
-    return {
-      member,
-      verdict,
-      target,
-      ghostSince: this.track(this.roomLast(room.roomId), room.roomId, member, verdict, now),
-    };
+    return { member, verdict, target };
+  }
+
+  /** Judges one member and records a changed verdict (log, metric, audit row). */
+  judgeOne(room: RoomCallState, member: RtcMember, now: EpochMs): Judged {
+    const judged = this.verdictOf(room, member, now);
+    const ghostSince = this.track(this.roomLast(room.roomId), room.roomId, member, judged.verdict, now);
+    return { ...judged, ghostSince };
+  }
+
+  /** Judges every membership of the room for a reader (a command): nothing is logged, audited or remembered. */
+  peekRoom(room: RoomCallState, now: EpochMs): Judged[] {
+    const known = this.last.get(room.roomId);
+    return room.allSlotMembers().map((member) => ({
+      ...this.verdictOf(room, member, now),
+      ghostSince: known?.get(member.key)?.ghostSince ?? null,
+    }));
   }
 
   /** Judges every membership in the room's state, ghosts of users who left the room included. */

@@ -128,8 +128,14 @@ export class Reconciler {
     else this.livekitRoomsOf.delete(roomId);
   }
 
+  /** Judges one room for a reader: no timer is armed, nothing is cleared or recorded. */
+  peek(roomId: string): Judged[] {
+    const room = this.d.state.room(roomId);
+    return room ? this.d.judge.peekRoom(room, this.d.clock.now()) : [];
+  }
+
   /** Judges one room now; clears its ghosts in the background and arranges the next time-based look. */
-  evaluate(roomId: string, clear = true): Judged[] {
+  evaluate(roomId: string): Judged[] {
     const room = this.d.state.room(roomId);
     if (!room || this.stopped) return [];
     const now = this.d.clock.now();
@@ -139,7 +145,7 @@ export class Reconciler {
     for (const j of judged) {
       const deadline = j.verdict.recheckAt;
       if (deadline !== null && (next === null || deadline < next)) next = deadline;
-      if (clear && j.verdict.kind === "ghost") this.tryClear(j, now);
+      if (j.verdict.kind === "ghost") this.tryClear(j, now);
     }
     this.arm(roomId, next, now);
     return judged;

@@ -47,3 +47,16 @@ export function planClear(f: ClearFacts): ClearPlan {
   if (f.bot === "not_in_room") return { kind: "cannot", reason: "bot_not_in_room" };
   return { kind: "cannot", reason: "bot_power_too_low" };
 }
+
+const METHOD_TEXT: Readonly<Record<ClearMethod, string>> = {
+  delayed_leave: "the user's own delayed leave",
+  write_as_user: "a leave written as the user",
+  write_as_bot: "a leave written by the bot",
+};
+
+/** How a plan reads in a reply: what would clear the member, or why nothing can (null: the room is unreadable). */
+export function describePlan(plan: ClearPlan | null): string {
+  if (plan === null) return "cannot tell now (the room's rules could not be read)";
+  if (plan.kind === "cannot") return `cannot clear (${plan.reason.replaceAll("_", " ")})`;
+  return `clearable by ${plan.methods.map((m) => METHOD_TEXT[m]).join(", else ")}`;
+}

@@ -166,7 +166,9 @@ export class AppRing {
         this.intake.drain();
       },
     });
-    const queries = new CommandQueries(this.state, this.reconciler, this.sfu, store, () => "clearable");
+    const queries = new CommandQueries(this.state, this.reconciler, this.sfu, store, (m) =>
+      this.clearer.planFor(m),
+    );
     const table = commandTable({
       prefix: "!rtc",
       queries,

@@ -6,8 +6,10 @@ import {
   type ClientEvent,
   nextEventId,
   ROOM,
+  roomMember,
   sessionJoin,
   sessionLeave,
+  stickyJoin,
   T0,
 } from "../domain/builders";
 import { BOT, DEPLOYMENT, Harness, type HarnessOptions, identityOf, LK_ROOM, powerLevels } from "./harness";
@@ -88,6 +90,35 @@ describe("read commands", () => {
     expect(history).toContain("Last 1 call(s)");
     expect(history).toContain("answered");
     expect(history).toMatch(/@bob:example\.org \(DEVB\) 30s, left: left/);
+  });
+});
+
+describe("reads do not write", () => {
+  test("status and ghosts judge without audit rows, timers or clears, even when a verdict changed", async () => {
+    const h = await callRoom({}, false);
+    const verdicts = h.audit("verdict").length;
+    const armed = h.scheduler.armed();
+    h.clock.advance(4 * 3_600_000); // Bob has expired: a real judgement would change his verdict
+    await say(h, BOB, "!rtc status");
+    await say(h, BOB, "!rtc ghosts");
+    expect(h.audit("verdict")).toHaveLength(verdicts);
+    expect(h.scheduler.armed()).toEqual(armed);
+    expect(h.matrix.writes()).toEqual([]);
+  });
+
+  test("ghosts says what the clearer would really do: the user methods off leave a local user to the bot", async () => {
+    const h = await callRoom({ actions: { fireDelayedLeave: false, writeAsUser: false } }, false);
+    const ghosts = await say(h, BOB, "!rtc ghosts");
+    expect(ghosts).toContain("@alice:example.org (DEVA) · expired · clearable by a leave written by the bot");
+  });
+
+  test("ghosts says a remote user's sticky membership cannot be cleared, as the clearer would find", async () => {
+    const h = await callRoom({}, false);
+    h.feed(roomMember("@eve:remote.example", "join"));
+    h.feed(stickyJoin({ user: "@eve:remote.example", device: "DEVE", ts: T0 - 7_200_000 }));
+    h.feed(roomMember("@eve:remote.example", "leave"));
+    const ghosts = await say(h, BOB, "!rtc ghosts");
+    expect(ghosts).toContain("@eve:remote.example (DEVE) · not_joined · cannot clear (remote sticky)");
   });
 });
 
