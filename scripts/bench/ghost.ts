@@ -1,6 +1,8 @@
 // Ghost lifetime on the real stack: scenario "client and participant SIGKILLed" repeated, with the split between
 // LiveKit's own detection (kill → participant_left) and the service's overhead (participant_left → leave written).
+// A second, live member stays in each call: any clear of it is a false clear.
 import {
+  auditOf,
   CALL_MEMBER,
   isEmpty,
   joinCall,
@@ -19,10 +21,16 @@ async function main(): Promise<void> {
   const lifetimes: number[] = [];
   const detections: number[] = [];
   const overheads: number[] = [];
+  let falseClears = 0;
   try {
     for (let run = 0; run < RUNS; run++) {
       const user = await newUser(stack, "ghost", `GHOST${run}`);
-      const call = await joinCall(stack, user, await newRoom(user));
+      const companion = await newUser(stack, "live", `LIVE${run}`);
+      const roomId = await newRoom(user);
+      await MatrixHttp.of(user).invite(roomId, companion.userId);
+      await MatrixHttp.of(companion).join(roomId);
+      const live = await joinCall(stack, companion, roomId);
+      const call = await joinCall(stack, user, roomId);
       const killedAt = Date.now();
       await Promise.all([call.client.kill(), call.participant?.kill()]);
       const left = await stack.reconciler.waitForLog(
@@ -39,6 +47,12 @@ async function main(): Promise<void> {
         60_000,
       );
       const leftAt = Date.parse(left.time);
+      const liveContent = await MatrixHttp.of(companion).getStateEvent(roomId, CALL_MEMBER, live.stateKey);
+      const wrongs = auditOf(stack, roomId).filter(
+        (a) => (a.action === "clear" || a.action === "false_positive") && a.user_id === companion.userId,
+      );
+      if (isEmpty(liveContent) || wrongs.length > 0) falseClears++;
+      await Promise.all([live.client.terminate(), live.participant?.terminate()]);
       lifetimes.push((clearedAt - killedAt) / 1000);
       detections.push((leftAt - killedAt) / 1000);
       overheads.push((clearedAt - leftAt) / 1000);
@@ -52,7 +66,9 @@ async function main(): Promise<void> {
   bench("ghost_lifetime_p50_s", percentile(lifetimes, 50), "s");
   bench("ghost_lifetime_p95_s", percentile(lifetimes, 95), "s");
   bench("sfu_detect_p50_s", percentile(detections, 50), "s");
+  bench("overhead_p50_s", percentile(overheads, 50), "s");
   bench("overhead_p95_s", percentile(overheads, 95), "s");
+  bench("false_clears", falseClears, "count");
 }
 
 main().then(

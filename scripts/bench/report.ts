@@ -2,7 +2,8 @@
 
 /** Prints one figure: integers as they are, others with one decimal. */
 export function bench(name: string, value: number, unit: string): void {
-  console.log(`BENCH ${name} ${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}`);
+  const shown = Number.isInteger(value) ? String(value) : value.toFixed(Math.abs(value) < 10 ? 2 : 1);
+  console.log(`BENCH ${name} ${shown} ${unit}`);
 }
 
 /** The p-th percentile by nearest rank (p in 0..100); NaN for no values. */
