@@ -193,5 +193,20 @@ export function buildApp(d: AppDeps) {
       return true;
     },
   );
-  return { directory, sfu, state, clearer, judge, reconciler, resync, intake, bot, table };
+  return {
+    directory,
+    sfu,
+    state,
+    access,
+    falsePositives,
+    clearer,
+    judge,
+    reconciler,
+    resync,
+    queries,
+    table,
+    bot,
+    router,
+    intake,
+  };
 }
