@@ -61,7 +61,15 @@ export function buildApp(d: AppDeps) {
   const state = new CallState(store);
   const { serverClock } = d;
   const access = new RoomAccessCache(matrix);
-  const clearer = new Clearer(
+  const falsePositives = new FalsePositives({
+    store,
+    clock,
+    logger: logger.child({ component: "false-positives" }),
+    metrics,
+    backoffBaseMs: rc.false_positive_backoff,
+    backoffMaxMs: rc.false_positive_backoff_max,
+  });
+  const clearer = new Clearer({
     matrix,
     sfu,
     state,
@@ -69,9 +77,10 @@ export function buildApp(d: AppDeps) {
     serverClock,
     store,
     clock,
-    logger.child({ component: "clearer" }),
+    logger: logger.child({ component: "clearer" }),
     metrics,
-    {
+    falsePositives,
+    options: {
       dryRun: rc.dry_run,
       actions: {
         fireDelayedLeave: rc.actions.fire_delayed_leave,
@@ -81,16 +90,7 @@ export function buildApp(d: AppDeps) {
       concurrency: rc.clear_concurrency,
       isLocalUser: d.isLocalUser,
     },
-  );
-  const falsePositives = new FalsePositives(
-    clearer.recent,
-    store,
-    clock,
-    logger.child({ component: "false-positives" }),
-    metrics,
-    rc.false_positive_backoff,
-    rc.false_positive_backoff_max,
-  );
+  });
   const judge = new Judge(
     state,
     sfu,
