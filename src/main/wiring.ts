@@ -91,21 +91,32 @@ export function buildApp(d: AppDeps) {
       isLocalUser: d.isLocalUser,
     },
   });
-  const judge = new Judge(
+  const judge = new Judge({
     state,
     sfu,
     serverClock,
     store,
-    logger.child({ component: "judge" }),
+    logger: logger.child({ component: "judge" }),
     metrics,
-    {
+    policy: {
       sfuLeaveGraceMs: rc.sfu_leave_grace,
       clientLeaveGraceMs: rc.client_leave_grace,
       connectGraceMs: rc.connect_grace,
       expiry: { maxAgeWithoutExpiry: rc.max_age_without_expiry === 0 ? null : rc.max_age_without_expiry },
     },
-    (member, now) => falsePositives.backedOff(member, now),
-  );
+    falsePositives,
+  });
+  const orphans = new Orphans({
+    sfu,
+    store,
+    clock,
+    logger: logger.child({ component: "orphans" }),
+    options: {
+      graceMs: rc.orphan_participant_grace,
+      remove: rc.actions.remove_orphan_participants,
+      dryRun: rc.dry_run,
+    },
+  });
   const reconciler = new Reconciler({
     state,
     judge,
@@ -117,11 +128,7 @@ export function buildApp(d: AppDeps) {
     logger: logger.child({ component: "reconciler" }),
     metrics,
     batch: (fn) => store.transaction(fn),
-    orphans: new Orphans(sfu, store, clock, logger.child({ component: "orphans" }), {
-      graceMs: rc.orphan_participant_grace,
-      remove: rc.actions.remove_orphan_participants,
-      dryRun: rc.dry_run,
-    }),
+    orphans,
   });
   const resync = new Resync({
     matrix,
@@ -201,6 +208,7 @@ export function buildApp(d: AppDeps) {
     falsePositives,
     clearer,
     judge,
+    orphans,
     reconciler,
     resync,
     queries,
