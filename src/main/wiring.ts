@@ -46,18 +46,18 @@ export function buildApp(d: AppDeps) {
   const directory = new DeploymentDirectory(
     config.livekit.deployments.map((dep) => ({ name: dep.name, serviceUrls: dep.service_urls })),
   );
-  const sfu = new SfuService(
+  const sfu = new SfuService({
     directory,
-    d.livekit,
+    livekit: d.livekit,
     store,
     clock,
-    logger.child({ component: "sfu" }),
+    logger: logger.child({ component: "sfu" }),
     metrics,
-    {
+    options: {
       staleAfterMs: rc.sfu_view_max_age,
       retentionMs: Math.max(600_000, rc.connect_grace * 2),
     },
-  );
+  });
   const state = new CallState(store);
   const { serverClock } = d;
   const access = new RoomAccessCache(matrix);
@@ -142,7 +142,7 @@ export function buildApp(d: AppDeps) {
       intake.drain();
     },
   });
-  const queries = new CommandQueries(state, reconciler, sfu, store, (m) => clearer.planFor(m));
+  const queries = new CommandQueries({ state, reconciler, sfu, store, clearer });
   const table = commandTable({
     prefix: config.commands.prefix,
     queries,
