@@ -173,33 +173,28 @@ export function buildApp(d: AppDeps) {
       reconciler.flush();
     },
   });
-  const router = new EventRouter(
+  const router = new EventRouter({
     state,
     reconciler,
     access,
     clock,
-    logger.child({ component: "intake" }),
+    logger: logger.child({ component: "intake" }),
     metrics,
-    matrix.botUserId,
+    botUserId: matrix.botUserId,
     bot,
-  );
-  const intake = new MatrixIntake(
+  });
+  const intake = new MatrixIntake({
     store,
     clock,
-    logger.child({ component: "intake" }),
+    logger: logger.child({ component: "intake" }),
     metrics,
-    (entry) => {
-      router.handle(entry);
-    },
-    () => {
-      router.afterBatch();
-    },
-    (type, event) => {
+    handler: router,
+    wanted: (type, event) => {
       if (type === "m.room.message") return bot.looksLikeCommand(event);
       if (type === "m.room.encrypted") return "msc4354_sticky" in event;
       return true;
     },
-  );
+  });
   return {
     directory,
     sfu,
