@@ -40,9 +40,14 @@ export interface AppDeps {
 
 export type App = ReturnType<typeof buildApp>;
 
+/**
+ * Builds the app graph, each part after what it uses; the service and the tests' harness both call this (tests
+ * replace the ports in `AppDeps`, never the wiring).
+ */
 export function buildApp(d: AppDeps) {
-  const { config, store, matrix, clock, logger, metrics } = d;
+  const { config, store, matrix, clock, metrics, serverClock, isLocalUser } = d;
   const rc = config.reconciliation;
+  const log = (component: string): Logger => d.logger.child({ component });
   const directory = new DeploymentDirectory(
     config.livekit.deployments.map((dep) => ({ name: dep.name, serviceUrls: dep.service_urls })),
   );
@@ -51,7 +56,7 @@ export function buildApp(d: AppDeps) {
     livekit: d.livekit,
     store,
     clock,
-    logger: logger.child({ component: "sfu" }),
+    logger: log("sfu"),
     metrics,
     options: {
       staleAfterMs: rc.sfu_view_max_age,
@@ -59,12 +64,11 @@ export function buildApp(d: AppDeps) {
     },
   });
   const state = new CallState(store);
-  const { serverClock } = d;
   const access = new RoomAccessCache(matrix);
   const falsePositives = new FalsePositives({
     store,
     clock,
-    logger: logger.child({ component: "false-positives" }),
+    logger: log("false-positives"),
     metrics,
     backoffBaseMs: rc.false_positive_backoff,
     backoffMaxMs: rc.false_positive_backoff_max,
@@ -77,7 +81,7 @@ export function buildApp(d: AppDeps) {
     serverClock,
     store,
     clock,
-    logger: logger.child({ component: "clearer" }),
+    logger: log("clearer"),
     metrics,
     falsePositives,
     options: {
@@ -88,7 +92,7 @@ export function buildApp(d: AppDeps) {
         writeAsBot: rc.actions.write_as_bot,
       },
       concurrency: rc.clear_concurrency,
-      isLocalUser: d.isLocalUser,
+      isLocalUser,
     },
   });
   const judge = new Judge({
@@ -96,7 +100,7 @@ export function buildApp(d: AppDeps) {
     sfu,
     serverClock,
     store,
-    logger: logger.child({ component: "judge" }),
+    logger: log("judge"),
     metrics,
     policy: {
       sfuLeaveGraceMs: rc.sfu_leave_grace,
@@ -110,7 +114,7 @@ export function buildApp(d: AppDeps) {
     sfu,
     store,
     clock,
-    logger: logger.child({ component: "orphans" }),
+    logger: log("orphans"),
     options: {
       graceMs: rc.orphan_participant_grace,
       remove: rc.actions.remove_orphan_participants,
@@ -125,22 +129,10 @@ export function buildApp(d: AppDeps) {
     falsePositives,
     scheduler: d.scheduler,
     clock,
-    logger: logger.child({ component: "reconciler" }),
+    logger: log("reconciler"),
     metrics,
     batch: (fn) => store.transaction(fn),
     orphans,
-  });
-  const resync = new Resync({
-    matrix,
-    state,
-    reconciler,
-    store,
-    clock,
-    logger: logger.child({ component: "resync" }),
-    isLocalUser: d.isLocalUser,
-    drainPending: () => {
-      intake.drain();
-    },
   });
   const queries = new CommandQueries({ state, reconciler, sfu, store, clearer });
   const table = commandTable({
@@ -151,13 +143,17 @@ export function buildApp(d: AppDeps) {
     state,
     dryRun: rc.dry_run,
   });
+  // The one cycle, bound late on purpose: the intake hands invites to the bot, a room the bot joined is resynced,
+  // and a resync first drains the intake. So the bot (built before the intake) reaches the resync (built after
+  // it) through `resyncJoined`, set below before buildApp returns; a join only completes on a later turn.
+  let resyncJoined: ((roomId: string) => Promise<void>) | null = null;
   const bot = new Bot({
     table,
     matrix,
     access,
     store,
     clock,
-    logger: logger.child({ component: "bot" }),
+    logger: log("bot"),
     metrics,
     options: {
       prefix: config.commands.prefix,
@@ -169,8 +165,8 @@ export function buildApp(d: AppDeps) {
       maxCommandAgeMs: config.commands.max_command_age,
     },
     onJoined: async (roomId) => {
-      await resync.room(roomId);
-      reconciler.flush();
+      if (resyncJoined === null) throw new Error("the app is still being built");
+      await resyncJoined(roomId);
     },
   });
   const router = new EventRouter({
@@ -178,7 +174,7 @@ export function buildApp(d: AppDeps) {
     reconciler,
     access,
     clock,
-    logger: logger.child({ component: "intake" }),
+    logger: log("intake"),
     metrics,
     botUserId: matrix.botUserId,
     bot,
@@ -186,7 +182,7 @@ export function buildApp(d: AppDeps) {
   const intake = new MatrixIntake({
     store,
     clock,
-    logger: logger.child({ component: "intake" }),
+    logger: log("intake"),
     metrics,
     handler: router,
     wanted: (type, event) => {
@@ -195,6 +191,22 @@ export function buildApp(d: AppDeps) {
       return true;
     },
   });
+  const resync = new Resync({
+    matrix,
+    state,
+    reconciler,
+    store,
+    clock,
+    logger: log("resync"),
+    isLocalUser,
+    drainPending: () => {
+      intake.drain();
+    },
+  });
+  resyncJoined = async (roomId) => {
+    await resync.room(roomId);
+    reconciler.flush();
+  };
   return {
     directory,
     sfu,
@@ -205,11 +217,11 @@ export function buildApp(d: AppDeps) {
     judge,
     orphans,
     reconciler,
-    resync,
     queries,
     table,
     bot,
     router,
     intake,
+    resync,
   };
 }
