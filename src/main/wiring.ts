@@ -40,28 +40,40 @@ export interface AppDeps {
 
 export type App = ReturnType<typeof buildApp>;
 
+/**
+ * Builds the app graph, each part after what it uses; the service and the tests' harness both call this (tests
+ * replace the ports in `AppDeps`, never the wiring).
+ */
 export function buildApp(d: AppDeps) {
-  const { config, store, matrix, clock, logger, metrics } = d;
+  const { config, store, matrix, clock, metrics, serverClock, isLocalUser } = d;
   const rc = config.reconciliation;
+  const log = (component: string): Logger => d.logger.child({ component });
   const directory = new DeploymentDirectory(
     config.livekit.deployments.map((dep) => ({ name: dep.name, serviceUrls: dep.service_urls })),
   );
-  const sfu = new SfuService(
+  const sfu = new SfuService({
     directory,
-    d.livekit,
+    livekit: d.livekit,
     store,
     clock,
-    logger.child({ component: "sfu" }),
+    logger: log("sfu"),
     metrics,
-    {
+    options: {
       staleAfterMs: rc.sfu_view_max_age,
       retentionMs: Math.max(600_000, rc.connect_grace * 2),
     },
-  );
+  });
   const state = new CallState(store);
-  const { serverClock } = d;
   const access = new RoomAccessCache(matrix);
-  const clearer = new Clearer(
+  const falsePositives = new FalsePositives({
+    store,
+    clock,
+    logger: log("false-positives"),
+    metrics,
+    backoffBaseMs: rc.false_positive_backoff,
+    backoffMaxMs: rc.false_positive_backoff_max,
+  });
+  const clearer = new Clearer({
     matrix,
     sfu,
     state,
@@ -69,9 +81,10 @@ export function buildApp(d: AppDeps) {
     serverClock,
     store,
     clock,
-    logger.child({ component: "clearer" }),
+    logger: log("clearer"),
     metrics,
-    {
+    falsePositives,
+    options: {
       dryRun: rc.dry_run,
       actions: {
         fireDelayedLeave: rc.actions.fire_delayed_leave,
@@ -79,33 +92,35 @@ export function buildApp(d: AppDeps) {
         writeAsBot: rc.actions.write_as_bot,
       },
       concurrency: rc.clear_concurrency,
-      isLocalUser: d.isLocalUser,
+      isLocalUser,
     },
-  );
-  const falsePositives = new FalsePositives(
-    clearer.recent,
-    store,
-    clock,
-    logger.child({ component: "false-positives" }),
-    metrics,
-    rc.false_positive_backoff,
-    rc.false_positive_backoff_max,
-  );
-  const judge = new Judge(
+  });
+  const judge = new Judge({
     state,
     sfu,
     serverClock,
     store,
-    logger.child({ component: "judge" }),
+    logger: log("judge"),
     metrics,
-    {
+    policy: {
       sfuLeaveGraceMs: rc.sfu_leave_grace,
       clientLeaveGraceMs: rc.client_leave_grace,
       connectGraceMs: rc.connect_grace,
       expiry: { maxAgeWithoutExpiry: rc.max_age_without_expiry === 0 ? null : rc.max_age_without_expiry },
     },
-    (member, now) => falsePositives.backedOff(member, now),
-  );
+    falsePositives,
+  });
+  const orphans = new Orphans({
+    sfu,
+    store,
+    clock,
+    logger: log("orphans"),
+    options: {
+      graceMs: rc.orphan_participant_grace,
+      remove: rc.actions.remove_orphan_participants,
+      dryRun: rc.dry_run,
+    },
+  });
   const reconciler = new Reconciler({
     state,
     judge,
@@ -114,28 +129,12 @@ export function buildApp(d: AppDeps) {
     falsePositives,
     scheduler: d.scheduler,
     clock,
-    logger: logger.child({ component: "reconciler" }),
+    logger: log("reconciler"),
     metrics,
     batch: (fn) => store.transaction(fn),
-    orphans: new Orphans(sfu, store, clock, logger.child({ component: "orphans" }), {
-      graceMs: rc.orphan_participant_grace,
-      remove: rc.actions.remove_orphan_participants,
-      dryRun: rc.dry_run,
-    }),
+    orphans,
   });
-  const resync = new Resync({
-    matrix,
-    state,
-    reconciler,
-    store,
-    clock,
-    logger: logger.child({ component: "resync" }),
-    isLocalUser: d.isLocalUser,
-    drainPending: () => {
-      intake.drain();
-    },
-  });
-  const queries = new CommandQueries(state, reconciler, sfu, store, (m) => clearer.planFor(m));
+  const queries = new CommandQueries({ state, reconciler, sfu, store, clearer });
   const table = commandTable({
     prefix: config.commands.prefix,
     queries,
@@ -144,13 +143,17 @@ export function buildApp(d: AppDeps) {
     state,
     dryRun: rc.dry_run,
   });
+  // The one cycle, bound late on purpose: the intake hands invites to the bot, a room the bot joined is resynced,
+  // and a resync first drains the intake. So the bot (built before the intake) reaches the resync (built after
+  // it) through `resyncJoined`, set below before buildApp returns; a join only completes on a later turn.
+  let resyncJoined: ((roomId: string) => Promise<void>) | null = null;
   const bot = new Bot({
     table,
     matrix,
     access,
     store,
     clock,
-    logger: logger.child({ component: "bot" }),
+    logger: log("bot"),
     metrics,
     options: {
       prefix: config.commands.prefix,
@@ -162,36 +165,63 @@ export function buildApp(d: AppDeps) {
       maxCommandAgeMs: config.commands.max_command_age,
     },
     onJoined: async (roomId) => {
-      await resync.room(roomId);
-      reconciler.flush();
+      if (resyncJoined === null) throw new Error("the app is still being built");
+      await resyncJoined(roomId);
     },
   });
-  const router = new EventRouter(
+  const router = new EventRouter({
     state,
     reconciler,
     access,
     clock,
-    logger.child({ component: "intake" }),
+    logger: log("intake"),
     metrics,
-    matrix.botUserId,
+    botUserId: matrix.botUserId,
     bot,
-  );
-  const intake = new MatrixIntake(
+  });
+  const intake = new MatrixIntake({
     store,
     clock,
-    logger.child({ component: "intake" }),
+    logger: log("intake"),
     metrics,
-    (entry) => {
-      router.handle(entry);
-    },
-    () => {
-      router.afterBatch();
-    },
-    (type, event) => {
+    handler: router,
+    wanted: (type, event) => {
       if (type === "m.room.message") return bot.looksLikeCommand(event);
       if (type === "m.room.encrypted") return "msc4354_sticky" in event;
       return true;
     },
-  );
-  return { directory, sfu, state, clearer, judge, reconciler, resync, intake, bot, table };
+  });
+  const resync = new Resync({
+    matrix,
+    state,
+    reconciler,
+    store,
+    clock,
+    logger: log("resync"),
+    isLocalUser,
+    drainPending: () => {
+      intake.drain();
+    },
+  });
+  resyncJoined = async (roomId) => {
+    await resync.room(roomId);
+    reconciler.flush();
+  };
+  return {
+    directory,
+    sfu,
+    state,
+    access,
+    falsePositives,
+    clearer,
+    judge,
+    orphans,
+    reconciler,
+    queries,
+    table,
+    bot,
+    router,
+    intake,
+    resync,
+  };
 }

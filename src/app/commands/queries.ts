@@ -6,10 +6,10 @@ import type {
   StatusCall,
   StatusMember,
 } from "../../domain/commands/render";
-import { type ClearPlan, describePlan } from "../../domain/clearing/plan";
-import type { RtcMember } from "../../domain/membership/model";
+import { describePlan } from "../../domain/clearing/plan";
 import type { SfuView } from "../../domain/sfu/presence";
 import type { Store } from "../ports/store";
+import type { Clearer } from "../reconcile/clearer";
 import type { Judged } from "../reconcile/judge";
 import type { Reconciler } from "../reconcile/reconciler";
 import type { SfuService } from "../sfu/sfu-service";
@@ -34,19 +34,21 @@ function sfuText(view: SfuView, j: Judged): string {
   }
 }
 
+export interface CommandQueriesDeps {
+  readonly state: CallState;
+  readonly reconciler: Reconciler;
+  readonly sfu: SfuService;
+  readonly store: Store;
+  /** How a member would be cleared now (the clearer's own plan), null when the room cannot be read. */
+  readonly clearer: Pick<Clearer, "planFor">;
+}
+
 export class CommandQueries {
-  constructor(
-    private readonly state: CallState,
-    private readonly reconciler: Reconciler,
-    private readonly sfu: SfuService,
-    private readonly store: Store,
-    /** How a member would be cleared now (the clearer's own plan), null when the room cannot be read. */
-    private readonly planFor: (member: RtcMember) => Promise<ClearPlan | null>,
-  ) {}
+  constructor(private readonly d: CommandQueriesDeps) {}
 
   /** Judges the room now for a reader: no timer, no audit row, no clear. */
   judged(roomId: string): Judged[] {
-    return this.reconciler.peek(roomId);
+    return this.d.reconciler.peek(roomId);
   }
 
   status(roomId: string): StatusCall[] {
@@ -56,14 +58,14 @@ export class CommandQueries {
       const key = `${m.application}\u0000${m.callId}`;
       let call = calls.get(key);
       if (!call) calls.set(key, (call = { application: m.application, callId: m.callId, members: [] }));
-      const session = this.state.openSessionOf(m.key);
-      const room = this.state.room(roomId);
+      const session = this.d.state.openSessionOf(m.key);
+      const room = this.d.state.room(roomId);
       call.members.push({
         userId: m.userId,
         deviceId: m.deviceId,
         since: session?.joinedAt ?? m.createdTs,
         // What LiveKit says is shown even when expiry or room membership decided the verdict.
-        sfu: sfuText(this.sfu.viewOf(m, room ?? [], j.verdict.evidence.now).view, j),
+        sfu: sfuText(this.d.sfu.viewOf(m, room ?? [], j.verdict.evidence.now).view, j),
         expiresAt: j.verdict.evidence.expiresAt,
         verdict: `${j.verdict.kind} (${j.verdict.reason})`,
       });
@@ -72,13 +74,13 @@ export class CommandQueries {
   }
 
   history(roomId: string, limit: number): HistoryCall[] {
-    return this.store.callSessions(roomId, limit).map((c) => ({
+    return this.d.store.callSessions(roomId, limit).map((c) => ({
       startedAt: c.startedAt,
       endedAt: c.endedAt,
       kind: c.kind,
       peakConcurrency: c.peakConcurrency,
       distinctParticipants: c.distinctParticipants,
-      participants: this.store.userSessionsOfCall(c.id).map((s) => ({
+      participants: this.d.store.userSessionsOfCall(c.id).map((s) => ({
         userId: s.userId,
         deviceId: s.deviceId,
         joinedAt: s.joinedAt,
@@ -102,7 +104,7 @@ export class CommandQueries {
         userId: j.member.userId,
         deviceId: j.member.deviceId,
         reason: j.verdict.reason,
-        clearable: withPlans ? describePlan(await this.planFor(j.member)) : "",
+        clearable: withPlans ? describePlan(await this.d.clearer.planFor(j.member)) : "",
       })),
     );
   }
@@ -110,13 +112,13 @@ export class CommandQueries {
   stats(now: number): StatsView {
     let members = 0;
     let liveCalls = 0;
-    for (const room of this.state.allRooms()) {
+    for (const room of this.d.state.allRooms()) {
       members += room.allSlotMembers().length;
       if (room.memberCount > 0) liveCalls++;
     }
     const day = now - 86_400_000;
     const week = now - 7 * 86_400_000;
-    const clears = this.store.auditSince(week, { action: "clear" });
+    const clears = this.d.store.auditSince(week, { action: "clear" });
     const count = (since: number) => {
       const out: Record<string, number> = {};
       for (const c of clears) {
@@ -132,14 +134,14 @@ export class CommandQueries {
       .sort((a, b) => a - b);
     const mid = lifetimes.length === 0 ? null : (lifetimes[Math.floor(lifetimes.length / 2)] ?? null);
     return {
-      rooms: this.state.roomCount,
+      rooms: this.d.state.roomCount,
       liveCalls,
       members,
       cleared24h: count(day),
       cleared7d: count(week),
       medianLifetimeS: mid,
-      falsePositives7d: this.store.auditSince(week, { action: "false_positive" }).length,
-      cannotClear7d: this.store.auditSince(week, { action: "cannot_clear" }).length,
+      falsePositives7d: this.d.store.auditSince(week, { action: "false_positive" }).length,
+      cannotClear7d: this.d.store.auditSince(week, { action: "cannot_clear" }).length,
     };
   }
 }

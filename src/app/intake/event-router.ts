@@ -14,73 +14,76 @@ export interface BotEvents {
   onInvite(event: Record<string, unknown>): void;
 }
 
+export interface EventRouterDeps {
+  readonly state: CallState;
+  readonly reconciler: Reconciler;
+  readonly access: RoomAccessCache;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The bot's own messages are never commands; its own invites and joins change what it may read and write. */
+  readonly botUserId: string;
+  readonly bot: BotEvents;
+}
+
 const MAX_LOGGED_KINDS = 200;
 
 export class EventRouter {
   private readonly loggedInvalid = new Set<string>();
   private readonly deferred: (() => void)[] = [];
 
-  constructor(
-    private readonly state: CallState,
-    private readonly reconciler: Reconciler,
-    private readonly access: RoomAccessCache,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-    private readonly botUserId: string,
-    private readonly bot: BotEvents,
-  ) {}
+  constructor(private readonly d: EventRouterDeps) {}
 
   handle(entry: InboxEntry): void {
     const e = entry.event as Record<string, unknown>;
     const type = String(e.type);
     // An event's origin_server_ts is its sender's claim: it never feeds the server clock (see ServerClockOffset).
     if (type === "m.room.message") {
-      if (e.sender !== this.botUserId)
+      if (e.sender !== this.d.botUserId)
         this.deferred.push(() => {
-          this.bot.onMessage(e, entry.receivedAt);
+          this.d.bot.onMessage(e, entry.receivedAt);
         });
-      this.metrics.matrixEvent(type, "applied");
+      this.d.metrics.matrixEvent(type, "applied");
       return;
     }
-    if (type === "m.room.power_levels" || type === "m.room.create") this.access.invalidate(entry.roomId);
-    if (type === "m.room.member" && e.state_key === this.botUserId) {
-      this.access.invalidate(entry.roomId);
+    if (type === "m.room.power_levels" || type === "m.room.create") this.d.access.invalidate(entry.roomId);
+    if (type === "m.room.member" && e.state_key === this.d.botUserId) {
+      this.d.access.invalidate(entry.roomId);
       const content =
         typeof e.content === "object" && e.content !== null ? (e.content as Record<string, unknown>) : {};
       if (content.membership === "invite")
         this.deferred.push(() => {
-          this.bot.onInvite(e);
+          this.d.bot.onInvite(e);
         });
     }
     if (type === "m.room.power_levels") {
-      this.metrics.matrixEvent(type, "applied");
+      this.d.metrics.matrixEvent(type, "applied");
       return;
     }
-    const applied = this.state.apply(e, entry.roomId, entry.receivedAt);
+    const applied = this.d.state.apply(e, entry.roomId, entry.receivedAt);
     const parse = applied.parse;
     switch (parse.kind) {
       case "invalid":
       case "room-event-invalid":
-        this.metrics.matrixEvent(type, "invalid");
+        this.d.metrics.matrixEvent(type, "invalid");
         this.invalid(type, "reasons" in parse ? parse.reasons : [], entry);
         break;
       case "slot":
-        this.metrics.matrixEvent(type, "applied");
+        this.d.metrics.matrixEvent(type, "applied");
         // Malformed entries of an MSC3401 / legacy array are skipped; the rest of the array still counts.
         if ("problems" in parse && parse.problems.length > 0) this.invalid(type, parse.problems, entry);
         break;
       case "unreadable":
-        this.metrics.matrixEvent(type, "unreadable");
+        this.d.metrics.matrixEvent(type, "unreadable");
         this.unreadable(entry);
         break;
       case "not-membership":
-        this.metrics.matrixEvent(type, "ignored");
+        this.d.metrics.matrixEvent(type, "ignored");
         break;
       default:
-        this.metrics.matrixEvent(type, "applied");
+        this.d.metrics.matrixEvent(type, "applied");
     }
-    this.reconciler.onApplied(applied);
+    this.d.reconciler.onApplied(applied);
   }
 
   /** Runs the network-bound reactions collected during the last batch (after its transactions committed). */
@@ -89,19 +92,19 @@ export class EventRouter {
       try {
         run();
       } catch (err) {
-        this.logger.error("bot reaction failed", { error: err });
+        this.d.logger.error("bot reaction failed", { error: err });
       }
     }
-    this.reconciler.flush();
+    this.d.reconciler.flush();
   }
 
   private invalid(type: string, reasons: readonly string[], entry: InboxEntry): void {
     for (const reason of reasons) {
       const kind = `${type}: ${reason.replace(/\[\d+\]/g, "[]")}`;
-      this.metrics.invalidMembership(kind.slice(0, 120));
+      this.d.metrics.invalidMembership(kind.slice(0, 120));
       if (this.loggedInvalid.has(kind) || this.loggedInvalid.size >= MAX_LOGGED_KINDS) continue;
       this.loggedInvalid.add(kind);
-      this.logger.warn("invalid membership event (logged once per kind)", {
+      this.d.logger.warn("invalid membership event (logged once per kind)", {
         room: entry.roomId,
         event_id: entry.eventId,
         type,
@@ -111,8 +114,8 @@ export class EventRouter {
   }
 
   private unreadable(entry: InboxEntry): void {
-    if (this.state.countUnreadable(entry.roomId, this.clock.now())) {
-      this.logger.warn("encrypted room: sticky call memberships cannot be read by a server", {
+    if (this.d.state.countUnreadable(entry.roomId, this.d.clock.now())) {
+      this.d.logger.warn("encrypted room: sticky call memberships cannot be read by a server", {
         room: entry.roomId,
       });
     }

@@ -18,8 +18,23 @@ export const FOLLOWED_TYPES: ReadonlySet<string> = new Set([
   "m.room.message",
 ]);
 
-/** Handles one journaled event; runs inside a store transaction together with marking it processed. */
-export type EventHandler = (entry: InboxEntry) => void;
+/** What processes the journal (the event router). */
+export interface JournalHandler {
+  /** Handles one journaled event; runs inside a store transaction together with marking it processed. */
+  handle(entry: InboxEntry): void;
+  /** Runs after each batch's transaction committed (reactions that do network I/O). */
+  afterBatch(): void;
+}
+
+export interface MatrixIntakeDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly handler: JournalHandler;
+  /** Narrows busy types: messages only when they look like commands, encrypted events only when sticky. */
+  readonly wanted?: (type: string, event: Record<string, unknown>) => boolean;
+}
 
 /** The homeserver's own limit on an event (a PDU), so nothing it accepted is refused here. */
 const MAX_EVENT_BYTES = 65_536;
@@ -41,16 +56,7 @@ export class MatrixIntake {
   private scheduled = false;
   private readonly idle: (() => void)[] = [];
 
-  constructor(
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-    private readonly handle: EventHandler,
-    private readonly afterBatch: () => void,
-    /** Narrows busy types: messages only when they look like commands, encrypted events only when sticky. */
-    private readonly wanted: (type: string, event: Record<string, unknown>) => boolean = () => true,
-  ) {}
+  constructor(private readonly d: MatrixIntakeDeps) {}
 
   /**
    * Called synchronously for each event of an accepted transaction. Journals it (idempotent by event id), so
@@ -59,22 +65,22 @@ export class MatrixIntake {
   accept(event: unknown): void {
     if (typeof event !== "object" || event === null || Array.isArray(event)) {
       // An entry of the transaction's `events` that is no event at all: skipped alone, the others are kept.
-      this.metrics.matrixEvent("other", "invalid");
-      this.logger.warn("transaction entry that is not an event skipped", {
+      this.d.metrics.matrixEvent("other", "invalid");
+      this.d.logger.warn("transaction entry that is not an event skipped", {
         entry: event === null ? "null" : Array.isArray(event) ? "array" : typeof event,
       });
       return;
     }
     const e = event as Record<string, unknown>;
     const type = typeof e.type === "string" ? e.type : "unknown";
-    if (!FOLLOWED_TYPES.has(type) || !this.wanted(type, e)) {
+    if (!FOLLOWED_TYPES.has(type) || !(this.d.wanted?.(type, e) ?? true)) {
       // Not labelled by the event's own type: arbitrary types would make unbounded series.
-      this.metrics.matrixEvent(FOLLOWED_TYPES.has(type) ? type : "other", "ignored");
+      this.d.metrics.matrixEvent(FOLLOWED_TYPES.has(type) ? type : "other", "ignored");
       return;
     }
     if (typeof e.event_id !== "string" || typeof e.room_id !== "string") {
-      this.metrics.matrixEvent(type, "invalid");
-      this.logger.debug("event without event_id or room_id dropped", { type });
+      this.d.metrics.matrixEvent(type, "invalid");
+      this.d.logger.debug("event without event_id or room_id dropped", { type });
       return;
     }
     let bytes: number;
@@ -87,23 +93,23 @@ export class MatrixIntake {
       bytes = Number.POSITIVE_INFINITY;
     }
     if (bytes > MAX_EVENT_BYTES) {
-      this.metrics.matrixEvent(type, "invalid");
-      this.logger.warn("oversized event dropped", { type, event_id: e.event_id, bytes });
+      this.d.metrics.matrixEvent(type, "invalid");
+      this.d.logger.warn("oversized event dropped", { type, event_id: e.event_id, bytes });
       return;
     }
     try {
-      if (!this.store.appendInbox(e.event_id, e.room_id, this.clock.now(), event)) {
+      if (!this.d.store.appendInbox(e.event_id, e.room_id, this.d.clock.now(), event)) {
         // Redelivered (a retried or replayed transaction): already journaled, nothing more to do.
-        this.metrics.matrixEvent(type, "duplicate");
-        this.logger.debug("duplicate event ignored", { event_id: e.event_id, type });
+        this.d.metrics.matrixEvent(type, "duplicate");
+        this.d.logger.debug("duplicate event ignored", { event_id: e.event_id, type });
         return;
       }
     } catch (err) {
       // The homeserver must retry the transaction: rethrowing fails the request with 500.
-      this.logger.error("could not journal an event", { event_id: e.event_id, error: err });
+      this.d.logger.error("could not journal an event", { event_id: e.event_id, error: err });
       throw err;
     }
-    this.logger.debug("matrix event received", {
+    this.d.logger.debug("matrix event received", {
       event_id: e.event_id,
       type,
       room: e.room_id,
@@ -132,12 +138,12 @@ export class MatrixIntake {
     this.draining = true;
     try {
       for (;;) {
-        const batch = this.store.pendingInbox(BATCH);
+        const batch = this.d.store.pendingInbox(BATCH);
         if (batch.length === 0) break;
-        this.store.transaction(() => {
+        this.d.store.transaction(() => {
           for (const entry of batch) this.processOne(entry);
         });
-        this.afterBatch();
+        this.d.handler.afterBatch();
       }
     } finally {
       this.draining = false;
@@ -147,19 +153,19 @@ export class MatrixIntake {
 
   private processOne(entry: InboxEntry): void {
     try {
-      this.store.transaction(() => {
-        this.handle(entry);
+      this.d.store.transaction(() => {
+        this.d.handler.handle(entry);
       });
     } catch (err) {
       // A handler bug must not wedge the journal: record and move on.
-      this.logger.error("failed to process an event; skipped", { event_id: entry.eventId, error: err });
+      this.d.logger.error("failed to process an event; skipped", { event_id: entry.eventId, error: err });
     }
-    this.store.markInboxProcessed(entry.seq, this.clock.now());
+    this.d.store.markInboxProcessed(entry.seq, this.d.clock.now());
   }
 
   /** Resolves once the journal has been drained (tests, start-up). */
   async settled(): Promise<void> {
-    if (!this.draining && !this.scheduled && this.store.pendingInbox(1).length === 0) return;
+    if (!this.draining && !this.scheduled && this.d.store.pendingInbox(1).length === 0) return;
     await new Promise<void>((resolve) => {
       this.idle.push(resolve);
       this.schedule();

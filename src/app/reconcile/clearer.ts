@@ -10,7 +10,7 @@ import type { SfuService } from "../sfu/sfu-service";
 import type { CallState } from "../state/call-state";
 import { ClearMethods } from "./clear-methods";
 import { ghostLifetimeStart, ghostWentAt, leaveReasonFor } from "./clear-evidence";
-import { deviceKeyOf, type RecentClear } from "./false-positives";
+import type { FalsePositives } from "./false-positives";
 import { isSfuBased, type Judged } from "./judge";
 import type { ServerClockOffset } from "../server-clock";
 import type { RoomAccess, RoomAccessCache } from "./room-access";
@@ -25,6 +25,22 @@ export interface ClearerOptions {
   readonly concurrency: number;
   /** Whether the service may act for this user (on our server, in the registration's namespace). */
   readonly isLocalUser: (userId: string) => boolean;
+}
+
+export interface ClearerDeps {
+  readonly matrix: MatrixPort;
+  readonly sfu: SfuService;
+  readonly state: CallState;
+  readonly access: RoomAccessCache;
+  /** The homeserver's clock as we estimate it: the sessions a clear ends are timed on it. */
+  readonly serverClock: ServerClockOffset;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Told of each verdict's successful clear, so a member that comes straight back counts against it. */
+  readonly falsePositives: Pick<FalsePositives, "noteClear">;
+  readonly options: ClearerOptions;
 }
 
 /** Why a clear was asked: a verdict, or a moderator's command. */
@@ -42,22 +58,11 @@ export class Clearer {
   private readonly waiting: (() => void)[] = [];
   private active = 0;
   private readonly methods: ClearMethods;
-  /** Recent successful clears by device (room + user + device), for false-positive detection. */
-  readonly recent = new Map<string, RecentClear>();
+  private readonly opts: ClearerOptions;
 
-  constructor(
-    private readonly matrix: MatrixPort,
-    private readonly sfu: SfuService,
-    private readonly state: CallState,
-    private readonly access: RoomAccessCache,
-    private readonly serverClock: ServerClockOffset,
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-    private readonly opts: ClearerOptions,
-  ) {
-    this.methods = new ClearMethods(matrix);
+  constructor(private readonly d: ClearerDeps) {
+    this.opts = d.options;
+    this.methods = new ClearMethods(d.matrix);
   }
 
   isBusy(memberKey: string): boolean {
@@ -125,8 +130,8 @@ export class Clearer {
       slot: m.slotKey,
       ...extra,
     };
-    this.store.audit({
-      at: this.clock.now(),
+    this.d.store.audit({
+      at: this.d.clock.now(),
       action,
       roomId: m.roomId,
       userId: m.userId,
@@ -150,8 +155,8 @@ export class Clearer {
       evidence,
     };
     if (outcome.result === "failed" || outcome.result === "cannot_clear")
-      this.logger.warn(`clear: ${outcome.result}`, fields);
-    else this.logger.info(`clear: ${outcome.result}`, fields);
+      this.d.logger.warn(`clear: ${outcome.result}`, fields);
+    else this.d.logger.info(`clear: ${outcome.result}`, fields);
     return outcome;
   }
 
@@ -165,7 +170,7 @@ export class Clearer {
       ownedKey: stateKey?.startsWith("@") ?? false,
       bot:
         stateKey !== null
-          ? this.access.botMayWrite(access, m.source.type, stateKey, owner, this.matrix.botUserId)
+          ? this.d.access.botMayWrite(access, m.source.type, stateKey, owner, this.d.matrix.botUserId)
           : "power_too_low",
       enabled: this.opts.actions,
     });
@@ -173,10 +178,10 @@ export class Clearer {
 
   /** How this member would be cleared now, for a reader (`ghosts`); null when the room cannot be read. */
   async planFor(m: RtcMember): Promise<ClearPlan | null> {
-    const room = this.state.room(m.roomId);
+    const room = this.d.state.room(m.roomId);
     const held = room?.heldSlot(m.slotKey);
     try {
-      const access = await this.access.get(m.roomId, room?.roomVersion ?? null, this.clock.now());
+      const access = await this.d.access.get(m.roomId, room?.roomVersion ?? null, this.d.clock.now());
       return this.planWith(m, access, held?.ref.owner ?? null);
     } catch {
       return null;
@@ -185,10 +190,10 @@ export class Clearer {
 
   private async run(j: Judged, cause: ClearCause, dryRun: boolean): Promise<ClearOutcome> {
     const m = j.member;
-    const now = this.clock.now();
+    const now = this.d.clock.now();
     // 1. SFU-based verdicts are confirmed with the LiveKit API at decision time.
     if (cause.kind === "verdict" && isSfuBased(j.verdict) && j.target !== null) {
-      const answer = await this.sfu.confirmAbsent(j.target);
+      const answer = await this.d.sfu.confirmAbsent(j.target);
       if (answer !== "absent") {
         return this.record(j, cause, {
           result: "skipped",
@@ -198,7 +203,7 @@ export class Clearer {
       }
     }
     // 2. Still the same membership? Skip when the key changed since the verdict.
-    const room = this.state.room(m.roomId);
+    const room = this.d.state.room(m.roomId);
     const current = room?.heldSlot(m.slotKey);
     if (
       !current ||
@@ -215,7 +220,7 @@ export class Clearer {
     const isState = m.source.stateKey !== null;
     let access;
     try {
-      access = await this.access.get(m.roomId, room?.roomVersion ?? null, now);
+      access = await this.d.access.get(m.roomId, room?.roomVersion ?? null, now);
     } catch (err) {
       return this.record(j, cause, {
         result: "failed",
@@ -232,7 +237,7 @@ export class Clearer {
           : null;
       if (reader !== null) {
         try {
-          const live = await this.matrix.stateEvent(m.roomId, m.source.type, stateKeyOf, reader);
+          const live = await this.d.matrix.stateEvent(m.roomId, m.source.type, stateKeyOf, reader);
           if (live?.eventId != null && live.eventId !== m.source.eventId) {
             return this.record(j, cause, {
               result: "skipped",
@@ -252,7 +257,7 @@ export class Clearer {
     }
     const plan = this.planWith(m, access, current.ref.owner);
     if (plan.kind === "cannot") {
-      this.metrics.cannotClear(plan.reason);
+      this.d.metrics.cannotClear(plan.reason);
       return this.record(j, cause, { result: "cannot_clear", method: null, detail: plan.reason });
     }
     if (dryRun) {
@@ -268,27 +273,26 @@ export class Clearer {
       if (room?.isJoined(m.userId) !== false) {
         const went = cause.kind === "verdict" ? ghostWentAt(j) : null;
         // The session's times are the homeserver's: convert the instants from our clock.
-        const leftAt = went === null ? null : went - this.serverClock.offsetMs;
+        const leftAt = went === null ? null : went - this.d.serverClock.offsetMs;
         const note = { reason: leaveReasonFor(j, method, cause), leftAt };
-        this.state.ourLeaves.begin(m.key, note, this.clock.now() - this.serverClock.offsetMs);
+        this.d.state.ourLeaves.begin(m.key, note, this.d.clock.now() - this.d.serverClock.offsetMs);
       }
       try {
         const others = current.members.filter((x) => x.key !== m.key).length;
         const done = await this.methods.execute(j.member, method, current.ref.owner, others);
         if (!done) {
-          this.state.ourLeaves.abandon(m.key);
+          this.d.state.ourLeaves.abandon(m.key);
           failures.push(`${method}: not applicable`);
           continue;
         }
-        this.state.ourLeaves.written(m.key, done.eventId);
-        const lifetime = (this.clock.now() - ghostLifetimeStart(j, this.clock.now())) / 1000;
+        this.d.state.ourLeaves.written(m.key, done.eventId);
+        const lifetime = (this.d.clock.now() - ghostLifetimeStart(j, this.d.clock.now())) / 1000;
         const reason = j.verdict.kind === "ghost" ? j.verdict.reason : "command";
         // A moderator's end/kick of live members is not a ghost; it is audited, not counted as one.
-        if (cause.kind === "verdict") this.metrics.ghostCleared(reason, method, lifetime);
+        if (cause.kind === "verdict") this.d.metrics.ghostCleared(reason, method, lifetime);
         if (cause.kind === "verdict")
-          this.recent.set(deviceKeyOf(m.roomId, m.userId, m.deviceId), {
-            at: this.clock.now(),
-            memberKey: m.key,
+          this.d.falsePositives.noteClear(m, {
+            at: this.d.clock.now(),
             identities: j.target?.identities ?? [],
             reason,
             unreachable: j.verdict.evidence.leaveKind === "unreachable",
@@ -300,10 +304,10 @@ export class Clearer {
           { ghost_lifetime_s: lifetime, tried: failures },
         );
       } catch (err) {
-        this.state.ourLeaves.abandon(m.key);
+        this.d.state.ourLeaves.abandon(m.key);
         const why = err instanceof Error ? err.message : String(err);
         failures.push(`${method}: ${why}`);
-        this.metrics.clearFailed(
+        this.d.metrics.clearFailed(
           method,
           err instanceof MatrixRequestError ? (err.errcode ?? String(err.status)) : "error",
         );

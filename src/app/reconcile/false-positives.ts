@@ -23,20 +23,42 @@ export interface RecentClear {
 export const deviceKeyOf = (roomId: string, userId: string, deviceId: string): string =>
   `${roomId}|${userId}|${deviceId}`;
 
+/** The device of a cleared member, and the member key the clear is recorded under. */
+export type ClearedDevice = Pick<RtcMember, "roomId" | "userId" | "deviceId" | "key">;
+
+export interface FalsePositivesDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The back-off after a device's first false positive; it doubles with each further one. */
+  readonly backoffBaseMs: number;
+  /** The back-off never grows past this. */
+  readonly backoffMaxMs: number;
+}
+
 export class FalsePositives {
-  constructor(
-    private readonly recent: Map<string, RecentClear>,
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-    private readonly baseMs: number,
-    private readonly maxMs: number,
-  ) {}
+  /** Recent successful clears by device (room + user + device); only this class reads or changes them. */
+  private readonly recent = new Map<string, RecentClear>();
+
+  constructor(private readonly d: FalsePositivesDeps) {}
+
+  /** A verdict's clear succeeded: a return of this device within the window will count against it. */
+  noteClear(device: ClearedDevice, clear: Omit<RecentClear, "memberKey">): void {
+    this.recent.set(deviceKeyOf(device.roomId, device.userId, device.deviceId), {
+      ...clear,
+      memberKey: device.key,
+    });
+  }
+
+  /** How many recent clears are still watched (until a check finds them older than the window). */
+  get watched(): number {
+    return this.recent.size;
+  }
 
   /** Whether SFU-based clearing of this member's device is backed off now. */
   backedOff(member: RtcMember, now: EpochMs): boolean {
-    const row = this.store.backoff(deviceKeyOf(member.roomId, member.userId, member.deviceId));
+    const row = this.d.store.backoff(deviceKeyOf(member.roomId, member.userId, member.deviceId));
     return row !== null && row.until > now;
   }
 
@@ -58,7 +80,7 @@ export class FalsePositives {
   }
 
   private check(deviceKey: string, why: string, fields: Record<string, unknown>): void {
-    const now = this.clock.now();
+    const now = this.d.clock.now();
     for (const [key, clear] of this.recent)
       if (now - clear.at > FALSE_POSITIVE_WINDOW_MS) this.recent.delete(key);
     const clear = this.recent.get(deviceKey);
@@ -68,13 +90,13 @@ export class FalsePositives {
       this.reconnect(deviceKey, clear, why, fields, now);
       return;
     }
-    const previous = this.store.backoff(deviceKey);
+    const previous = this.d.store.backoff(deviceKey);
     const count = (previous?.falsePositives ?? 0) + 1;
-    const wait = Math.min(this.maxMs, this.baseMs * 2 ** (count - 1));
-    this.store.putBackoff({ deviceKey, falsePositives: count, until: now + wait });
-    this.metrics.falsePositive(clear.reason);
+    const wait = Math.min(this.d.backoffMaxMs, this.d.backoffBaseMs * 2 ** (count - 1));
+    this.d.store.putBackoff({ deviceKey, falsePositives: count, until: now + wait });
+    this.d.metrics.falsePositive(clear.reason);
     const [roomId, userId, deviceId] = deviceKey.split("|");
-    this.store.audit({
+    this.d.store.audit({
       at: now,
       action: "false_positive",
       roomId: roomId ?? null,
@@ -91,7 +113,7 @@ export class FalsePositives {
         ...fields,
       },
     });
-    this.logger.warn(
+    this.d.logger.warn(
       "false positive: a cleared member came straight back; backing off SFU-based clearing of it",
       {
         ...fields,
@@ -110,9 +132,9 @@ export class FalsePositives {
     fields: Record<string, unknown>,
     now: EpochMs,
   ): void {
-    this.metrics.reconnectAfterClear(clear.reason);
+    this.d.metrics.reconnectAfterClear(clear.reason);
     const [roomId, userId, deviceId] = deviceKey.split("|");
-    this.store.audit({
+    this.d.store.audit({
       at: now,
       action: "reconnect",
       roomId: roomId ?? null,
@@ -123,7 +145,7 @@ export class FalsePositives {
       result: why,
       evidence: { cleared_at: clear.at, back_after_ms: now - clear.at, ...fields },
     });
-    this.logger.info("reconnect: a member cleared after LiveKit timed it out came back; no back-off", {
+    this.d.logger.info("reconnect: a member cleared after LiveKit timed it out came back; no back-off", {
       ...fields,
       reason: clear.reason,
       back_after_ms: now - clear.at,

@@ -9,6 +9,7 @@ import type { Store } from "../ports/store";
 import type { ServerClockOffset } from "../server-clock";
 import type { MemberTarget, SfuService } from "../sfu/sfu-service";
 import type { CallState } from "../state/call-state";
+import type { FalsePositives } from "./false-positives";
 
 /** One member with its verdict and where it lives on the SFU. */
 export interface Judged {
@@ -24,6 +25,19 @@ const SFU_REASONS: ReadonlySet<string> = new Set(["left_sfu", "never_connected"]
 export const isSfuBased = (verdict: Verdict): boolean =>
   verdict.kind === "ghost" && SFU_REASONS.has(verdict.reason);
 
+export interface JudgeDeps {
+  readonly state: CallState;
+  readonly sfu: SfuService;
+  /** The homeserver's clock as we estimate it: a member's server timestamps are moved onto ours by it. */
+  readonly serverClock: ServerClockOffset;
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly policy: VerdictPolicy;
+  /** Holds SFU-based verdicts back for a device after a false positive. */
+  readonly falsePositives: Pick<FalsePositives, "backedOff">;
+}
+
 interface Last {
   readonly label: string;
   readonly ghostSince: EpochMs | null;
@@ -33,21 +47,11 @@ export class Judge {
   /** Room → member key → its last verdict. */
   private readonly last = new Map<string, Map<string, Last>>();
 
-  constructor(
-    private readonly state: CallState,
-    private readonly sfu: SfuService,
-    private readonly serverClock: ServerClockOffset,
-    private readonly store: Store,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-    private readonly policy: VerdictPolicy,
-    /** SFU-based verdicts held back for a device after a false positive. */
-    private readonly backedOff: (member: RtcMember, now: EpochMs) => boolean,
-  ) {}
+  constructor(private readonly d: JudgeDeps) {}
 
   /** A member's server timestamps expressed on our clock, so expiry and creation compare with our `now`. */
   private local(member: RtcMember): RtcMember {
-    const offset = this.serverClock.offsetMs;
+    const offset = this.d.serverClock.offsetMs;
     if (offset === 0) return member;
     return {
       ...member,
@@ -58,16 +62,16 @@ export class Judge {
 
   /** The verdict on one member now, with nothing recorded (the one place a member is judged). */
   private verdictOf(room: RoomCallState, member: RtcMember, now: EpochMs): Omit<Judged, "ghostSince"> {
-    const { view, target } = this.sfu.viewOf(member, room, now);
+    const { view, target } = this.d.sfu.viewOf(member, room, now);
     let verdict = judgeMember(this.local(member), {
       now,
       userJoined: room.isJoined(member.userId),
       sfu: view,
-      firstSeenAt: this.state.firstSeenAt(member),
-      policy: this.policy,
-      expiryJudgeable: this.serverClock.trusted,
+      firstSeenAt: this.d.state.firstSeenAt(member),
+      policy: this.d.policy,
+      expiryJudgeable: this.d.serverClock.trusted,
     });
-    if (isSfuBased(verdict) && this.backedOff(member, now)) {
+    if (isSfuBased(verdict) && this.d.falsePositives.backedOff(member, now)) {
       verdict = {
         kind: "unknown",
         reason: "sfu_unavailable",
@@ -105,7 +109,7 @@ export class Judge {
       for (const key of known.keys()) {
         if (keys.has(key)) continue;
         known.delete(key);
-        this.sfu.forget(key);
+        this.d.sfu.forget(key);
       }
     }
     if (known.size === 0) this.last.delete(room.roomId);
@@ -130,7 +134,7 @@ export class Judge {
     if (previous?.label === label) return previous.ghostSince;
     const ghostSince = verdict.kind === "ghost" ? (previous?.ghostSince ?? now) : null;
     known.set(member.key, { label, ghostSince });
-    this.metrics.verdict(verdict.kind, verdict.reason);
+    this.d.metrics.verdict(verdict.kind, verdict.reason);
     const fields = {
       room: roomId,
       user: member.userId,
@@ -142,9 +146,9 @@ export class Judge {
       previous: previous?.label ?? null,
       evidence: verdict.evidence,
     };
-    if (verdict.kind === "ghost") this.logger.info("verdict: ghost", fields);
-    else this.logger.debug(`verdict: ${verdict.kind}`, fields);
-    this.store.audit({
+    if (verdict.kind === "ghost") this.d.logger.info("verdict: ghost", fields);
+    else this.d.logger.debug(`verdict: ${verdict.kind}`, fields);
+    this.d.store.audit({
       at: now,
       action: "verdict",
       roomId,

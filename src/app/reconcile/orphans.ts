@@ -12,36 +12,38 @@ export interface OrphanOptions {
   readonly dryRun: boolean;
 }
 
+export interface OrphansDeps {
+  readonly sfu: SfuService;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly options: OrphanOptions;
+}
+
 export class Orphans {
   /** deployment|sid already reported (so each orphan is reported once). */
   private readonly reported = new Set<string>();
 
-  constructor(
-    private readonly sfu: SfuService,
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly opts: OrphanOptions,
-  ) {}
+  constructor(private readonly d: OrphansDeps) {}
 
   /** `known`: `deployment|identity` of every participant some membership maps to. */
   async check(known: ReadonlySet<string>): Promise<void> {
-    const now: EpochMs = this.clock.now();
+    const now: EpochMs = this.d.clock.now();
     const live = new Set<string>();
-    for (const p of this.sfu.connected()) {
+    for (const p of this.d.sfu.connected()) {
       const key = `${p.deployment}|${p.sid}`;
       live.add(key);
       if (
         known.has(`${p.deployment}|${p.identity}`) ||
-        now - p.since < this.opts.graceMs ||
+        now - p.since < this.d.options.graceMs ||
         this.reported.has(key)
       )
         continue;
       this.reported.add(key);
-      const remove = this.opts.remove && !this.opts.dryRun;
+      const remove = this.d.options.remove && !this.d.options.dryRun;
       let result = "reported";
       if (remove) {
-        const removed = await this.sfu.removeParticipants({
+        const removed = await this.d.sfu.removeParticipants({
           deployment: p.deployment,
           rooms: [p.room],
           identities: [p.identity],
@@ -56,8 +58,8 @@ export class Orphans {
         since: p.since,
         result,
       };
-      this.logger.warn("SFU participant without a call membership", fields);
-      this.store.audit({
+      this.d.logger.warn("SFU participant without a call membership", fields);
+      this.d.store.audit({
         at: now,
         action: remove ? "participant_removed" : "orphan_participant",
         reason: "no_membership",

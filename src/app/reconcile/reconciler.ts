@@ -32,7 +32,7 @@ export interface ReconcilerDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Reports (and optionally removes) SFU participants no membership maps to, after each sweep. */
-  readonly orphans?: Orphans;
+  readonly orphans: Orphans;
   /** Groups the audit writes of one pass into one database transaction. */
   readonly batch: <T>(fn: () => T) => T;
   /** Margin after a deadline (grace end, expiry) before judging again. */
@@ -210,7 +210,7 @@ export class Reconciler {
           for (const id of j.target?.identities ?? []) known.add(`${j.target?.deployment ?? ""}|${id}`);
       }
     });
-    if (this.d.orphans) this.track(this.d.orphans.check(known));
+    this.track(this.d.orphans.check(known));
     this.d.metrics.setTracked({
       rooms: this.d.state.roomCount,
       members,

@@ -40,19 +40,23 @@ export interface SfuServiceOptions {
   readonly retentionMs: number;
 }
 
+export interface SfuServiceDeps {
+  /** The deployments we hold keys for, and which `livekit_service_url`s each serves. */
+  readonly directory: DeploymentDirectory;
+  readonly livekit: LiveKitPort;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly options: SfuServiceOptions;
+}
+
 export class SfuService {
   private readonly trackers = new Map<string, SfuPresenceTracker>();
   private readonly names = new SfuNameCache();
 
-  constructor(
-    private readonly directory: DeploymentDirectory,
-    private readonly livekit: LiveKitPort,
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-    private readonly opts: SfuServiceOptions,
-  ) {
+  constructor(private readonly d: SfuServiceDeps) {
+    const { clock, directory } = d;
     const now = clock.now();
     for (const name of directory.names()) {
       const tracker = new SfuPresenceTracker(now);
@@ -68,9 +72,9 @@ export class SfuService {
    * Nothing is judged on it before the first good poll.
    */
   restore(): number {
-    const now = this.clock.now();
+    const now = this.d.clock.now();
     let restored = 0;
-    for (const row of this.store.sfuIntervalsEndedSince(now - this.opts.retentionMs)) {
+    for (const row of this.d.store.sfuIntervalsEndedSince(now - this.d.options.retentionMs)) {
       const tracker = this.trackers.get(row.deployment);
       if (!tracker || row.leftAt === null) continue;
       const base = {
@@ -89,7 +93,7 @@ export class SfuService {
   targetOf(member: RtcMember, peers: CallPeers): MemberTarget | "no-sfu" | "not-ours" {
     const target = this.names.targetOf(member, peers);
     if (target === null) return "no-sfu";
-    const deployment = this.directory.forTransport(target.transport);
+    const deployment = this.d.directory.forTransport(target.transport);
     if (deployment === null) return "not-ours";
     return { deployment, rooms: target.rooms, identities: target.identities };
   }
@@ -101,10 +105,10 @@ export class SfuService {
     if (target === "not-ours") return { view: { kind: "not-ours" }, target: null };
     const tracker = this.trackers.get(target.deployment);
     if (!tracker) return { view: { kind: "not-ours" }, target: null };
-    const view = tracker.viewOf(target.rooms, target.identities, now, this.opts.staleAfterMs);
+    const view = tracker.viewOf(target.rooms, target.identities, now, this.d.options.staleAfterMs);
     if (view.kind !== "observed") return { view, target };
     const isChosen = (t: Transport | null) =>
-      t !== null && this.directory.forTransport(t) === target.deployment;
+      t !== null && this.d.directory.forTransport(t) === target.deployment;
     return { view: sfuContested(member, peers, isChosen) ? { ...view, contested: true } : view, target };
   }
 
@@ -141,7 +145,7 @@ export class SfuService {
   private recordInterval(hook: SfuWebhookSignal): void {
     if (hook.sid === null || hook.identity === null || hook.room === null) return;
     if (hook.event === "participant_joined") {
-      this.store.openSfuInterval({
+      this.d.store.openSfuInterval({
         deployment: hook.deployment,
         sid: hook.sid,
         livekitRoom: hook.room,
@@ -151,7 +155,7 @@ export class SfuService {
         reason: null,
       });
     } else if (hook.event === "participant_left" || hook.event === "participant_connection_aborted") {
-      this.store.closeSfuInterval(
+      this.d.store.closeSfuInterval(
         hook.deployment,
         hook.sid,
         hook.receivedAt,
@@ -162,7 +166,7 @@ export class SfuService {
 
   /** Polls every deployment (rooms, then participants of each); a failure marks that deployment unavailable. */
   async pollAll(): Promise<void> {
-    await Promise.all(this.directory.names().map((name) => this.poll(name)));
+    await Promise.all(this.d.directory.names().map((name) => this.poll(name)));
   }
 
   async poll(deployment: string): Promise<void> {
@@ -170,20 +174,20 @@ export class SfuService {
     if (!tracker) return;
     const wasAvailable = tracker.status.available;
     try {
-      const rooms = await this.livekit.listRooms(deployment);
+      const rooms = await this.d.livekit.listRooms(deployment);
       const snapshots = await Promise.all(
         rooms.map(async (room) => ({
           room,
-          participants: await this.livekit.listParticipants(deployment, room),
+          participants: await this.d.livekit.listParticipants(deployment, room),
         })),
       );
-      const at = this.clock.now();
+      const at = this.d.clock.now();
       const before = new Set(tracker.connectedParticipants().map((p) => p.sid));
       for (const { room, participants } of snapshots) {
         tracker.apply({ kind: "snapshot", room, at, participants });
         for (const p of participants) {
           if (p.state !== "active") continue;
-          this.store.openSfuInterval({
+          this.d.store.openSfuInterval({
             deployment,
             sid: p.sid,
             livekitRoom: room,
@@ -203,7 +207,7 @@ export class SfuService {
         // Most participants gone at once is an SFU incident (restart, network), not that many crashes: follow the
         // deployment afresh so its clients get the connect grace to come back before anyone is judged gone.
         tracker.apply({ kind: "incident", at });
-        this.logger.warn(
+        this.d.logger.warn(
           "LiveKit deployment lost most participants at once; giving clients time to reconnect",
           {
             deployment,
@@ -213,15 +217,15 @@ export class SfuService {
         );
       }
       tracker.apply({ kind: "poll-ok", at });
-      tracker.prune(at, this.opts.retentionMs);
+      tracker.prune(at, this.d.options.retentionMs);
       if (!wasAvailable)
-        this.logger.info("LiveKit deployment reachable", { deployment, rooms: rooms.length });
+        this.d.logger.info("LiveKit deployment reachable", { deployment, rooms: rooms.length });
     } catch (err) {
       const reason = err instanceof SfuUnavailableError ? err.reason : String(err);
-      tracker.apply({ kind: "poll-failed", at: this.clock.now(), reason });
-      this.metrics.livekitApiError(deployment, err instanceof SfuUnavailableError ? err.operation : "poll");
+      tracker.apply({ kind: "poll-failed", at: this.d.clock.now(), reason });
+      this.d.metrics.livekitApiError(deployment, err instanceof SfuUnavailableError ? err.operation : "poll");
       if (wasAvailable)
-        this.logger.warn("LiveKit deployment unavailable: no SFU-based verdicts on it", {
+        this.d.logger.warn("LiveKit deployment unavailable: no SFU-based verdicts on it", {
           deployment,
           reason,
         });
@@ -235,9 +239,9 @@ export class SfuService {
   async confirmAbsent(target: MemberTarget): Promise<"absent" | "present" | "unavailable"> {
     try {
       const lists = await Promise.all(
-        target.rooms.map((room) => this.livekit.listParticipants(target.deployment, room)),
+        target.rooms.map((room) => this.d.livekit.listParticipants(target.deployment, room)),
       );
-      const at = this.clock.now();
+      const at = this.d.clock.now();
       const tracker = this.trackers.get(target.deployment);
       lists.forEach((participants, i) => {
         const room = target.rooms[i];
@@ -249,7 +253,7 @@ export class SfuService {
       );
       return present ? "present" : "absent";
     } catch (err) {
-      this.metrics.livekitApiError(
+      this.d.metrics.livekitApiError(
         target.deployment,
         err instanceof SfuUnavailableError ? err.operation : "confirm",
       );
@@ -263,11 +267,11 @@ export class SfuService {
     for (const room of target.rooms) {
       for (const identity of target.identities) {
         try {
-          if ((await this.livekit.removeParticipant(target.deployment, room, identity)) === "removed")
+          if ((await this.d.livekit.removeParticipant(target.deployment, room, identity)) === "removed")
             removed++;
         } catch (err) {
-          this.metrics.livekitApiError(target.deployment, "removeParticipant");
-          this.logger.warn("could not remove a participant from the SFU", {
+          this.d.metrics.livekitApiError(target.deployment, "removeParticipant");
+          this.d.logger.warn("could not remove a participant from the SFU", {
             deployment: target.deployment,
             room,
             identity,
@@ -293,6 +297,6 @@ export class SfuService {
   }
 
   deploymentNames(): string[] {
-    return this.directory.names();
+    return this.d.directory.names();
   }
 }

@@ -1,20 +1,20 @@
-// Builds the app ring as src/main/wiring.ts does, over typed fakes, the in-memory SQLite store and a fake clock.
+// Builds the app ring through src/main/wiring.ts's buildApp, over typed fakes, the in-memory SQLite store and a fake clock.
 import { SqliteStore } from "../../../src/adapters/sqlite/store";
-import { Bot, type BotOptions } from "../../../src/app/commands/bot";
-import { CommandQueries } from "../../../src/app/commands/queries";
-import { commandTable } from "../../../src/app/commands/table";
-import { EventRouter } from "../../../src/app/intake/event-router";
-import { MatrixIntake } from "../../../src/app/intake/matrix-intake";
-import { Clearer, type ClearerOptions } from "../../../src/app/reconcile/clearer";
-import { FalsePositives } from "../../../src/app/reconcile/false-positives";
-import { Judge } from "../../../src/app/reconcile/judge";
-import { Reconciler } from "../../../src/app/reconcile/reconciler";
-import { RoomAccessCache } from "../../../src/app/reconcile/room-access";
-import { Resync } from "../../../src/app/resync";
+import type { Bot, BotOptions } from "../../../src/app/commands/bot";
+import type { EventRouter } from "../../../src/app/intake/event-router";
+import type { MatrixIntake } from "../../../src/app/intake/matrix-intake";
+import type { Clearer, ClearerOptions } from "../../../src/app/reconcile/clearer";
+import type { FalsePositives } from "../../../src/app/reconcile/false-positives";
+import type { Judge } from "../../../src/app/reconcile/judge";
+import type { Reconciler } from "../../../src/app/reconcile/reconciler";
+import type { RoomAccessCache } from "../../../src/app/reconcile/room-access";
+import type { Resync } from "../../../src/app/resync";
 import { ServerClockOffset } from "../../../src/app/server-clock";
-import { DeploymentDirectory } from "../../../src/app/sfu/deployments";
-import { SfuService } from "../../../src/app/sfu/sfu-service";
-import { CallState } from "../../../src/app/state/call-state";
+import type { DeploymentDirectory } from "../../../src/app/sfu/deployments";
+import type { SfuService } from "../../../src/app/sfu/sfu-service";
+import type { CallState } from "../../../src/app/state/call-state";
+import { type Config, configSchema } from "../../../src/config/schema";
+import { type App, buildApp } from "../../../src/main/wiring";
 import { hashedTuple } from "../../../src/domain/sfu/hash";
 import { ALICE, type ClientEvent, JWT_URL, nextEventId, ROOM, T0 } from "../domain/builders";
 import { FakeClock, ManualScheduler } from "./fakes/clock";
@@ -31,6 +31,7 @@ export const LK_ROOM = hashedTuple([ROOM, "m.call#ROOM"]);
 export const identityOf = (user: string, device: string): string =>
   hashedTuple([user, device, `${user}:${device}`]);
 
+/** What a test may change; each option but `store` and `start` sets a config key (see harnessConfig). */
 export interface HarnessOptions {
   readonly store?: SqliteStore;
   readonly start?: number;
@@ -43,6 +44,7 @@ export interface HarnessOptions {
   readonly staleAfterMs?: number;
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
+  readonly removeOrphans?: boolean;
   readonly bot?: Partial<BotOptions>;
 }
 
@@ -63,6 +65,54 @@ export async function flush(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
+/**
+ * The service's config for the harness: parsed by the real schema, with the harness's defaults (writes on, shorter
+ * back-offs, one deployment at JWT_URL) and each option mapped to its config key.
+ */
+export function harnessConfig(o: HarnessOptions = {}): Config {
+  const a = o.actions ?? {};
+  const b = o.bot ?? {};
+  return configSchema.parse({
+    homeserver: { url: "http://127.0.0.1:8008", domain: b.domain ?? "example.org" },
+    livekit: {
+      deployments: [
+        {
+          name: DEPLOYMENT,
+          service_urls: [JWT_URL],
+          api_url: "http://127.0.0.1:7880",
+          api_key: "harness-key",
+          api_secret: "harness-secret",
+        },
+      ],
+    },
+    reconciliation: {
+      dry_run: o.dryRun ?? false,
+      sfu_leave_grace: o.sfuLeaveGraceMs ?? 5_000,
+      client_leave_grace: o.clientLeaveGraceMs ?? 2_000,
+      connect_grace: o.connectGraceMs ?? 60_000,
+      sfu_view_max_age: o.staleAfterMs ?? 120_000,
+      clear_concurrency: o.concurrency ?? 4,
+      false_positive_backoff: o.backoffBaseMs ?? 60_000,
+      false_positive_backoff_max: o.backoffMaxMs ?? 3_600_000,
+      actions: {
+        fire_delayed_leave: a.fireDelayedLeave ?? true,
+        write_as_user: a.writeAsUser ?? true,
+        write_as_bot: a.writeAsBot ?? true,
+        remove_orphan_participants: o.removeOrphans ?? false,
+      },
+    },
+    commands: {
+      prefix: b.prefix ?? "!rtc",
+      admins: b.admins ?? ["@admin:example.org"],
+      moderator_power_level: b.moderatorLevel ?? 50,
+      accept_invites_from: b.acceptInvitesFrom ?? "local",
+      rate_limit_per_minute: b.ratePerMinute ?? 10,
+      max_command_age: b.maxCommandAgeMs ?? 300_000,
+    },
+  });
+}
+
+/** The app as the service builds it, with fakes for its ports; its parts are fields for the tests to drive. */
 export class AppRing {
   readonly clock: FakeClock;
   readonly scheduler: ManualScheduler;
@@ -71,10 +121,13 @@ export class AppRing {
   readonly livekit = new FakeLiveKit();
   readonly matrix: FakeMatrix;
   readonly store: SqliteStore;
-  readonly directory = new DeploymentDirectory([{ name: DEPLOYMENT, serviceUrls: [JWT_URL] }]);
+  readonly config: Config;
+  readonly serverClock = new ServerClockOffset(this.logger);
+  readonly isLocalUser = (userId: string): boolean => userId.endsWith(":example.org");
+  readonly app: App;
+  readonly directory: DeploymentDirectory;
   readonly sfu: SfuService;
   readonly state: CallState;
-  readonly serverClock = new ServerClockOffset(this.logger);
   readonly access: RoomAccessCache;
   readonly clearer: Clearer;
   readonly falsePositives: FalsePositives;
@@ -84,145 +137,38 @@ export class AppRing {
   readonly bot: Bot;
   readonly router: EventRouter;
   readonly intake: MatrixIntake;
-  readonly isLocalUser = (userId: string): boolean => userId.endsWith(":example.org");
 
   constructor(o: HarnessOptions = {}) {
     this.clock = new FakeClock(o.start ?? T0);
     this.scheduler = new ManualScheduler(this.clock);
     this.matrix = new FakeMatrix(BOT, this.clock);
     this.store = o.store ?? SqliteStore.open(":memory:").store;
-    const { clock, store, logger, metrics, matrix } = this;
-    this.sfu = new SfuService(
-      this.directory,
-      this.livekit,
-      store,
-      clock,
-      logger.child({ component: "sfu" }),
-      metrics,
-      {
-        staleAfterMs: o.staleAfterMs ?? 120_000,
-        retentionMs: 600_000,
-      },
-    );
-    this.state = new CallState(store);
-    this.access = new RoomAccessCache(matrix);
-    this.clearer = new Clearer(
-      matrix,
-      this.sfu,
-      this.state,
-      this.access,
-      this.serverClock,
-      store,
-      clock,
-      logger,
-      metrics,
-      {
-        dryRun: o.dryRun ?? false,
-        actions: { fireDelayedLeave: true, writeAsUser: true, writeAsBot: true, ...o.actions },
-        concurrency: o.concurrency ?? 4,
-        isLocalUser: this.isLocalUser,
-      },
-    );
-    const fp = new FalsePositives(
-      this.clearer.recent,
-      store,
-      clock,
-      logger,
-      metrics,
-      o.backoffBaseMs ?? 60_000,
-      o.backoffMaxMs ?? 3_600_000,
-    );
-    this.falsePositives = fp;
-    const policy = {
-      sfuLeaveGraceMs: o.sfuLeaveGraceMs ?? 5_000,
-      clientLeaveGraceMs: o.clientLeaveGraceMs ?? 2_000,
-      connectGraceMs: o.connectGraceMs ?? 60_000,
-      expiry: { maxAgeWithoutExpiry: null },
-    };
-    this.judge = new Judge(this.state, this.sfu, this.serverClock, store, logger, metrics, policy, (m, now) =>
-      fp.backedOff(m, now),
-    );
-    this.reconciler = new Reconciler({
-      state: this.state,
-      judge: this.judge,
-      clearer: this.clearer,
-      sfu: this.sfu,
-      falsePositives: fp,
+    this.config = harnessConfig(o);
+    this.app = buildApp({
+      config: this.config,
+      store: this.store,
+      matrix: this.matrix,
+      livekit: this.livekit,
+      clock: this.clock,
       scheduler: this.scheduler,
-      clock,
-      logger,
-      metrics,
-      batch: (fn) => store.transaction(fn),
-    });
-    this.resync = new Resync({
-      matrix,
-      state: this.state,
-      reconciler: this.reconciler,
-      store,
-      clock,
-      logger,
+      logger: this.logger,
+      metrics: this.metrics,
       isLocalUser: this.isLocalUser,
-      drainPending: () => {
-        this.intake.drain();
-      },
+      serverClock: this.serverClock,
     });
-    const queries = new CommandQueries(this.state, this.reconciler, this.sfu, store, (m) =>
-      this.clearer.planFor(m),
-    );
-    const table = commandTable({
-      prefix: "!rtc",
-      queries,
-      clearer: this.clearer,
+    ({
+      directory: this.directory,
       sfu: this.sfu,
       state: this.state,
-      dryRun: o.dryRun ?? false,
-    });
-    const botOptions: BotOptions = {
-      prefix: "!rtc",
-      admins: ["@admin:example.org"],
-      moderatorLevel: 50,
-      acceptInvitesFrom: "local",
-      ratePerMinute: 10,
-      domain: "example.org",
-      maxCommandAgeMs: 300_000,
-      ...o.bot,
-    };
-    this.bot = new Bot({
-      table,
-      matrix,
       access: this.access,
-      store,
-      clock,
-      logger,
-      metrics,
-      options: botOptions,
-      onJoined: async (roomId) => {
-        await this.resync.room(roomId);
-        this.reconciler.flush();
-      },
-    });
-    this.router = new EventRouter(
-      this.state,
-      this.reconciler,
-      this.access,
-      clock,
-      logger,
-      metrics,
-      BOT,
-      this.bot,
-    );
-    this.intake = new MatrixIntake(
-      store,
-      clock,
-      logger,
-      metrics,
-      (entry) => {
-        this.router.handle(entry);
-      },
-      () => {
-        this.router.afterBatch();
-      },
-      (type, event) => (type === "m.room.message" ? this.bot.looksLikeCommand(event) : true),
-    );
+      clearer: this.clearer,
+      falsePositives: this.falsePositives,
+      judge: this.judge,
+      reconciler: this.reconciler,
+      resync: this.resync,
+      bot: this.bot,
+      router: this.router,
+      intake: this.intake,
+    } = this.app);
   }
 }

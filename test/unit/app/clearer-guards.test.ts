@@ -196,7 +196,7 @@ describe("Clearer records", () => {
       expiresAt: T0 + 1_000,
     });
     expect(h.metrics.of("ghostCleared")).toEqual([["expired", "write_as_user", 60]]);
-    expect(h.clearer.recent.size).toBe(1);
+    expect(h.falsePositives.watched).toBe(1);
     h.feed(...h.matrix.takeOutbox());
     expect(h.userSessions().map((s) => s.leaveReason)).toEqual(["expired"]);
   });
@@ -210,7 +210,7 @@ describe("Clearer records", () => {
     expect(out.result).toBe("cleared");
     expect(h.audit("clear")).toMatchObject([{ actor: "@mod:example.org", reason: "kick" }]);
     expect(h.metrics.of("ghostCleared")).toEqual([]);
-    expect(h.clearer.recent.size).toBe(0);
+    expect(h.falsePositives.watched).toBe(0);
     h.feed(...h.matrix.takeOutbox());
     expect(h.userSessions().map((s) => s.leaveReason)).toEqual(["cleared"]);
   });

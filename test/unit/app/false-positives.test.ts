@@ -1,6 +1,5 @@
 // FalsePositives: a member back within 30 s of our clear is recorded, counted, and backs SFU-based clearing off.
-import { FalsePositives, deviceKeyOf } from "../../../src/app/reconcile/false-positives";
-import type { RecentClear } from "../../../src/app/reconcile/false-positives";
+import { deviceKeyOf } from "../../../src/app/reconcile/false-positives";
 import { ALICE, ROOM, sessionJoin, T0 } from "../domain/builders";
 import { Harness } from "./harness";
 
@@ -102,16 +101,14 @@ describe("Reconnects after a timeout clear", () => {
 
 describe("FalsePositives backoff", () => {
   test("doubles with each false positive up to the cap, and holds only until its end", () => {
-    const h = new Harness();
+    const h = new Harness({ backoffBaseMs: 10_000, backoffMaxMs: 60_000 });
     h.feed(...h.room({ users: [ALICE] }), sessionJoin({ user: ALICE, device: "DEVA" }));
     const member = h.member(ALICE, "DEVA");
-    const recent = new Map<string, RecentClear>();
-    const fp = new FalsePositives(recent, h.store, h.clock, h.logger, h.metrics, 10_000, 60_000);
+    const fp = h.falsePositives;
     const waits: number[] = [];
     for (let i = 0; i < 5; i++) {
-      recent.set(deviceKeyOf(ROOM, ALICE, "DEVA"), {
+      fp.noteClear(member, {
         at: h.clock.now(),
-        memberKey: member.key,
         identities: ["id"],
         reason: "left_sfu",
         unreachable: false,
@@ -125,31 +122,25 @@ describe("FalsePositives backoff", () => {
     expect(waits).toEqual([10_000, 20_000, 40_000, 60_000, 60_000]);
     expect(fp.backedOff(member, h.clock.now() + 59_999)).toBe(true);
     expect(fp.backedOff(member, h.clock.now() + 60_000)).toBe(false);
-    expect(recent.size).toBe(0);
+    expect(fp.watched).toBe(0);
   });
 
   test("a clear exactly 30 s old still counts; older ones are forgotten", () => {
     const h = new Harness({ start: T0 });
     h.feed(...h.room({ users: [ALICE] }), sessionJoin({ user: ALICE, device: "DEVA" }));
-    const recent = new Map<string, RecentClear>();
-    const fp = new FalsePositives(recent, h.store, h.clock, h.logger, h.metrics, 10_000, 60_000);
-    recent.set(deviceKeyOf(ROOM, ALICE, "DEVA"), {
-      at: T0,
-      memberKey: "k",
-      identities: ["id-a"],
-      reason: "left_sfu",
-      unreachable: false,
-    });
-    recent.set(deviceKeyOf(ROOM, ALICE, "OLD"), {
-      at: T0 - 1,
-      memberKey: "k2",
-      identities: ["id-b"],
-      reason: "never_connected",
-      unreachable: false,
-    });
+    const fp = h.falsePositives;
+    fp.noteClear(
+      { roomId: ROOM, userId: ALICE, deviceId: "DEVA", key: "k" },
+      { at: T0, identities: ["id-a"], reason: "left_sfu", unreachable: false },
+    );
+    fp.noteClear(
+      { roomId: ROOM, userId: ALICE, deviceId: "OLD", key: "k2" },
+      { at: T0 - 1, identities: ["id-b"], reason: "never_connected", unreachable: false },
+    );
+    expect(fp.watched).toBe(2);
     h.clock.advance(30_000);
     fp.onParticipantJoined("id-a");
     expect(h.metrics.of("falsePositive")).toEqual([["left_sfu"]]);
-    expect(recent.size).toBe(0);
+    expect(fp.watched).toBe(0);
   });
 });

@@ -31,20 +31,22 @@ function message(sender: string, body: string, msgtype = "m.text"): ClientEvent 
 function recordingIntake(h: Harness, failing: string | null = null) {
   const seen: string[] = [];
   let batches = 0;
-  const intake = new MatrixIntake(
-    h.store,
-    h.clock,
-    h.logger,
-    h.metrics,
-    (entry: InboxEntry) => {
-      seen.push(entry.eventId);
-      h.store.audit({ at: entry.receivedAt, action: "command", reason: entry.eventId });
-      if (entry.eventId === failing) throw new Error("handler bug");
+  const intake = new MatrixIntake({
+    store: h.store,
+    clock: h.clock,
+    logger: h.logger,
+    metrics: h.metrics,
+    handler: {
+      handle: (entry: InboxEntry) => {
+        seen.push(entry.eventId);
+        h.store.audit({ at: entry.receivedAt, action: "command", reason: entry.eventId });
+        if (entry.eventId === failing) throw new Error("handler bug");
+      },
+      afterBatch: () => {
+        batches++;
+      },
     },
-    () => {
-      batches++;
-    },
-  );
+  });
   return { intake, seen, batches: () => batches };
 }
 
@@ -212,7 +214,16 @@ describe("EventRouter", () => {
       onMessage: (e) => seen.push(`message ${String(e.sender)}`),
       onInvite: (e) => seen.push(`invite ${String(e.sender)}`),
     };
-    const router = new EventRouter(h.state, h.reconciler, h.access, h.clock, h.logger, h.metrics, BOT, bot);
+    const router = new EventRouter({
+      state: h.state,
+      reconciler: h.reconciler,
+      access: h.access,
+      clock: h.clock,
+      logger: h.logger,
+      metrics: h.metrics,
+      botUserId: BOT,
+      bot,
+    });
     const entries = [
       message(BOT, "!rtc help"),
       message(ALICE, "!rtc help"),

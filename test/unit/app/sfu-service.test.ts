@@ -23,9 +23,14 @@ function setup() {
     { name: "main", serviceUrls: [JWT_URL] },
     { name: "second", serviceUrls: ["https://sfu2.example.org/jwt/"] },
   ]);
-  const sfu = new SfuService(directory, livekit, store, clock, logger, metrics, {
-    staleAfterMs: 120_000,
-    retentionMs: 600_000,
+  const sfu = new SfuService({
+    directory,
+    livekit,
+    store,
+    clock,
+    logger,
+    metrics,
+    options: { staleAfterMs: 120_000, retentionMs: 600_000 },
   });
   return { clock, livekit, store, logger, metrics, sfu, directory };
 }
@@ -162,10 +167,7 @@ describe("SfuService presence", () => {
     env.clock.advance(1_000);
     hook(env, "participant_left", "PA_1", { disconnectReason: "CONNECTION_TIMEOUT" });
     env.clock.advance(30_000);
-    const again = new SfuService(env.directory, env.livekit, env.store, env.clock, env.logger, env.metrics, {
-      staleAfterMs: 120_000,
-      retentionMs: 600_000,
-    });
+    const again = new SfuService({ ...env, options: { staleAfterMs: 120_000, retentionMs: 600_000 } });
     expect(again.restore()).toBe(1);
     const m = alice();
     expect(again.viewOf(m, [m], env.clock.now()).view.kind).toBe("unavailable");
@@ -182,10 +184,7 @@ describe("SfuService presence", () => {
     hook(env, "participant_joined", "PA_1");
     hook(env, "participant_left", "PA_1");
     env.clock.advance(600_001);
-    const again = new SfuService(env.directory, env.livekit, env.store, env.clock, env.logger, env.metrics, {
-      staleAfterMs: 120_000,
-      retentionMs: 600_000,
-    });
+    const again = new SfuService({ ...env, options: { staleAfterMs: 120_000, retentionMs: 600_000 } });
     expect(again.restore()).toBe(0);
   });
 
