@@ -86,8 +86,15 @@ export class FalsePositives {
     const clear = this.recent.get(deviceKey);
     if (!clear) return;
     this.recent.delete(deviceKey);
+    const back = { ...fields, reason: clear.reason, back_after_ms: now - clear.at };
     if (clear.unreachable) {
-      this.reconnect(deviceKey, clear, why, fields, now);
+      // LiveKit had timed it out: it really was unreachable, and its return is a reconnect, not a wrong clear.
+      this.d.metrics.reconnectAfterClear(clear.reason);
+      this.audit("reconnect", deviceKey, clear, why, { cleared_at: clear.at, ...back });
+      this.d.logger.info(
+        "reconnect: a member cleared after LiveKit timed it out came back; no back-off",
+        back,
+      );
       return;
     }
     const previous = this.d.store.backoff(deviceKey);
@@ -95,60 +102,32 @@ export class FalsePositives {
     const wait = Math.min(this.d.backoffMaxMs, this.d.backoffBaseMs * 2 ** (count - 1));
     this.d.store.putBackoff({ deviceKey, falsePositives: count, until: now + wait });
     this.d.metrics.falsePositive(clear.reason);
-    const [roomId, userId, deviceId] = deviceKey.split("|");
-    this.d.store.audit({
-      at: now,
-      action: "false_positive",
-      roomId: roomId ?? null,
-      userId: userId ?? null,
-      deviceId: deviceId ?? null,
-      memberKey: clear.memberKey,
-      reason: clear.reason,
-      result: why,
-      evidence: {
-        cleared_at: clear.at,
-        back_after_ms: now - clear.at,
-        backoff_ms: wait,
-        false_positives: count,
-        ...fields,
-      },
-    });
+    const backoff = { ...back, backoff_ms: wait, false_positives: count };
+    this.audit("false_positive", deviceKey, clear, why, { cleared_at: clear.at, ...backoff });
     this.d.logger.warn(
       "false positive: a cleared member came straight back; backing off SFU-based clearing of it",
-      {
-        ...fields,
-        reason: clear.reason,
-        back_after_ms: now - clear.at,
-        backoff_ms: wait,
-        false_positives: count,
-      },
+      backoff,
     );
   }
 
-  private reconnect(
+  private audit(
+    action: "false_positive" | "reconnect",
     deviceKey: string,
     clear: RecentClear,
     why: string,
-    fields: Record<string, unknown>,
-    now: EpochMs,
+    evidence: Record<string, unknown>,
   ): void {
-    this.d.metrics.reconnectAfterClear(clear.reason);
     const [roomId, userId, deviceId] = deviceKey.split("|");
     this.d.store.audit({
-      at: now,
-      action: "reconnect",
+      at: this.d.clock.now(),
+      action,
       roomId: roomId ?? null,
       userId: userId ?? null,
       deviceId: deviceId ?? null,
       memberKey: clear.memberKey,
       reason: clear.reason,
       result: why,
-      evidence: { cleared_at: clear.at, back_after_ms: now - clear.at, ...fields },
-    });
-    this.d.logger.info("reconnect: a member cleared after LiveKit timed it out came back; no back-off", {
-      ...fields,
-      reason: clear.reason,
-      back_after_ms: now - clear.at,
+      evidence,
     });
   }
 }
