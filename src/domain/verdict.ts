@@ -112,7 +112,8 @@ function timed(j: Judgement, graceEnd: EpochMs | null = null, wentAt: EpochMs | 
  * alive; not ours / unavailable / stale → unknown; connected → alive; gone for at least the leave grace → ghost,
  * else alive; never seen (or only gone before this membership began: an earlier session) for at least the
  * connect grace since max(first seen, tracking start, creation) → ghost, else alive — unless other members'
- * claims chose that SFU for it (`contested`): then never seeing it there proves nothing (unknown).
+ * claims chose that SFU for it (`contested`): then never seeing it there, or seeing it leave other than by a
+ * timeout (a client follows a new oldest member to its SFU), proves nothing (unknown).
  */
 export function judgeMember(member: RtcMember, ctx: VerdictContext): Verdict {
   const { now, sfu, policy } = ctx;
@@ -179,6 +180,9 @@ function judgeObserved(
       graceMs,
       leaveKind,
     };
+    // A client moved to another SFU by other members' claims leaves ours cleanly; only a timeout says it is gone.
+    if (sfu.contested === true && leaveKind !== "unreachable")
+      return timed({ kind: "unknown", reason: "sfu_contested", evidence });
     return now - graceFrom >= graceMs
       ? timed({ kind: "ghost", reason: "left_sfu", evidence }, null, presence.since)
       : timed({ kind: "alive", reason: "within-grace", evidence }, graceFrom + graceMs);

@@ -9,7 +9,7 @@ import {
   type StateEventSnapshot,
 } from "../../app/ports/matrix";
 import { MatrixHttp, MatrixHttpError, MatrixUnreachableError, type RequestOptions, seg } from "./http";
-import { MasqueradeRefusedError, mayMasquerade } from "./masquerade";
+import { MasqueradeRefusedError, mayMasquerade, resolvesElsewhere } from "./masquerade";
 
 const DELAYED = "/_matrix/client/unstable/org.matrix.msc4140/delayed_events";
 
@@ -47,6 +47,8 @@ export class Homeserver implements MatrixPort {
       this.logger.error("refused a request as a user", { method, path, user: as.userId });
       throw refused;
     }
+    if (resolvesElsewhere(path))
+      throw new MatrixRequestError(`refused: a path segment of "." or ".." in ${method} ${path}`, 0, null);
     try {
       return await this.http.request<T>(method, path, {
         ...opts,

@@ -36,6 +36,11 @@ function segments(path: string): string[] | null {
   return parts.some((p) => p === "." || p === "..") ? null : parts;
 }
 
+/** Whether URL resolution would move this path elsewhere (a `.` or `..` segment, say another sender's state key). */
+export function resolvesElsewhere(path: string): boolean {
+  return segments(path) === null;
+}
+
 const queryIs = (query: Readonly<Record<string, string>>, allowed: readonly string[]): boolean =>
   Object.keys(query).every((key) => allowed.includes(key));
 

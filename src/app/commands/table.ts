@@ -1,4 +1,5 @@
 // The one command table: each entry's name, usage, summary and permission drive dispatch, checks and help.
+import { livekitRoomCandidates } from "../../domain/sfu/mapping";
 import { type Reply, ReplyBuilder } from "../../domain/commands/html";
 import { dryRunFlag, noArgs, optionalCount, userArg } from "../../domain/commands/parse";
 import {
@@ -76,7 +77,16 @@ async function endFor(
 
 async function removeFromSfu(deps: TableDeps, judged: readonly Judged[]): Promise<number> {
   let removed = 0;
-  for (const j of judged) if (j.target) removed += await deps.sfu.removeParticipants(j.target);
+  for (const j of judged) {
+    if (j.target === null) continue;
+    // Only the LiveKit rooms of the member's own call (its room, slot and own aliases), never the `livekit_alias`
+    // of the transport another member's claim chose: that could name another room's call.
+    const own = new Set(livekitRoomCandidates(j.member));
+    removed += await deps.sfu.removeParticipants({
+      ...j.target,
+      rooms: j.target.rooms.filter((r) => own.has(r)),
+    });
+  }
   return removed;
 }
 

@@ -238,7 +238,15 @@ export class Clearer {
       if (reader !== null) {
         try {
           const live = await this.d.matrix.stateEvent(m.roomId, m.source.type, stateKeyOf, reader);
-          if (live?.eventId != null && live.eventId !== m.source.eventId) {
+          if (live !== null && live.eventId === null) {
+            // Without the event id nothing confirms the key still holds what we judged: do not write blind.
+            return this.record(j, cause, {
+              result: "failed",
+              method: null,
+              detail: "the homeserver did not say which event the key holds",
+            });
+          }
+          if (live !== null && live.eventId !== m.source.eventId) {
             return this.record(j, cause, {
               result: "skipped",
               method: null,

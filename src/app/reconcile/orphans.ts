@@ -26,7 +26,7 @@ export class Orphans {
 
   constructor(private readonly d: OrphansDeps) {}
 
-  /** `known`: `deployment|identity` of every participant some membership maps to. */
+  /** `known`: `deployment|identity` (or `*|identity`, any deployment) of every participant a membership maps to. */
   async check(known: ReadonlySet<string>): Promise<void> {
     const now: EpochMs = this.d.clock.now();
     const live = new Set<string>();
@@ -35,6 +35,7 @@ export class Orphans {
       live.add(key);
       if (
         known.has(`${p.deployment}|${p.identity}`) ||
+        known.has(`*|${p.identity}`) ||
         now - p.since < this.d.options.graceMs ||
         this.reported.has(key)
       )

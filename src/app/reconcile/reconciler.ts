@@ -1,5 +1,6 @@
 // Re-judges a room on every signal (membership change, webhook, poll, deadline) and clears the ghosts it finds.
 import type { EpochMs } from "../../domain/time";
+import { participantIdentities } from "../../domain/sfu/mapping";
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
 import type { Metrics } from "../ports/metrics";
@@ -206,8 +207,12 @@ export class Reconciler {
         const judged = this.evaluate(room.roomId);
         members += judged.length;
         if (room.memberCount > 0) liveCalls++;
-        for (const j of judged)
-          for (const id of j.target?.identities ?? []) known.add(`${j.target?.deployment ?? ""}|${id}`);
+        for (const j of judged) {
+          // A member we cannot place on one of our deployments may still be on any of them.
+          const where = j.target?.deployment ?? "*";
+          for (const id of j.target?.identities ?? participantIdentities(j.member))
+            known.add(`${where}|${id}`);
+        }
       }
     });
     this.track(this.d.orphans.check(known));

@@ -107,9 +107,9 @@ export class SfuService {
     if (!tracker) return { view: { kind: "not-ours" }, target: null };
     const view = tracker.viewOf(target.rooms, target.identities, now, this.d.options.staleAfterMs);
     if (view.kind !== "observed") return { view, target };
-    const isChosen = (t: Transport | null) =>
-      t !== null && this.d.directory.forTransport(t) === target.deployment;
-    return { view: sfuContested(member, peers, isChosen) ? { ...view, contested: true } : view, target };
+    const isChosen = (t: Transport) => this.d.directory.forTransport(t) === target.deployment;
+    const contested = sfuContested(member, peers, isChosen, now);
+    return { view: contested ? { ...view, contested: true } : view, target };
   }
 
   /** Forgets a member's cached LiveKit names once it is gone. */
@@ -234,7 +234,7 @@ export class SfuService {
 
   /**
    * Asks the API, at decision time, whether the member is connected now. "absent" only when every candidate room
-   * answered and none lists an ACTIVE participant with one of the member's identities.
+   * answered and none lists a participant that is not disconnected (joining counts: a reconnect) with one of the member's identities.
    */
   async confirmAbsent(target: MemberTarget): Promise<"absent" | "present" | "unavailable"> {
     try {
@@ -249,7 +249,8 @@ export class SfuService {
           tracker?.apply({ kind: "snapshot", room, at, participants });
       });
       const present = lists.some((list) =>
-        list.some((p) => p.state === "active" && target.identities.includes(p.identity)),
+        // Not only ACTIVE: a device reconnecting after a timeout is JOINING under a new sid.
+        list.some((p) => p.state !== "disconnected" && target.identities.includes(p.identity)),
       );
       return present ? "present" : "absent";
     } catch (err) {

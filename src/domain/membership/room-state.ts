@@ -10,7 +10,9 @@ import { isSlotSource, NO_MEMBERS, type ParseResult, type SlotRef } from "./pars
 import { diffEffective, keepPrevious } from "./resync";
 import { parseRoomEvent, type RoomEventResult } from "./room-events";
 import { isRefresh, replaceSlotMembers, type EffectiveUsers } from "./slot-diff";
+import { MAX_STICKY_DURATION_MS } from "./parse/sticky-envelope";
 import { sweepSticky } from "./sticky-sweep";
+import { UnreadMemberships } from "./unread";
 import {
   markOf,
   rebaseRef,
@@ -49,6 +51,8 @@ export class RoomCallState implements EffectiveUsers {
   private stickyFloor = Number.POSITIVE_INFINITY;
   /** Remembered `oldestInCall` answers, kept up to date by every change (null: none). */
   private oldest: OldestAnswer | null = null;
+  /** Call memberships we could not read but clients may (see `UnreadMemberships`). */
+  private unread = new UnreadMemberships();
 
   constructor(roomId: string, init: { roomVersion?: string | null; encrypted?: boolean } = {}) {
     this.roomId = roomId;
@@ -105,6 +109,11 @@ export class RoomCallState implements EffectiveUsers {
     return oldest !== null && olderThan(oldest, member) ? oldest : member;
   }
 
+  /** Whether the room holds a call membership we could not read but a client may (it counts at `now`). */
+  hasUnreadMemberships(now: EpochMs): boolean {
+    return this.unread.any(now);
+  }
+
   /** The member with this key, if its slot holds it (effective or not). */
   member(key: string): RtcMember | undefined {
     return this.slots.get(slotKeyOfMemberKey(key))?.members.find((m) => m.key === key);
@@ -147,6 +156,9 @@ export class RoomCallState implements EffectiveUsers {
       roomVersion,
       roomId: this.roomId,
     });
+    if (parse.kind === "unreadable") this.unread.noteEncrypted(ctx.receivedAt);
+    if (parse.kind === "invalid" && parse.slot === null)
+      this.unread.note(`unplaced\u0000${this.applied}`, ctx.receivedAt + MAX_STICKY_DURATION_MS);
     if ((parse.kind !== "slot" && parse.kind !== "invalid") || parse.slot === null) {
       return { parse, changes: NO_CHANGES };
     }
@@ -212,8 +224,11 @@ export class RoomCallState implements EffectiveUsers {
       if (current.eventId === parsed.eventId) return;
       if (parsed.stickyKey !== null && stickyOlder(parsed, current)) return;
     }
-    // Only a valid event has members; an invalid one overwrote the slot with nobody.
+    // Only a valid event has members; an invalid one overwrote the slot with nobody (for us: clients may differ).
     const valid = parse.kind === "slot" ? parse : null;
+    if (valid === null || valid.problems.length > 0)
+      this.unread.note(parsed.key, parsed.stickyKey === null ? Number.POSITIVE_INFINITY : stickyEnd(parsed));
+    else this.unread.clear(parsed.key);
     const incoming = valid?.members ?? NO_MEMBERS;
     const before = live?.members ?? NO_MEMBERS;
     const ref =
@@ -279,6 +294,7 @@ export class RoomCallState implements EffectiveUsers {
       if (parseRoomEvent(event, ctx.receivedAt)?.kind !== "room-create") fresh.apply(event, ctx);
     }
     keepPrevious(this.slots, fresh.slots);
+    this.unread.carryEncryptedTo(fresh.unread);
     const changes = diffEffective(this, fresh, ctx.receivedAt);
     this.slots = fresh.slots;
     this.tombstones = fresh.tombstones;
@@ -287,6 +303,7 @@ export class RoomCallState implements EffectiveUsers {
     this.isEncrypted = fresh.isEncrypted;
     this.stickyFloor = fresh.stickyFloor;
     this.oldest = null;
+    this.unread = fresh.unread;
     return changes;
   }
 }

@@ -1,5 +1,6 @@
 // Which SFU a member depends on, and the LiveKit room names and participant identities it may appear under.
 import type { MembershipFormat, RtcMember, Transport } from "../membership/model";
+import type { EpochMs } from "../time";
 import { inCallOf, olderInCall } from "../membership/oldest";
 import { hashedTuple, unpaddedB64Sha256 } from "./hash";
 
@@ -32,6 +33,8 @@ export type CallPeers =
   | {
       oldestInCall(member: RtcMember, formats: ReadonlySet<MembershipFormat>): RtcMember;
       members(): readonly RtcMember[];
+      /** Whether the room holds a call membership we could not read but a client may. */
+      hasUnreadMemberships(now: EpochMs): boolean;
     };
 
 function oldestAmong(member: RtcMember, peers: CallPeers, formats: ReadonlySet<MembershipFormat>): RtcMember {
@@ -75,26 +78,28 @@ export function sfuTransportFor(member: RtcMember, peers: CallPeers): Transport 
 }
 
 /**
- * Whether other members' claims chose the member's SFU without the whole call agreeing on it. Under
+ * Whether other members' claims could have put the member on another SFU than the one it is judged by. Under
  * oldest-membership selection the SFU is the oldest member's, and "oldest" is `created_ts`, which each member
- * writes about itself: a member announcing an "older" membership could move everyone onto an SFU of its
- * choosing, as far as a judge can tell. When someone else is the oldest and not every member of the call names
- * the chosen SFU first (`isChosen`), the member's absence from that SFU is no evidence (matrixrtc.md §4;
- * docs/operations.md "Threat model" says where this is stricter than clients).
+ * writes about itself (and clients break ties and skip members by rules of their own). Only when every member
+ * of the call names the chosen SFU (`isChosen`), every transport it lists, and the room holds no call
+ * membership we could not read, does it not matter who is the oldest. Otherwise the member's absence from that
+ * SFU is no evidence (docs/operations.md "Threat model" says where this is stricter than clients).
  */
 export function sfuContested(
   member: RtcMember,
   peers: CallPeers,
-  isChosen: (transport: Transport | null) => boolean,
+  isChosen: (transport: Transport) => boolean,
+  now: EpochMs,
 ): boolean {
   const selection = selectionOf(member);
   if (selection === "own" || selection === "none") return false;
-  if (oldestAmong(member, peers, selection).key === member.key) return false;
-  const members = "oldestInCall" in peers ? peers.members() : peers;
-  for (const other of members) {
-    if (inCallOf(other, member, selection) && !isChosen(ownTransport(other))) return true;
+  const namesOnlyChosen = (m: RtcMember) => m.transports.length > 0 && m.transports.every(isChosen);
+  if (!namesOnlyChosen(member)) return true;
+  if ("oldestInCall" in peers) {
+    if (peers.hasUnreadMemberships(now)) return true;
+    return peers.members().some((other) => inCallOf(other, member, selection) && !namesOnlyChosen(other));
   }
-  return !isChosen(ownTransport(member));
+  return peers.some((other) => inCallOf(other, member, selection) && !namesOnlyChosen(other));
 }
 
 function pushUnique(list: string[], value: string): void {

@@ -67,7 +67,7 @@ export interface DeploymentStatus {
  * focus selection), `not-ours` (an SFU whose API key we do not hold), `unavailable`, `stale` (no recent
  * successful poll: webhooks alone are lossy), or `observed`. An observed view is `contested` when the SFU was
  * chosen for the member by other members' claims (MSC4143 `oldest_membership`) while the call's members do not
- * all name it: then it can show the member there, but its absence there proves nothing.
+ * all name it: then it can show the member there, or that it timed out there, but not that it left.
  */
 export type SfuView =
   | { readonly kind: "none" }

@@ -222,14 +222,19 @@ describe("SfuService presence", () => {
 describe("SfuService.confirmAbsent", () => {
   const target = { deployment: "main", rooms: ["lk-a", "lk-b"], identities: ["id-1", "id-2"] };
 
-  test("present only for an ACTIVE participant with one of the identities", async () => {
+  test("present for a participant with one of the identities that is not disconnected", async () => {
     const env = setup();
-    env.livekit.connect("main", "lk-b", "id-2", "P2", "joining");
+    env.livekit.connect("main", "lk-b", "id-2", "P2", "disconnected");
     env.livekit.connect("main", "lk-b", "someone-else", "P3");
     expect(await env.sfu.confirmAbsent(target)).toBe("absent");
+    // A device reconnecting (after a timeout, say) is JOINING under a new sid: present, not a ghost.
+    env.livekit.connect("main", "lk-b", "id-2", "P2", "joining");
+    expect(await env.sfu.confirmAbsent(target)).toBe("present");
     env.livekit.connect("main", "lk-b", "id-2", "P2", "active");
     expect(await env.sfu.confirmAbsent(target)).toBe("present");
     expect(env.livekit.calls.filter((c) => c.method === "listParticipants").map((c) => c.room)).toEqual([
+      "lk-a",
+      "lk-b",
       "lk-a",
       "lk-b",
       "lk-a",

@@ -98,6 +98,7 @@ describe("SfuNameCache", () => {
         return oldestMemberOf(member, [oldest], formats);
       },
       members: () => [oldest],
+      hasUnreadMemberships: () => false,
     };
     expect(cache.targetOf(multi, members)?.transport.livekitServiceUrl).toBe(
       livekitFocus().livekit_service_url,

@@ -90,7 +90,7 @@ describe("judgeMember branches", () => {
     expect(judgeMember(member, ctx({ now: late, sfu })).reason).toBe("expired");
   });
 
-  test("an SFU chosen by other members' claims: seen there counts, never seen there proves nothing", () => {
+  test("an SFU chosen by other members' claims: connected or timed out there counts, never seen or left proves nothing", () => {
     const never: SfuPresence = { kind: "never-seen" };
     const contested = (presence: SfuPresence): SfuView => ({
       kind: "observed",
@@ -104,8 +104,17 @@ describe("judgeMember branches", () => {
       kind: "unknown",
       reason: "sfu_contested",
     });
-    const gone: SfuPresence = { kind: "gone", since: T0 + 1000, sid: "PA", room: "r", reason: null };
-    expect(judgeMember(member, ctx({ sfu: contested(gone) })).reason).toBe("left_sfu");
+    // A clean leave may be a client following a new "oldest" member elsewhere; a timeout is a crash.
+    const hungUp: SfuPresence = {
+      kind: "gone",
+      since: T0 + 1000,
+      sid: "PA",
+      room: "r",
+      reason: "CLIENT_INITIATED",
+    };
+    expect(judgeMember(member, ctx({ sfu: contested(hungUp) })).reason).toBe("sfu_contested");
+    const timedOut: SfuPresence = { ...hungUp, reason: "CONNECTION_TIMEOUT" };
+    expect(judgeMember(member, ctx({ sfu: contested(timedOut) })).reason).toBe("left_sfu");
     const connected: SfuPresence = { kind: "connected", since: T0 + 1000, sid: "PA", room: "r" };
     expect(judgeMember(member, ctx({ sfu: contested(connected) })).reason).toBe("connected");
   });

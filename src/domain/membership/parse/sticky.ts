@@ -86,7 +86,10 @@ export function readPublished(
       reasons.push("content.transports.published: not an array");
       return NO_TRANSPORTS;
     }
-    return readTransports(transports.published, "content.transports.published", reasons);
+    const published = readTransports(transports.published, "content.transports.published", reasons);
+    // A client that reads `rtc_transports` instead would go where they say: they are transports it names too.
+    if (!Array.isArray(content.rtc_transports)) return published;
+    return [...published, ...readTransports(content.rtc_transports, "content.rtc_transports", [])];
   }
   if (transports !== undefined) {
     reasons.push("content.transports: not an object");
