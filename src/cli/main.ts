@@ -3,6 +3,7 @@ import { closeSync, fchmodSync, openSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load";
 import { configWarnings } from "../config/warnings";
+import { versionLine } from "./version";
 import { generateRegistration, loadRegistration, registrationToYaml } from "../adapters/matrix/registration";
 
 const USAGE = `Usage:
@@ -139,7 +140,7 @@ export async function main(argv: string[]): Promise<void> {
       console.log(USAGE);
       code = 0;
     } else if (values.version) {
-      console.log(process.env.npm_package_version ?? "matrix-rtc-reconciler");
+      console.log(versionLine());
       code = 0;
     } else if (values["generate-registration"]) {
       code = generate(values);

@@ -107,6 +107,12 @@ describe("bin/matrix-rtc-reconciler", () => {
     );
   });
 
+  test("--version prints the version from package.json, also outside npm", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+    const res = cli(["--version"]);
+    expect(res).toEqual({ code: 0, out: `matrix-rtc-reconciler ${pkg.version}\n`, err: "" });
+  });
+
   test("--check-config names an unknown key, a wrong type and a missing secret file", () => {
     const file = join(dir, "bad.yaml");
     writeFileSync(
