@@ -203,9 +203,11 @@ export const configSchema = z
       .strictObject({
         level: z.enum(["error", "warn", "info", "debug"]).default("info").describe("Lowest level written."),
         format: z
-          .enum(["json", "text"])
-          .default("json")
-          .describe("json: one JSON object per line; text: for humans."),
+          .enum(["auto", "json", "text"])
+          .default("auto")
+          .describe(
+            "auto: text when stdout is a terminal, else json; json: one JSON object per line (for collectors); text: one readable line per entry.",
+          ),
       })
       .prefault({})
       .describe("Logs go to stdout."),
