@@ -8,9 +8,14 @@ import { AppserviceListener } from "../adapters/matrix/appservice";
 import { Homeserver } from "../adapters/matrix/homeserver";
 import { MatrixHttp } from "../adapters/matrix/http";
 import { type Registration, userNamespaceMatcher } from "../adapters/matrix/registration";
-import { checkHomeserver } from "../adapters/matrix/startup-check";
+import {
+  checkHomeserverBasics,
+  checkHomeserverReachesUs,
+  type StartupCheckOptions,
+} from "../adapters/matrix/startup-check";
 import { advertisedServiceUrls } from "../adapters/matrix/transports";
 import { PrometheusMetrics } from "../adapters/metrics/prometheus";
+import { checkExistingDatabase } from "../adapters/sqlite/database";
 import { SqliteStore } from "../adapters/sqlite/store";
 import { systemClock } from "../adapters/system/clock";
 import { CronScheduler } from "../adapters/system/cron-scheduler";
@@ -27,21 +32,30 @@ export interface ServiceOptions {
   readonly logger: Logger;
 }
 
-/** The running service. `start()` resolves once it is ready; `stop()` undoes everything start did. */
+/** What start-up builds once the homeserver has answered: the database, the app and the listener. */
+interface Parts {
+  readonly store: SqliteStore;
+  readonly app: App;
+  readonly listener: AppserviceListener;
+}
+
+/**
+ * The running service. `start()` checks the homeserver first, and only then creates the database and opens its
+ * ports; it resolves once the service is ready. `stop()` undoes everything start did.
+ */
 export class Service {
   private ready = false;
   private readonly stack: (() => Promise<void> | void)[] = [];
   readonly metrics = new PrometheusMetrics();
   readonly http: MatrixHttp;
-  readonly store: SqliteStore;
-  readonly app: App;
-  private readonly listener: AppserviceListener;
+  private readonly serverClock: ServerClockOffset;
   private readonly scheduler: CronScheduler;
+  private parts: Parts | null = null;
   metricsPort: number | null = null;
 
   constructor(private readonly opts: ServiceOptions) {
     const { config, registration, logger } = opts;
-    const serverClock = new ServerClockOffset(logger.child({ component: "server-clock" }));
+    this.serverClock = new ServerClockOffset(logger.child({ component: "server-clock" }));
     this.http = new MatrixHttp({
       baseUrl: config.homeserver.url,
       accessToken: registration.as_token,
@@ -49,18 +63,37 @@ export class Service {
       now: () => systemClock.now(),
       // The homeserver's Date headers are the only source of its clock (never an event's origin_server_ts).
       onServerDate: (serverMs, receivedAt) => {
-        serverClock.observe(serverMs, receivedAt);
+        this.serverClock.observe(serverMs, receivedAt);
       },
     });
+    this.scheduler = new CronScheduler(logger.child({ component: "scheduler" }));
+  }
+
+  /** The app ring, built by `start()`. */
+  get app(): App {
+    return this.built().app;
+  }
+
+  /** The database, opened by `start()`. */
+  get store(): SqliteStore {
+    return this.built().store;
+  }
+
+  private built(): Parts {
+    if (this.parts === null) throw new Error("the service is not started: call start() first");
+    return this.parts;
+  }
+
+  /** Opens the database (creating its file) and builds the app and the listener; nothing listens yet. */
+  private assemble(): Parts {
+    const { config, registration, logger } = this.opts;
     const { store, migratedFrom, version } = SqliteStore.open(config.database.path);
-    this.store = store;
     if (migratedFrom !== version)
       logger.info("database migrated", { path: config.database.path, from: migratedFrom, to: version });
     const botUserId = `@${registration.sender_localpart}:${config.homeserver.domain}`;
     const inNamespace = userNamespaceMatcher(registration);
     const suffix = `:${config.homeserver.domain}`;
-    this.scheduler = new CronScheduler(logger.child({ component: "scheduler" }));
-    this.app = buildApp({
+    const app = buildApp({
       config,
       store,
       matrix: new Homeserver({ http: this.http, botUserId, logger }),
@@ -77,7 +110,7 @@ export class Service {
       logger,
       metrics: this.metrics,
       isLocalUser: (userId) => userId.endsWith(suffix) && inNamespace(userId),
-      serverClock,
+      serverClock: this.serverClock,
     });
     const signers = config.livekit.deployments.flatMap((d) => [
       { deployment: d.name, apiKey: d.api_key, apiSecret: d.api_secret },
@@ -86,7 +119,7 @@ export class Service {
         return secret === undefined ? [] : [{ deployment: d.name, apiKey: key, apiSecret: secret }];
       }),
     ]);
-    this.listener = new AppserviceListener({
+    const listener = new AppserviceListener({
       registration,
       homeserverUrl: config.homeserver.url,
       domain: config.homeserver.domain,
@@ -95,10 +128,10 @@ export class Service {
       logger,
       isReady: () => this.ready,
       onEvent: (event) => {
-        this.app.intake.accept(event);
+        app.intake.accept(event);
       },
       atomically: (run) => {
-        this.store.transaction(run);
+        store.transaction(run);
       },
       extraRoutes: (express) => {
         mountWebhookRoute(express, {
@@ -109,13 +142,14 @@ export class Service {
           logger,
           metrics: this.metrics,
           now: () => systemClock.now(),
-          firstSighting: (id) => this.store.firstWebhookSighting(id, systemClock.now() + WEBHOOK_ID_TTL_MS),
+          firstSighting: (id) => store.firstWebhookSighting(id, systemClock.now() + WEBHOOK_ID_TTL_MS),
           onWebhook: (hook) => {
-            this.app.reconciler.onWebhook(hook);
+            app.reconciler.onWebhook(hook);
           },
         });
       },
     });
+    return { store, app, listener };
   }
 
   isReady(): boolean {
@@ -124,11 +158,29 @@ export class Service {
 
   async start(): Promise<void> {
     const { config, registration, logger } = this.opts;
+    const check: StartupCheckOptions = {
+      http: this.http,
+      homeserverUrl: config.homeserver.url,
+      registrationId: registration.id,
+      botUserId: `@${registration.sender_localpart}:${config.homeserver.domain}`,
+      appserviceUrl: registration.url,
+      logger,
+      timeoutMs: config.homeserver.startup_timeout,
+      now: () => systemClock.now(),
+      sleep,
+    };
+    // Nothing is created or opened until the homeserver answers and knows our token; a database this release
+    // cannot use is refused first, without asking the homeserver anything.
+    checkExistingDatabase(config.database.path);
+    const basics = await checkHomeserverBasics(check);
+    const parts = this.assemble();
+    this.parts = parts;
+    const { store, app, listener } = parts;
     this.stack.push(() => {
-      this.store.close();
+      store.close();
     });
-    this.app.state.restore();
-    this.app.sfu.restore();
+    app.state.restore();
+    app.sfu.restore();
     if (config.metrics.enabled) {
       const server = new MetricsServer(
         this.metrics.registry,
@@ -142,49 +194,39 @@ export class Service {
         port: this.metricsPort,
       });
     }
-    this.stack.push(() => this.app.reconciler.stop());
+    this.stack.push(() => app.reconciler.stop());
     this.stack.push(() => this.scheduler.stop());
-    await this.listener.start();
-    this.stack.push(() => this.listener.stop());
-    const facts = await checkHomeserver({
-      http: this.http,
-      homeserverUrl: config.homeserver.url,
-      registrationId: registration.id,
-      botUserId: `@${registration.sender_localpart}:${config.homeserver.domain}`,
-      appserviceUrl: registration.url,
-      logger,
-      timeoutMs: config.homeserver.startup_timeout,
-      now: () => systemClock.now(),
-      sleep,
-    });
+    await listener.start();
+    this.stack.push(() => listener.stop());
+    const facts = await checkHomeserverReachesUs(check, basics);
     logger.info("homeserver checked", {
       versions: facts.versions.slice(-3),
       ping_ms: facts.pingMs,
       delayed_events: facts.unstableFeatures["org.matrix.msc4140"] === true,
     });
     await this.compareTransports();
-    this.app.intake.drain();
-    await this.app.sfu.pollAll();
-    const report = await this.app.resync.all();
+    app.intake.drain();
+    await app.sfu.pollAll();
+    const report = await app.resync.all();
     logger.info("resynced rooms", {
       rooms: report.rooms,
       synced: report.synced,
       unreadable: report.unreadable.length,
     });
-    this.app.reconciler.sweep();
-    await this.app.reconciler.settled();
+    app.reconciler.sweep();
+    await app.reconciler.settled();
     this.schedule();
     this.ready = true;
     logger.info("ready", {
       dry_run: config.reconciliation.dry_run,
-      deployments: this.app.directory.names(),
-      rooms: this.app.state.roomCount,
+      deployments: app.directory.names(),
+      rooms: app.state.roomCount,
     });
   }
 
   private schedule(): void {
     const { config } = this.opts;
-    const { reconciler, sfu, resync } = this.app;
+    const { reconciler, sfu, resync } = this.built().app;
     this.scheduler.every("sweep", config.schedules.sweep, () => {
       reconciler.sweep();
       return Promise.resolve();
@@ -199,7 +241,7 @@ export class Service {
     this.scheduler.every("retention", config.schedules.retention, () => {
       const now = systemClock.now();
       const keep = config.history.retention;
-      const removed = this.store.prune(keep === 0 ? 0 : now - keep, now);
+      const removed = this.built().store.prune(keep === 0 ? 0 : now - keep, now);
       this.opts.logger.info("retention: pruned old history", { rows: removed });
       return Promise.resolve();
     });
@@ -208,7 +250,7 @@ export class Service {
   /** Warns when the homeserver advertises SFUs we hold no keys for, or ours are not advertised. */
   private async compareTransports(): Promise<void> {
     const advertised = await advertisedServiceUrls(this.http);
-    const ours = new Set(this.app.directory.serviceUrls());
+    const ours = new Set(this.built().app.directory.serviceUrls());
     for (const [source, urls] of Object.entries(advertised)) {
       const theirs = new Set(urls.map(normaliseServiceUrl));
       const unknown = [...theirs].filter((u) => !ours.has(u));

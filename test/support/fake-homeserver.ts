@@ -8,8 +8,10 @@ export interface FakeHomeserverOptions {
   readonly hsToken: string;
   readonly botUserId: string;
   readonly appserviceUrl: string;
-  /** When set, whoami waits for this promise (lets a test observe /ready before start-up finishes). */
+  /** When set, whoami waits for this promise (holds start-up before the service opens anything). */
   readonly holdWhoami?: Promise<void>;
+  /** When set, the ping waits for this promise (lets a test observe /ready while the listener is up). */
+  readonly holdPing?: Promise<void>;
 }
 
 export interface FakeHomeserver {
@@ -48,6 +50,7 @@ export async function startFakeHomeserver(opts: FakeHomeserverOptions): Promise<
     } else if (url.pathname === "/_matrix/client/v3/joined_rooms") {
       send(res, 200, { joined_rooms: [] });
     } else if (PING.test(url.pathname) && req.method === "POST") {
+      await opts.holdPing;
       const started = performance.now();
       const answer = await fetch(`${opts.appserviceUrl}/_matrix/app/v1/ping`, {
         method: "POST",
