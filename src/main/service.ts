@@ -11,6 +11,7 @@ import { type Registration, userNamespaceMatcher } from "../adapters/matrix/regi
 import {
   checkHomeserverBasics,
   checkHomeserverReachesUs,
+  REGISTRATION_PLACES,
   type StartupCheckOptions,
 } from "../adapters/matrix/startup-check";
 import { advertisedServiceUrls } from "../adapters/matrix/transports";
@@ -26,10 +27,15 @@ import { type App, buildApp } from "./wiring";
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const WEBHOOK_ID_TTL_MS = 86_400_000;
 
+/** Without an appservice ping, silence from the homeserver this long after start-up is worth a warning. */
+const QUIET_HOMESERVER_WARNING_MS = 10 * 60_000;
+
 export interface ServiceOptions {
   readonly config: Config;
   readonly registration: Registration;
   readonly logger: Logger;
+  /** How long, on a homeserver without the appservice ping, to wait for a first transaction before warning. */
+  readonly quietHomeserverWarningMs?: number;
 }
 
 /** What start-up builds once the homeserver has answered: the database, the app and the listener. */
@@ -51,6 +57,8 @@ export class Service {
   private readonly serverClock: ServerClockOffset;
   private readonly scheduler: CronScheduler;
   private parts: Parts | null = null;
+  /** Whether the homeserver has sent us a transaction we accepted, and whether one with a wrong token was refused. */
+  private readonly heard = { accepted: false, refusedWarned: false };
   metricsPort: number | null = null;
 
   constructor(private readonly opts: ServiceOptions) {
@@ -130,6 +138,9 @@ export class Service {
       onEvent: (event) => {
         app.intake.accept(event);
       },
+      onTransaction: (accepted) => {
+        this.onTransaction(accepted);
+      },
       atomically: (run) => {
         store.transaction(run);
       },
@@ -204,6 +215,7 @@ export class Service {
       ping_ms: facts.pingMs,
       delayed_events: facts.unstableFeatures["org.matrix.msc4140"] === true,
     });
+    if (!facts.supportsPing) this.watchForSilence();
     await this.compareTransports();
     app.intake.drain();
     await app.sfu.pollAll();
@@ -221,6 +233,44 @@ export class Service {
       dry_run: config.reconciliation.dry_run,
       deployments: app.directory.names(),
       rooms: app.state.roomCount,
+    });
+  }
+
+  /**
+   * A homeserver without the appservice ping (Dendrite, the Conduit family) cannot show at start-up that it reaches
+   * us: say so, and warn if no transaction arrives for a while (a wrong registration url looks exactly like that).
+   */
+  private watchForSilence(): void {
+    const { registration, logger } = this.opts;
+    const waitMs = this.opts.quietHomeserverWarningMs ?? QUIET_HOMESERVER_WARNING_MS;
+    logger.warn("homeserver has no appservice ping: cannot check that it reaches this service", {
+      registration_url: registration.url,
+      warn_after_s: Math.round(waitMs / 1000),
+    });
+    this.scheduler.after(waitMs, () => {
+      if (this.heard.accepted) return;
+      logger.warn("no transaction from the homeserver since start-up", {
+        minutes: Math.round(waitMs / 60_000),
+        registration_url: registration.url,
+        hint:
+          "if anything happened in rooms meanwhile, the homeserver cannot reach this service: check the registration's " +
+          `url and hs_token, and that the homeserver loaded it (${REGISTRATION_PLACES})`,
+      });
+    });
+  }
+
+  /** Every transaction request: accepted ones prove the homeserver reaches us; a wrong token means a stale registration. */
+  private onTransaction(accepted: boolean): void {
+    if (accepted) {
+      this.heard.accepted = true;
+      return;
+    }
+    if (this.heard.refusedWarned) return;
+    this.heard.refusedWarned = true;
+    this.opts.logger.warn("refused a transaction with a token other than our hs_token", {
+      hint:
+        "if the homeserver sent it, it loaded a different registration: give it this service's registration file " +
+        `and restart it (${REGISTRATION_PLACES})`,
     });
   }
 

@@ -40,12 +40,13 @@ function check(
   timeoutMs: number,
   homeserverUrl = homeserver.url,
   onSleep: (n: number) => Promise<void> = async () => {},
+  asToken = AS_TOKEN,
 ) {
   const captured = captureLogger();
   let now = 1_000_000;
   const slept: number[] = [];
   const run = checkHomeserver({
-    http: new MatrixHttp({ baseUrl: homeserverUrl, accessToken: AS_TOKEN, logger: captured.logger }),
+    http: new MatrixHttp({ baseUrl: homeserverUrl, accessToken: asToken, logger: captured.logger }),
     homeserverUrl,
     registrationId: "rtc",
     botUserId: BOT,
@@ -130,4 +131,22 @@ test("a server that is not a Matrix homeserver fails at once", async () => {
   } finally {
     await closeServer(web);
   }
+});
+
+test("an as_token the homeserver does not know fails at once, naming where each homeserver family loads registrations", async () => {
+  const { run, slept } = check(30_000, homeserver.url, async () => {}, "a-token-nobody-loaded");
+  await expect(run).rejects.toThrow(StartupError);
+  const message = await run.then(
+    () => "",
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
+  );
+  expect(message).toContain("the homeserver rejects this appservice's as_token (M_UNKNOWN_TOKEN)");
+  for (const place of [
+    "Synapse: app_service_config_files in homeserver.yaml",
+    "Dendrite: app_service_api.config_files in dendrite.yaml",
+    "Conduit: the admin room's register-appservice command",
+    "conduwuit, continuwuity, tuwunel: !admin appservices register",
+  ])
+    expect(message).toContain(place);
+  expect(slept).toEqual([]);
 });

@@ -18,7 +18,11 @@ type TransactionHandler = (this: AppService, req: Request, res: Response) => voi
  * library acknowledges a transaction before its events are handled, which could lose events on a crash.
  * The library binds its handler in the constructor, so a subclass method is what the route calls.
  */
-function journalingAppService(atomically: (run: () => void) => void, logger: Logger): typeof AppService {
+function journalingAppService(
+  atomically: (run: () => void) => void,
+  logger: Logger,
+  observe: (accepted: boolean) => void,
+): typeof AppService {
   const original: unknown = Reflect.get(AppService.prototype, "onTransaction");
   if (typeof original !== "function")
     throw new Error("matrix-appservice changed: AppService.onTransaction is missing");
@@ -44,6 +48,8 @@ function journalingAppService(atomically: (run: () => void) => void, logger: Log
         return;
       }
       res.send = send;
+      // The library answers 403 to a transaction whose token is not our hs_token.
+      observe(res.statusCode !== 403);
       if (reply.sent) send(reply.body);
     },
   });
@@ -64,6 +70,8 @@ export interface AppserviceListenerOptions {
    * its 200 only after it returns, and a 500 (so it retries) when it throws.
    */
   readonly atomically?: (run: () => void) => void;
+  /** Told of every transaction request: accepted, or refused for a token other than our hs_token. */
+  readonly onTransaction?: (accepted: boolean) => void;
   readonly isReady: () => boolean;
   /** Adds routes that need no hs_token (e.g. LiveKit's webhook, which carries its own signature). */
   readonly extraRoutes?: (app: Application) => void;
@@ -122,6 +130,7 @@ export class AppserviceListener {
           run();
         }),
       logger,
+      (accepted) => this.opts.onTransaction?.(accepted),
     ))({
       homeserverToken: registration.hs_token,
       httpMaxSizeBytes: this.opts.maxBodyBytes ?? 10_000_000,

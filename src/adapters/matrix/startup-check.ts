@@ -15,6 +15,14 @@ export interface HomeserverFacts extends HomeserverBasics {
   readonly pingMs: number | null;
 }
 
+/**
+ * Where each homeserver family loads appservice registrations: named in every message about a registration the
+ * homeserver does not seem to have loaded.
+ */
+export const REGISTRATION_PLACES =
+  "Synapse: app_service_config_files in homeserver.yaml; Dendrite: app_service_api.config_files in dendrite.yaml; " +
+  "Conduit: the admin room's register-appservice command; conduwuit, continuwuity, tuwunel: !admin appservices register";
+
 export interface StartupCheckOptions {
   readonly http: MatrixHttp;
   readonly homeserverUrl: string;
@@ -118,8 +126,8 @@ async function checkToken(opts: StartupCheckOptions): Promise<void> {
   } catch (err) {
     if (err instanceof MatrixHttpError && (err.status === 401 || err.status === 403)) {
       throw new StartupError(
-        `the homeserver rejects this appservice's as_token (${err.errcode ?? err.status}): is the registration file listed in ` +
-          "Synapse's app_service_config_files, with the same tokens, and was Synapse restarted since?",
+        `the homeserver rejects this appservice's as_token (${err.errcode ?? err.status}): has it loaded this very ` +
+          `registration file, with the same tokens, and was it restarted since? (${REGISTRATION_PLACES})`,
       );
     }
     throw err;
@@ -170,7 +178,7 @@ async function ping(opts: StartupCheckOptions): Promise<number> {
       if (err.errcode === "M_BAD_STATUS") {
         throw new StartupError(
           `the homeserver reached this service but was refused (${err.serverMessage ?? "bad status"}): ` +
-            "the registration's hs_token probably differs from the one Synapse loaded",
+            `the registration's hs_token probably differs from the one the homeserver loaded (${REGISTRATION_PLACES})`,
         );
       }
     }
