@@ -1,7 +1,7 @@
 // The service as operators start it (bin/…, a working directory, a config): what it does before the homeserver
 // answers, and how it stops on Ctrl-C.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -63,9 +63,15 @@ function startService(cwd: string): Running {
   return { child, lines, output: () => out + err, waitFor, exited };
 }
 
+const workdirs: string[] = [];
+afterAll(() => {
+  for (const dir of workdirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A working directory holding a registration (from the CLI's own -r) and a config using relative paths. */
 async function workdir(homeserverUrl: string, extra: Record<string, unknown> = {}) {
   const cwd = mkdtempSync(join(tmpdir(), "rtc-cli-service-"));
+  workdirs.push(cwd);
   const port = await freePort();
   const metricsPort = await freePort();
   const made = spawnSync(
