@@ -3,7 +3,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 log_step "preparing the demo: Node, dependencies, Synapse and LiveKit (the first run takes a few minutes)"
-bash "$ROOT/scripts/provision-e2e.sh"
+bash "$ROOT/scripts/provision-e2e.sh" --demo
 ensure_node
 build
 cd "$ROOT"

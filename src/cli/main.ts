@@ -2,6 +2,8 @@
 import { closeSync, fchmodSync, openSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load";
+import { configWarnings } from "../config/warnings";
+import { versionLine } from "./version";
 import { generateRegistration, loadRegistration, registrationToYaml } from "../adapters/matrix/registration";
 
 const USAGE = `Usage:
@@ -13,7 +15,7 @@ const USAGE = `Usage:
   matrix-rtc-reconciler -c CONFIG [-f REGISTRATION]
       Run the service.
   matrix-rtc-reconciler -c CONFIG --check-config
-      Validate the config only: exit 0, or list every problem and exit 1.
+      Validate the config only: exit 0 (after listing any warnings), or list every problem and exit 1.
 Options:
   -h, --help     this text
   --version      print the version`;
@@ -95,6 +97,7 @@ async function run(configFile: string, registrationFile: string | undefined): Pr
   const { Service } = await import("../main/service.js");
   const logger = createLogger({ level: config.logging.level, format: config.logging.format });
   routeBridgeLogs(logger);
+  for (const warning of configWarnings(config)) logger.warn("config warning", { file: configFile, warning });
   const registration = loadRegistration(registrationFile ?? config.appservice.registration);
   const service = new Service({ config, registration, logger });
   let stopping: Promise<void> | null = null;
@@ -137,13 +140,16 @@ export async function main(argv: string[]): Promise<void> {
       console.log(USAGE);
       code = 0;
     } else if (values.version) {
-      console.log(process.env.npm_package_version ?? "matrix-rtc-reconciler");
+      console.log(versionLine());
       code = 0;
     } else if (values["generate-registration"]) {
       code = generate(values);
     } else if (values.config && values["check-config"]) {
-      loadConfig(values.config);
-      console.log(`${values.config}: OK`);
+      const warnings = configWarnings(loadConfig(values.config));
+      for (const w of warnings) console.error(`warning: ${w}`);
+      console.log(
+        `${values.config}: OK${warnings.length > 0 ? `, with ${warnings.length} warning(s) above` : ""}`,
+      );
       code = 0;
     } else if (values.config) {
       code = await run(values.config, values.file);

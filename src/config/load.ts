@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { configSchema, type Config } from "./schema";
+import { suggestKey, unwrapSchema as unwrap } from "./suggest";
 import { readYaml } from "./yaml";
 
 /** A config that failed to load: every problem, each naming its path (e.g. `livekit.deployments.0.api_secret_file`). */
@@ -18,24 +19,6 @@ export class ConfigError extends Error {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Strips wrappers (default, optional, …) to reach the object or array schema underneath. */
-function unwrap(schema: z.ZodType): z.ZodType {
-  let current: z.ZodType = schema;
-  for (;;) {
-    if (
-      current instanceof z.ZodDefault ||
-      current instanceof z.ZodPrefault ||
-      current instanceof z.ZodOptional
-    ) {
-      current = current.unwrap() as z.ZodType;
-    } else if (current instanceof z.ZodNullable) {
-      current = current.unwrap() as z.ZodType;
-    } else {
-      return current;
-    }
-  }
 }
 
 /** Replaces `<key>_file: path` by `<key>: <file contents>` wherever the schema has `<key>`, recording problems. */
@@ -87,12 +70,31 @@ function resolveSecretFiles(
   return out;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string[] {
+/** The value at `path` in the document as given (after secret files), or undefined when a step is missing. */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let current = root;
+  for (const part of path) {
+    if (Array.isArray(current) && typeof part === "number") current = current[part] as unknown;
+    else if (isRecord(current) && typeof part === "string" && Object.hasOwn(current, part))
+      current = current[part];
+    else return undefined;
+  }
+  return current;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, given: unknown): string[] {
   const at = issue.path.map(String).join(".");
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => `${at ? `${at}.` : ""}${key}: unknown key`);
+    return issue.keys.map((key) => {
+      const hint = suggestKey(configSchema, issue.path, key);
+      return `${at ? `${at}.` : ""}${key}: unknown key${hint === null ? "" : `; did you mean \`${hint}\`?`}`;
+    });
+  }
+  if (issue.code === "invalid_type" && valueAt(given, issue.path) === undefined) {
+    return [`${at || "(root)"}: required (expected ${issue.expected})`];
   }
   if (issue.code === "invalid_union") {
+    if (valueAt(given, issue.path) === undefined) return [`${at || "(root)"}: required`];
     const nested = issue.errors.flat().map((e) => e.message);
     return [
       `${at || "(root)"}: ${issue.message}${nested.length ? ` (${[...new Set(nested)].join("; ")})` : ""}`,
@@ -110,7 +112,7 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Con
   if (!result.success) {
     // A secret whose file could not be read is reported once, by its `_file` key.
     const issues = result.error.issues.filter((i) => !failedSecrets.has(i.path.map(String).join(".")));
-    problems.push(...issues.flatMap(describeIssue));
+    problems.push(...issues.flatMap((issue) => describeIssue(issue, resolved)));
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(file, problems);
   return result.data;

@@ -14,6 +14,15 @@ const userId = z.string().regex(/^@[^:\s]+:\S+$/, "expected a Matrix user id suc
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" });
 
+/** LiveKit refuses to start with a key whose secret is shorter than 32 characters, so no such key can exist. */
+const LIVEKIT_SECRET_MIN = 32;
+const livekitSecret = z
+  .string()
+  .min(
+    LIVEKIT_SECRET_MIN,
+    `shorter than ${LIVEKIT_SECRET_MIN} characters: LiveKit refuses such secrets, so this cannot be one of its keys`,
+  );
+
 const deployment = z
   .strictObject({
     name: z.string().min(1).describe("A short name for logs, metrics and commands."),
@@ -28,12 +37,9 @@ const deployment = z
       .string()
       .min(1)
       .describe("A LiveKit API key (one of the server's `keys`). May come from `api_key_file`."),
-    api_secret: z
-      .string()
-      .min(1)
-      .describe(
-        "The secret of that key; verifies webhooks and signs API calls. May come from `api_secret_file`.",
-      ),
+    api_secret: livekitSecret.describe(
+      "The secret of that key (LiveKit requires at least 32 characters); verifies webhooks and signs API calls. May come from `api_secret_file`.",
+    ),
     webhook_keys: z
       .array(z.string().min(1))
       .default([])
@@ -41,7 +47,7 @@ const deployment = z
         "Further API keys this server may sign webhooks with (their secrets under `webhook_secrets`).",
       ),
     webhook_secrets: z
-      .record(z.string(), z.string().min(1))
+      .record(z.string(), livekitSecret)
       .default({})
       .describe("Secrets of `webhook_keys`, by key."),
   })
@@ -203,9 +209,11 @@ export const configSchema = z
       .strictObject({
         level: z.enum(["error", "warn", "info", "debug"]).default("info").describe("Lowest level written."),
         format: z
-          .enum(["json", "text"])
-          .default("json")
-          .describe("json: one JSON object per line; text: for humans."),
+          .enum(["auto", "json", "text"])
+          .default("auto")
+          .describe(
+            "auto: text when stdout is a terminal, else json; json: one JSON object per line (for collectors); text: one readable line per entry.",
+          ),
       })
       .prefault({})
       .describe("Logs go to stdout."),

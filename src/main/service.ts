@@ -8,9 +8,15 @@ import { AppserviceListener } from "../adapters/matrix/appservice";
 import { Homeserver } from "../adapters/matrix/homeserver";
 import { MatrixHttp } from "../adapters/matrix/http";
 import { type Registration, userNamespaceMatcher } from "../adapters/matrix/registration";
-import { checkHomeserver } from "../adapters/matrix/startup-check";
+import {
+  checkHomeserverBasics,
+  checkHomeserverReachesUs,
+  REGISTRATION_PLACES,
+  type StartupCheckOptions,
+} from "../adapters/matrix/startup-check";
 import { advertisedServiceUrls } from "../adapters/matrix/transports";
 import { PrometheusMetrics } from "../adapters/metrics/prometheus";
+import { checkExistingDatabase } from "../adapters/sqlite/database";
 import { SqliteStore } from "../adapters/sqlite/store";
 import { systemClock } from "../adapters/system/clock";
 import { CronScheduler } from "../adapters/system/cron-scheduler";
@@ -21,27 +27,43 @@ import { type App, buildApp } from "./wiring";
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const WEBHOOK_ID_TTL_MS = 86_400_000;
 
+/** Without an appservice ping, silence from the homeserver this long after start-up is worth a warning. */
+const QUIET_HOMESERVER_WARNING_MS = 10 * 60_000;
+
 export interface ServiceOptions {
   readonly config: Config;
   readonly registration: Registration;
   readonly logger: Logger;
+  /** How long, on a homeserver without the appservice ping, to wait for a first transaction before warning. */
+  readonly quietHomeserverWarningMs?: number;
 }
 
-/** The running service. `start()` resolves once it is ready; `stop()` undoes everything start did. */
+/** What start-up builds once the homeserver has answered: the database, the app and the listener. */
+interface Parts {
+  readonly store: SqliteStore;
+  readonly app: App;
+  readonly listener: AppserviceListener;
+}
+
+/**
+ * The running service. `start()` checks the homeserver first, and only then creates the database and opens its
+ * ports; it resolves once the service is ready. `stop()` undoes everything start did.
+ */
 export class Service {
   private ready = false;
   private readonly stack: (() => Promise<void> | void)[] = [];
   readonly metrics = new PrometheusMetrics();
   readonly http: MatrixHttp;
-  readonly store: SqliteStore;
-  readonly app: App;
-  private readonly listener: AppserviceListener;
+  private readonly serverClock: ServerClockOffset;
   private readonly scheduler: CronScheduler;
+  private parts: Parts | null = null;
+  /** Whether the homeserver has sent us a transaction we accepted, and whether one with a wrong token was refused. */
+  private readonly heard = { accepted: false, refusedWarned: false };
   metricsPort: number | null = null;
 
   constructor(private readonly opts: ServiceOptions) {
     const { config, registration, logger } = opts;
-    const serverClock = new ServerClockOffset(logger.child({ component: "server-clock" }));
+    this.serverClock = new ServerClockOffset(logger.child({ component: "server-clock" }));
     this.http = new MatrixHttp({
       baseUrl: config.homeserver.url,
       accessToken: registration.as_token,
@@ -49,18 +71,37 @@ export class Service {
       now: () => systemClock.now(),
       // The homeserver's Date headers are the only source of its clock (never an event's origin_server_ts).
       onServerDate: (serverMs, receivedAt) => {
-        serverClock.observe(serverMs, receivedAt);
+        this.serverClock.observe(serverMs, receivedAt);
       },
     });
+    this.scheduler = new CronScheduler(logger.child({ component: "scheduler" }));
+  }
+
+  /** The app ring, built by `start()`. */
+  get app(): App {
+    return this.built().app;
+  }
+
+  /** The database, opened by `start()`. */
+  get store(): SqliteStore {
+    return this.built().store;
+  }
+
+  private built(): Parts {
+    if (this.parts === null) throw new Error("the service is not started: call start() first");
+    return this.parts;
+  }
+
+  /** Opens the database (creating its file) and builds the app and the listener; nothing listens yet. */
+  private assemble(): Parts {
+    const { config, registration, logger } = this.opts;
     const { store, migratedFrom, version } = SqliteStore.open(config.database.path);
-    this.store = store;
     if (migratedFrom !== version)
       logger.info("database migrated", { path: config.database.path, from: migratedFrom, to: version });
     const botUserId = `@${registration.sender_localpart}:${config.homeserver.domain}`;
     const inNamespace = userNamespaceMatcher(registration);
     const suffix = `:${config.homeserver.domain}`;
-    this.scheduler = new CronScheduler(logger.child({ component: "scheduler" }));
-    this.app = buildApp({
+    const app = buildApp({
       config,
       store,
       matrix: new Homeserver({ http: this.http, botUserId, logger }),
@@ -77,7 +118,7 @@ export class Service {
       logger,
       metrics: this.metrics,
       isLocalUser: (userId) => userId.endsWith(suffix) && inNamespace(userId),
-      serverClock,
+      serverClock: this.serverClock,
     });
     const signers = config.livekit.deployments.flatMap((d) => [
       { deployment: d.name, apiKey: d.api_key, apiSecret: d.api_secret },
@@ -86,7 +127,7 @@ export class Service {
         return secret === undefined ? [] : [{ deployment: d.name, apiKey: key, apiSecret: secret }];
       }),
     ]);
-    this.listener = new AppserviceListener({
+    const listener = new AppserviceListener({
       registration,
       domain: config.homeserver.domain,
       bindAddress: config.appservice.bind_address,
@@ -94,10 +135,13 @@ export class Service {
       logger,
       isReady: () => this.ready,
       onEvent: (event) => {
-        this.app.intake.accept(event);
+        app.intake.accept(event);
+      },
+      onTransaction: (accepted) => {
+        this.onTransaction(accepted);
       },
       atomically: (run) => {
-        this.store.transaction(run);
+        store.transaction(run);
       },
       extraRoutes: (express) => {
         mountWebhookRoute(express, {
@@ -108,13 +152,14 @@ export class Service {
           logger,
           metrics: this.metrics,
           now: () => systemClock.now(),
-          firstSighting: (id) => this.store.firstWebhookSighting(id, systemClock.now() + WEBHOOK_ID_TTL_MS),
+          firstSighting: (id) => store.firstWebhookSighting(id, systemClock.now() + WEBHOOK_ID_TTL_MS),
           onWebhook: (hook) => {
-            this.app.reconciler.onWebhook(hook);
+            app.reconciler.onWebhook(hook);
           },
         });
       },
     });
+    return { store, app, listener };
   }
 
   isReady(): boolean {
@@ -123,11 +168,29 @@ export class Service {
 
   async start(): Promise<void> {
     const { config, registration, logger } = this.opts;
+    const check: StartupCheckOptions = {
+      http: this.http,
+      homeserverUrl: config.homeserver.url,
+      registrationId: registration.id,
+      botUserId: `@${registration.sender_localpart}:${config.homeserver.domain}`,
+      appserviceUrl: registration.url,
+      logger,
+      timeoutMs: config.homeserver.startup_timeout,
+      now: () => systemClock.now(),
+      sleep,
+    };
+    // Nothing is created or opened until the homeserver answers and knows our token; a database this release
+    // cannot use is refused first, without asking the homeserver anything.
+    checkExistingDatabase(config.database.path);
+    const basics = await checkHomeserverBasics(check);
+    const parts = this.assemble();
+    this.parts = parts;
+    const { store, app, listener } = parts;
     this.stack.push(() => {
-      this.store.close();
+      store.close();
     });
-    this.app.state.restore();
-    this.app.sfu.restore();
+    app.state.restore();
+    app.sfu.restore();
     if (config.metrics.enabled) {
       const server = new MetricsServer(
         this.metrics.registry,
@@ -141,49 +204,78 @@ export class Service {
         port: this.metricsPort,
       });
     }
-    this.stack.push(() => this.app.reconciler.stop());
+    this.stack.push(() => app.reconciler.stop());
     this.stack.push(() => this.scheduler.stop());
-    await this.listener.start();
-    this.stack.push(() => this.listener.stop());
-    const facts = await checkHomeserver({
-      http: this.http,
-      homeserverUrl: config.homeserver.url,
-      registrationId: registration.id,
-      botUserId: `@${registration.sender_localpart}:${config.homeserver.domain}`,
-      appserviceUrl: registration.url,
-      logger,
-      timeoutMs: config.homeserver.startup_timeout,
-      now: () => systemClock.now(),
-      sleep,
-    });
+    await listener.start();
+    this.stack.push(() => listener.stop());
+    const facts = await checkHomeserverReachesUs(check, basics);
     logger.info("homeserver checked", {
       versions: facts.versions.slice(-3),
       ping_ms: facts.pingMs,
       delayed_events: facts.unstableFeatures["org.matrix.msc4140"] === true,
     });
+    if (!facts.supportsPing) this.watchForSilence();
     await this.compareTransports();
-    this.app.intake.drain();
-    await this.app.sfu.pollAll();
-    const report = await this.app.resync.all();
+    app.intake.drain();
+    await app.sfu.pollAll();
+    const report = await app.resync.all();
     logger.info("resynced rooms", {
       rooms: report.rooms,
       synced: report.synced,
       unreadable: report.unreadable.length,
     });
-    this.app.reconciler.sweep();
-    await this.app.reconciler.settled();
+    app.reconciler.sweep();
+    await app.reconciler.settled();
     this.schedule();
     this.ready = true;
     logger.info("ready", {
       dry_run: config.reconciliation.dry_run,
-      deployments: this.app.directory.names(),
-      rooms: this.app.state.roomCount,
+      deployments: app.directory.names(),
+      rooms: app.state.roomCount,
+    });
+  }
+
+  /**
+   * A homeserver without the appservice ping (Dendrite, the Conduit family) cannot show at start-up that it reaches
+   * us: say so, and warn if no transaction arrives for a while (a wrong registration url looks exactly like that).
+   */
+  private watchForSilence(): void {
+    const { registration, logger } = this.opts;
+    const waitMs = this.opts.quietHomeserverWarningMs ?? QUIET_HOMESERVER_WARNING_MS;
+    logger.warn("homeserver has no appservice ping: cannot check that it reaches this service", {
+      registration_url: registration.url,
+      warn_after_s: Math.round(waitMs / 1000),
+    });
+    this.scheduler.after(waitMs, () => {
+      if (this.heard.accepted) return;
+      logger.warn("no transaction from the homeserver since start-up", {
+        minutes: Math.round(waitMs / 60_000),
+        registration_url: registration.url,
+        hint:
+          "if anything happened in rooms meanwhile, the homeserver cannot reach this service: check the registration's " +
+          `url and hs_token, and that the homeserver loaded it (${REGISTRATION_PLACES})`,
+      });
+    });
+  }
+
+  /** Every transaction request: accepted ones prove the homeserver reaches us; a wrong token means a stale registration. */
+  private onTransaction(accepted: boolean): void {
+    if (accepted) {
+      this.heard.accepted = true;
+      return;
+    }
+    if (this.heard.refusedWarned) return;
+    this.heard.refusedWarned = true;
+    this.opts.logger.warn("refused a transaction with a token other than our hs_token", {
+      hint:
+        "if the homeserver sent it, it loaded a different registration: give it this service's registration file " +
+        `and restart it (${REGISTRATION_PLACES})`,
     });
   }
 
   private schedule(): void {
     const { config } = this.opts;
-    const { reconciler, sfu, resync } = this.app;
+    const { reconciler, sfu, resync } = this.built().app;
     this.scheduler.every("sweep", config.schedules.sweep, () => {
       reconciler.sweep();
       return Promise.resolve();
@@ -198,7 +290,7 @@ export class Service {
     this.scheduler.every("retention", config.schedules.retention, () => {
       const now = systemClock.now();
       const keep = config.history.retention;
-      const removed = this.store.prune(keep === 0 ? 0 : now - keep, now);
+      const removed = this.built().store.prune(keep === 0 ? 0 : now - keep, now);
       this.opts.logger.info("retention: pruned old history", { rows: removed });
       return Promise.resolve();
     });
@@ -207,7 +299,7 @@ export class Service {
   /** Warns when the homeserver advertises SFUs we hold no keys for, or ours are not advertised. */
   private async compareTransports(): Promise<void> {
     const advertised = await advertisedServiceUrls(this.http);
-    const ours = new Set(this.app.directory.serviceUrls());
+    const ours = new Set(this.built().app.directory.serviceUrls());
     for (const [source, urls] of Object.entries(advertised)) {
       const theirs = new Set(urls.map(normaliseServiceUrl));
       const unknown = [...theirs].filter((u) => !ours.has(u));

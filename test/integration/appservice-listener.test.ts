@@ -26,7 +26,7 @@ describe("appservice listener", () => {
       hsToken: registration.hs_token,
       botUserId: "@rtcbot:test.local",
       appserviceUrl: base,
-      holdWhoami: new Promise<void>((resolve) => (release = resolve)),
+      holdPing: new Promise<void>((resolve) => (release = resolve)),
     });
     const config = validateConfig(
       {
@@ -50,7 +50,7 @@ describe("appservice listener", () => {
   });
 
   test("/health answers and /ready says 503 until start-up is done, then 200", async () => {
-    // start() is blocked in the homeserver check (whoami held): the listener is up but not ready.
+    // start() is blocked in the homeserver's ping of the listener (held): the listener is up but not ready.
     for (let i = 0; i < 50; i++) {
       const res = await http("GET", `${base}/health`).catch(() => null);
       if (res?.status === 200) break;

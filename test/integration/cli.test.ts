@@ -5,8 +5,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 
+/** The environment of a shell outside npm: `npm test` sets npm_package_* variables the CLI must not rely on. */
+const plainEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("npm_")));
+
 const cli = (args: string[]) => {
-  const res = spawnSync("bin/matrix-rtc-reconciler", args, { encoding: "utf8", timeout: 20_000 });
+  const res = spawnSync("bin/matrix-rtc-reconciler", args, {
+    encoding: "utf8",
+    timeout: 20_000,
+    env: plainEnv(),
+  });
   return { code: res.status, out: res.stdout, err: res.stderr };
 };
 
@@ -64,10 +72,45 @@ describe("bin/matrix-rtc-reconciler", () => {
     ]);
   });
 
-  test("--check-config accepts config.sample.yaml", () => {
+  test("--check-config accepts config.sample.yaml, warning about each placeholder it still holds", () => {
     const res = cli(["-c", "config.sample.yaml", "--check-config"]);
     expect(res.code).toBe(0);
-    expect(res.out).toContain("OK");
+    expect(res.out).toBe("config.sample.yaml: OK, with 3 warning(s) above\n");
+    expect(res.err).toContain(
+      "warning: livekit.deployments.0.api_secret: still the sample's placeholder; give the secret of LiveKit's key \"reconciler\"",
+    );
+    expect(res.err).not.toContain("change-me");
+  });
+
+  test("--check-config refuses a short LiveKit secret, says required for a missing key and suggests a misspelt one", () => {
+    const file = join(dir, "mistakes.yaml");
+    writeFileSync(
+      file,
+      [
+        "homeserver: {domain: matrix.chat}",
+        "reconciliation: {dryrun: false}",
+        "livekit:",
+        "  deployments:",
+        "    - {name: a, service_urls: ['https://jwt.matrix.chat'], api_url: 'http://127.0.0.1:7880', api_key: k, api_secret: hunt2}",
+      ].join("\n"),
+    );
+    const res = cli(["-c", file, "--check-config"]);
+    expect(res.code).toBe(1);
+    expect(res.err).toBe(
+      [
+        `${file}: 3 problem(s):`,
+        "  - homeserver.url: required (expected string)",
+        "  - livekit.deployments.0.api_secret: shorter than 32 characters: LiveKit refuses such secrets, so this cannot be one of its keys",
+        "  - reconciliation.dryrun: unknown key; did you mean `dry_run`?",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("--version prints the version from package.json, also outside npm", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+    const res = cli(["--version"]);
+    expect(res).toEqual({ code: 0, out: `matrix-rtc-reconciler ${pkg.version}\n`, err: "" });
   });
 
   test("--check-config names an unknown key, a wrong type and a missing secret file", () => {

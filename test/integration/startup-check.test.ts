@@ -40,12 +40,13 @@ function check(
   timeoutMs: number,
   homeserverUrl = homeserver.url,
   onSleep: (n: number) => Promise<void> = async () => {},
+  asToken = AS_TOKEN,
 ) {
   const captured = captureLogger();
   let now = 1_000_000;
   const slept: number[] = [];
   const run = checkHomeserver({
-    http: new MatrixHttp({ baseUrl: homeserverUrl, accessToken: AS_TOKEN, logger: captured.logger }),
+    http: new MatrixHttp({ baseUrl: homeserverUrl, accessToken: asToken, logger: captured.logger }),
     homeserverUrl,
     registrationId: "rtc",
     botUserId: BOT,
@@ -89,18 +90,32 @@ test("a ping that fails twice with M_CONNECTION_FAILED is asked again, and start
   const warnings = captured
     .lines()
     .filter((l) => l.message === "homeserver could not ping this service yet; retrying");
-  expect(warnings.map((l) => l.attempt)).toEqual([1, 2]);
+  expect(warnings.map((l) => [l.attempt, l.next_try_in_s, l.gives_up_in_s])).toEqual([
+    [1, 1, 30],
+    [2, 2, 29],
+  ]);
   expect(warnings[0]).toMatchObject({ level: "warn", errcode: "M_CONNECTION_FAILED" });
 });
 
-test("an unreachable homeserver is asked again until the deadline, then named in the error", async () => {
+test("an unreachable homeserver is asked again until the deadline, each retry saying when the next is and when it gives up", async () => {
   const nowhere = `http://127.0.0.1:${await freePort()}`;
   const { run, captured, slept } = check(3_000, nowhere);
-  await expect(run).rejects.toThrow(`cannot reach the homeserver at ${nowhere}`);
-  expect(slept).toEqual([1000, 2000]);
-  expect(captured.lines().filter((l) => l.message === "homeserver not reachable yet; retrying")).toHaveLength(
-    2,
+  await expect(run).rejects.toThrow(
+    `cannot reach the homeserver at ${nowhere} (tried for 3 s, homeserver.startup_timeout)`,
   );
+  expect(slept).toEqual([1000, 2000]);
+  const retries = captured.lines().filter((l) => l.message === "homeserver not reachable yet; retrying");
+  expect(
+    retries.map(({ attempt, next_try_in_s, gives_up_in_s, url }) => ({
+      attempt,
+      next_try_in_s,
+      gives_up_in_s,
+      url,
+    })),
+  ).toEqual([
+    { attempt: 1, next_try_in_s: 1, gives_up_in_s: 3, url: nowhere },
+    { attempt: 2, next_try_in_s: 2, gives_up_in_s: 2, url: nowhere },
+  ]);
 });
 
 test("a server that is not a Matrix homeserver fails at once", async () => {
@@ -116,4 +131,22 @@ test("a server that is not a Matrix homeserver fails at once", async () => {
   } finally {
     await closeServer(web);
   }
+});
+
+test("an as_token the homeserver does not know fails at once, naming where each homeserver family loads registrations", async () => {
+  const { run, slept } = check(30_000, homeserver.url, async () => {}, "a-token-nobody-loaded");
+  await expect(run).rejects.toThrow(StartupError);
+  const message = await run.then(
+    () => "",
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
+  );
+  expect(message).toContain("the homeserver rejects this appservice's as_token (M_UNKNOWN_TOKEN)");
+  for (const place of [
+    "Synapse: app_service_config_files in homeserver.yaml",
+    "Dendrite: app_service_api.config_files in dendrite.yaml",
+    "Conduit: the admin room's register-appservice command",
+    "conduwuit, continuwuity, tuwunel: !admin appservices register",
+  ])
+    expect(message).toContain(place);
+  expect(slept).toEqual([]);
 });

@@ -8,8 +8,12 @@ export interface FakeHomeserverOptions {
   readonly hsToken: string;
   readonly botUserId: string;
   readonly appserviceUrl: string;
-  /** When set, whoami waits for this promise (lets a test observe /ready before start-up finishes). */
+  /** When set, whoami waits for this promise (holds start-up before the service opens anything). */
   readonly holdWhoami?: Promise<void>;
+  /** When set, the ping waits for this promise (lets a test observe /ready while the listener is up). */
+  readonly holdPing?: Promise<void>;
+  /** Answer versions like Dendrite 0.13 (v1.0–v1.2, no unstable features) and offer no appservice ping. */
+  readonly withoutPing?: boolean;
 }
 
 export interface FakeHomeserver {
@@ -38,7 +42,13 @@ export async function startFakeHomeserver(opts: FakeHomeserverOptions): Promise<
     requests.push(`${req.method ?? "?"} ${url.pathname}`);
     const authorised = req.headers.authorization === `Bearer ${opts.asToken}`;
     if (url.pathname === "/_matrix/client/versions") {
-      send(res, 200, { versions: ["v1.11"], unstable_features: { "fi.mau.msc2659.stable": true } });
+      send(
+        res,
+        200,
+        opts.withoutPing === true
+          ? { versions: ["v1.0", "v1.1", "v1.2"] }
+          : { versions: ["v1.11"], unstable_features: { "fi.mau.msc2659.stable": true } },
+      );
     } else if (url.pathname === "/_matrix/client/v3/account/whoami") {
       await opts.holdWhoami;
       if (!authorised) send(res, 401, { errcode: "M_UNKNOWN_TOKEN", error: "Unknown token" });
@@ -47,7 +57,8 @@ export async function startFakeHomeserver(opts: FakeHomeserverOptions): Promise<
       send(res, 401, { errcode: "M_UNKNOWN_TOKEN", error: "Unknown token" });
     } else if (url.pathname === "/_matrix/client/v3/joined_rooms") {
       send(res, 200, { joined_rooms: [] });
-    } else if (PING.test(url.pathname) && req.method === "POST") {
+    } else if (PING.test(url.pathname) && req.method === "POST" && opts.withoutPing !== true) {
+      await opts.holdPing;
       const started = performance.now();
       const answer = await fetch(`${opts.appserviceUrl}/_matrix/app/v1/ping`, {
         method: "POST",

@@ -31,6 +31,8 @@ export interface AppserviceRoutesOptions {
   readonly onEvent: (event: unknown) => void;
   /** Runs a transaction's `onEvent` calls as one unit; throwing means nothing of it was kept. */
   readonly atomically: (run: () => void) => void;
+  /** Told of every transaction request: accepted, or refused for a wrong token (a wrong `hs_token` setting). */
+  readonly onTransaction?: (accepted: boolean) => void;
 }
 
 /**
@@ -106,7 +108,10 @@ export function mountAppserviceRoutes(app: Application, opts: AppserviceRoutesOp
   app
     .route("/_matrix/app/v1/transactions/:txnId")
     .put(
-      authenticate,
+      (req, res, next) => {
+        authenticate(req, res, next);
+        if (res.statusCode === 403) opts.onTransaction?.(false);
+      },
       withJson(TRANSACTION_MAX_BYTES, (req, res, body) => {
         const txnId = req.params.txnId ?? "";
         const events = eventsOf(body);
@@ -114,6 +119,7 @@ export function mountAppserviceRoutes(app: Application, opts: AppserviceRoutesOp
           refuse(req, res, 400, "M_BAD_JSON", events);
           return;
         }
+        opts.onTransaction?.(true);
         if (txnId === lastAcknowledged) {
           res.status(200).json({});
           return;

@@ -1,13 +1,27 @@
-// Start-up check: is the homeserver reachable, does it know our as_token, can it reach us (MSC2659 ping)?
+// Start-up check: is the homeserver reachable, does it know our as_token (before we open anything), can it reach us (MSC2659 ping)?
 import type { Logger } from "../../app/ports/logger";
 import { MatrixHttp, MatrixHttpError, MatrixUnreachableError, seg } from "./http";
 
-export interface HomeserverFacts {
+/** What the homeserver told us before the service opened any file or port. */
+export interface HomeserverBasics {
   readonly versions: readonly string[];
   readonly unstableFeatures: Readonly<Record<string, boolean>>;
+  /** Whether it offers the appservice ping (MSC2659; spec v1.7): without it, nothing proves it reaches us. */
+  readonly supportsPing: boolean;
+}
+
+export interface HomeserverFacts extends HomeserverBasics {
   /** Round trip homeserver → appservice measured by the ping, when the server supports it. */
   readonly pingMs: number | null;
 }
+
+/**
+ * Where each homeserver family loads appservice registrations: named in every message about a registration the
+ * homeserver does not seem to have loaded.
+ */
+export const REGISTRATION_PLACES =
+  "Synapse: app_service_config_files in homeserver.yaml; Dendrite: app_service_api.config_files in dendrite.yaml; " +
+  "Conduit: the admin room's register-appservice command; conduwuit, continuwuity, tuwunel: !admin appservices register";
 
 export interface StartupCheckOptions {
   readonly http: MatrixHttp;
@@ -38,7 +52,7 @@ interface VersionsResponse {
  */
 async function untilDeadline<T>(
   opts: StartupCheckOptions,
-  retry: (err: unknown, attempt: number) => boolean,
+  retry: (err: unknown, attempt: Attempt) => boolean,
   attempt: () => Promise<T>,
 ): Promise<T> {
   const deadline = opts.now() + opts.timeoutMs;
@@ -46,10 +60,22 @@ async function untilDeadline<T>(
     try {
       return await attempt();
     } catch (err) {
-      if (opts.now() >= deadline || !retry(err, n)) throw err;
-      await opts.sleep(Math.min(1000 * n, 5000));
+      const now = opts.now();
+      const pause = Math.min(1000 * n, 5000);
+      if (now >= deadline) throw err;
+      const left = deadline - now;
+      if (!retry(err, { attempt: n, next_try_in_s: pause / 1000, gives_up_in_s: Math.ceil(left / 1000) }))
+        throw err;
+      await opts.sleep(pause);
     }
   }
+}
+
+/** Logged with every retry: which try failed, when the next one is, and how long start-up keeps trying. */
+interface Attempt {
+  readonly attempt: number;
+  readonly next_try_in_s: number;
+  readonly gives_up_in_s: number;
 }
 
 const isNotFound = (err: unknown): boolean => err instanceof MatrixHttpError && err.status === 404;
@@ -60,7 +86,11 @@ async function fetchVersions(opts: StartupCheckOptions): Promise<VersionsRespons
       opts,
       (err, attempt) => {
         if (isNotFound(err)) return false;
-        opts.logger.warn("homeserver not reachable yet; retrying", { attempt, error: String(err) });
+        opts.logger.warn("homeserver not reachable yet; retrying", {
+          ...attempt,
+          url: opts.homeserverUrl,
+          error: err instanceof Error ? err.message : String(err),
+        });
         return true;
       },
       () =>
@@ -77,7 +107,8 @@ async function fetchVersions(opts: StartupCheckOptions): Promise<VersionsRespons
     }
     const why = err instanceof Error ? err.message : String(err);
     throw new StartupError(
-      `cannot reach the homeserver at ${opts.homeserverUrl}: ${why}; check homeserver.url`,
+      `cannot reach the homeserver at ${opts.homeserverUrl} (tried for ${Math.round(opts.timeoutMs / 1000)} s, ` +
+        `homeserver.startup_timeout): ${why}; check homeserver.url and that the homeserver is running`,
     );
   }
 }
@@ -95,8 +126,8 @@ async function checkToken(opts: StartupCheckOptions): Promise<void> {
   } catch (err) {
     if (err instanceof MatrixHttpError && (err.status === 401 || err.status === 403)) {
       throw new StartupError(
-        `the homeserver rejects this appservice's as_token (${err.errcode ?? err.status}): is the registration file listed in ` +
-          "Synapse's app_service_config_files, with the same tokens, and was Synapse restarted since?",
+        `the homeserver rejects this appservice's as_token (${err.errcode ?? err.status}): has it loaded this very ` +
+          `registration file, with the same tokens, and was it restarted since? (${REGISTRATION_PLACES})`,
       );
     }
     throw err;
@@ -119,7 +150,7 @@ async function ping(opts: StartupCheckOptions): Promise<number> {
       (err, attempt) => {
         if (!(err instanceof MatrixHttpError) || !isConnectionFailure(err)) return false;
         opts.logger.warn("homeserver could not ping this service yet; retrying", {
-          attempt,
+          ...attempt,
           errcode: err.errcode,
           error: err.serverMessage ?? null,
         });
@@ -147,7 +178,7 @@ async function ping(opts: StartupCheckOptions): Promise<number> {
       if (err.errcode === "M_BAD_STATUS") {
         throw new StartupError(
           `the homeserver reached this service but was refused (${err.serverMessage ?? "bad status"}): ` +
-            "the registration's hs_token probably differs from the one Synapse loaded",
+            `the registration's hs_token probably differs from the one the homeserver loaded (${REGISTRATION_PLACES})`,
         );
       }
     }
@@ -155,8 +186,11 @@ async function ping(opts: StartupCheckOptions): Promise<number> {
   }
 }
 
-/** Runs the checks in order and returns what the homeserver told us. Throws StartupError with a clear cause. */
-export async function checkHomeserver(opts: StartupCheckOptions): Promise<HomeserverFacts> {
+/**
+ * The checks that need nothing of ours running: the homeserver answers and knows our as_token. Run before the
+ * service creates any file or opens any port. Throws StartupError with a clear cause.
+ */
+export async function checkHomeserverBasics(opts: StartupCheckOptions): Promise<HomeserverBasics> {
   const versions = await fetchVersions(opts);
   const list = Array.isArray(versions.versions) ? versions.versions.filter((v) => typeof v === "string") : [];
   const features: Record<string, boolean> = {};
@@ -173,6 +207,19 @@ export async function checkHomeserver(opts: StartupCheckOptions): Promise<Homese
   const supportsPing =
     features["fi.mau.msc2659.stable"] === true ||
     list.some((v) => /^v1\.(\d+)$/.test(v) && Number(v.slice(3)) >= 7);
-  const pingMs = supportsPing ? await ping(opts) : null;
-  return { versions: list, unstableFeatures: features, pingMs };
+  return { versions: list, unstableFeatures: features, supportsPing };
+}
+
+/** Once the listener is up: asks the homeserver to ping us, when it can. Null when it has no ping. */
+export async function checkHomeserverReachesUs(
+  opts: StartupCheckOptions,
+  basics: HomeserverBasics,
+): Promise<HomeserverFacts> {
+  const pingMs = basics.supportsPing ? await ping(opts) : null;
+  return { ...basics, pingMs };
+}
+
+/** Runs every check in order and returns what the homeserver told us. Throws StartupError with a clear cause. */
+export async function checkHomeserver(opts: StartupCheckOptions): Promise<HomeserverFacts> {
+  return checkHomeserverReachesUs(opts, await checkHomeserverBasics(opts));
 }

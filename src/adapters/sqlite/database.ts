@@ -30,6 +30,11 @@ export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): { f
   return { from, to: migrations.length };
 }
 
+/** Refuses an existing database file this release cannot use, only reading it; creates nothing when it is absent. */
+export function checkExistingDatabase(path: string, migrations: readonly string[] = MIGRATIONS): void {
+  if (path !== ":memory:" && existsSync(path)) precheck(path, migrations.length);
+}
+
 /** Opens (creating when absent) and migrates the database at `path` (":memory:" for tests). */
 export function openDatabase(
   path: string,

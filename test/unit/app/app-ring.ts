@@ -81,7 +81,7 @@ export function harnessConfig(o: HarnessOptions = {}): Config {
           service_urls: [JWT_URL],
           api_url: "http://127.0.0.1:7880",
           api_key: "harness-key",
-          api_secret: "harness-secret",
+          api_secret: "harness-secret-of-32-characters-or-more",
         },
       ],
     },

@@ -7,8 +7,11 @@ import { z } from "zod";
 import { ConfigError, loadConfig, validateConfig } from "../../../src/config/load";
 import { configSchema } from "../../../src/config/schema";
 import { parseDuration } from "../../../src/config/duration";
+import { configWarnings } from "../../../src/config/warnings";
 
 const minimal = { homeserver: { url: "http://127.0.0.1:8008", domain: "example.org" } };
+/** LiveKit refuses secrets under 32 characters, so every valid one in these tests is at least that long. */
+const SECRET = "a-secret-of-at-least-32-characters-long";
 
 function problemsOf(raw: unknown, baseDir = "/"): string[] {
   try {
@@ -62,6 +65,89 @@ describe("config", () => {
     expect(problemsOf({})).toEqual(expect.arrayContaining([expect.stringMatching(/^homeserver: /)]));
   });
 
+  test('a missing key reads "required", at any depth', () => {
+    expect(problemsOf({})).toEqual(["homeserver: required (expected object)"]);
+    expect(problemsOf({ homeserver: { domain: "example.org" } })).toEqual([
+      "homeserver.url: required (expected string)",
+    ]);
+    const deployment = {
+      name: "a",
+      service_urls: ["https://jwt.example.org"],
+      api_url: "http://127.0.0.1:7880",
+    };
+    expect(problemsOf({ ...minimal, livekit: { deployments: [{ ...deployment, api_key: "k" }] } })).toEqual([
+      "livekit.deployments.0.api_secret: required (expected string)",
+    ]);
+    // A key that is given but wrong keeps the parser's own words.
+    expect(problemsOf({ homeserver: { ...minimal.homeserver, url: 8008 } })).toEqual([
+      "homeserver.url: expected an http:// or https:// URL",
+    ]);
+  });
+
+  test("an unknown key suggests the nearest known one: same level first, else the same name in another section", () => {
+    expect(problemsOf({ ...minimal, reconciliation: { dryrun: false } })).toEqual([
+      "reconciliation.dryrun: unknown key; did you mean `dry_run`?",
+    ]);
+    expect(problemsOf({ ...minimal, reconciliation: { sfu_leave_grase: "5s" } })).toEqual([
+      "reconciliation.sfu_leave_grase: unknown key; did you mean `sfu_leave_grace`?",
+    ]);
+    expect(problemsOf({ ...minimal, reconciliation: { "dry-run": false } })).toEqual([
+      "reconciliation.dry-run: unknown key; did you mean `dry_run`?",
+    ]);
+    expect(problemsOf({ ...minimal, dry_run: false })).toEqual([
+      "dry_run: unknown key; did you mean `reconciliation.dry_run`?",
+    ]);
+    expect(
+      problemsOf({
+        ...minimal,
+        livekit: {
+          deployments: [
+            {
+              name: "a",
+              service_url: ["https://jwt.example.org"],
+              api_url: "http://127.0.0.1:7880",
+              api_key: "k",
+              api_secret: SECRET,
+            },
+          ],
+        },
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        "livekit.deployments.0.service_url: unknown key; did you mean `service_urls`?",
+      ]),
+    );
+    // Nothing close: no guess.
+    expect(problemsOf({ ...minimal, appservice: { colour: "blue" } })).toEqual([
+      "appservice.colour: unknown key",
+    ]);
+  });
+
+  test("a LiveKit secret shorter than 32 characters is refused (LiveKit itself refuses it), without echoing it", () => {
+    const deployment = {
+      name: "a",
+      service_urls: ["https://jwt.example.org"],
+      api_url: "http://127.0.0.1:7880",
+      api_key: "k",
+    };
+    const problems = problemsOf({
+      ...minimal,
+      livekit: {
+        deployments: [
+          { ...deployment, api_secret: "hunt2", webhook_keys: ["w"], webhook_secrets: { w: "a".repeat(31) } },
+        ],
+      },
+    });
+    expect(problems).toEqual([
+      "livekit.deployments.0.api_secret: shorter than 32 characters: LiveKit refuses such secrets, so this cannot be one of its keys",
+      "livekit.deployments.0.webhook_secrets.w: shorter than 32 characters: LiveKit refuses such secrets, so this cannot be one of its keys",
+    ]);
+    expect(problems.join("\n")).not.toContain("hunt2");
+    expect(
+      problemsOf({ ...minimal, livekit: { deployments: [{ ...deployment, api_secret: "a".repeat(32) }] } }),
+    ).toEqual([]);
+  });
+
   test("bad durations and cron expressions are named", () => {
     const problems = problemsOf({
       ...minimal,
@@ -78,7 +164,7 @@ describe("config", () => {
 
   describe("secrets from files", () => {
     const dir = mkdtempSync(join(tmpdir(), "rtc-config-"));
-    writeFileSync(join(dir, "secret"), "s3cret-value\n");
+    writeFileSync(join(dir, "secret"), `${SECRET}\n`);
     const deployment = {
       name: "a",
       service_urls: ["https://jwt.example.org"],
@@ -94,7 +180,7 @@ describe("config", () => {
         "test.yaml",
         dir,
       );
-      expect(config.livekit.deployments[0]?.api_secret).toBe("s3cret-value");
+      expect(config.livekit.deployments[0]?.api_secret).toBe(SECRET);
     });
 
     test("a missing secret file is named once", () => {
@@ -114,7 +200,7 @@ describe("config", () => {
         {
           ...minimal,
           livekit: {
-            deployments: [{ ...deployment, api_key: "k", api_secret: "x", api_secret_file: "secret" }],
+            deployments: [{ ...deployment, api_key: "k", api_secret: SECRET, api_secret_file: "secret" }],
           },
         },
         dir,
@@ -173,7 +259,7 @@ describe("config", () => {
       service_urls: [`https://${name}.example.org/livekit/jwt`],
       api_url: "http://127.0.0.1:7880",
       api_key: apiKey,
-      api_secret: "a-secret-of-at-least-32-characters-long",
+      api_secret: SECRET,
       ...extra,
     });
     const withDeployments = (...deployments: unknown[]) => ({ ...minimal, livekit: { deployments } });
@@ -182,7 +268,7 @@ describe("config", () => {
       expect(
         problemsOf(
           withDeployments(
-            deployment("eu", "k-eu", { webhook_keys: ["w-eu"], webhook_secrets: { "w-eu": "s" } }),
+            deployment("eu", "k-eu", { webhook_keys: ["w-eu"], webhook_secrets: { "w-eu": SECRET } }),
             deployment("us", "k-us"),
           ),
         ),
@@ -205,9 +291,12 @@ describe("config", () => {
     test("an API key used twice, as api_key or webhook key, in one deployment or across two, is an error", () => {
       const problems = problemsOf(
         withDeployments(
-          deployment("eu", "shared", { webhook_keys: ["w"], webhook_secrets: { w: "s" } }),
-          deployment("us", "shared", { webhook_keys: ["w", "us"], webhook_secrets: { w: "s", us: "s" } }),
-          deployment("ap", "ap", { webhook_keys: ["ap"], webhook_secrets: { ap: "s" } }),
+          deployment("eu", "shared", { webhook_keys: ["w"], webhook_secrets: { w: SECRET } }),
+          deployment("us", "shared", {
+            webhook_keys: ["w", "us"],
+            webhook_secrets: { w: SECRET, us: SECRET },
+          }),
+          deployment("ap", "ap", { webhook_keys: ["ap"], webhook_secrets: { ap: SECRET } }),
         ),
       );
       expect(problems).toEqual([
@@ -232,13 +321,57 @@ describe("config", () => {
     test("a webhook key without a secret, and a secret without a listed key, are errors", () => {
       const problems = problemsOf(
         withDeployments(
-          deployment("main", "k", { webhook_keys: ["w1", "w2"], webhook_secrets: { w1: "s", w3: "s" } }),
+          deployment("main", "k", {
+            webhook_keys: ["w1", "w2"],
+            webhook_secrets: { w1: SECRET, w3: SECRET },
+          }),
         ),
       );
       expect(problems).toEqual([
         "livekit.deployments.0.webhook_keys.1: this key has no secret under webhook_secrets",
         "livekit.deployments.0.webhook_secrets.w3: this secret's key is not listed under webhook_keys",
       ]);
+    });
+  });
+
+  describe("warnings: valid, but surely a mistake", () => {
+    test("config.sample.yaml passes, with a warning for each placeholder it holds", () => {
+      expect(configWarnings(loadConfig("config.sample.yaml"))).toEqual([
+        "homeserver.domain: example.org is the sample's placeholder; give your server name (the part after ':' in your user ids)",
+        "livekit.deployments.0.api_secret: still the sample's placeholder; give the secret of LiveKit's key \"reconciler\" (or api_secret_file)",
+        "livekit.deployments.0.service_urls.0: https://rtc.example.org/livekit/jwt is the sample's placeholder; list the livekit_service_url your clients use (your MatrixRTC JWT service)",
+      ]);
+    });
+
+    test("placeholder secrets are named by path, never quoted; real values get no warning", () => {
+      const placeholder = "CHANGEME-please-to-a-32-character-secret";
+      const config = validateConfig(
+        {
+          homeserver: { url: "http://127.0.0.1:8008", domain: "matrix.chat" },
+          livekit: {
+            deployments: [
+              {
+                name: "a",
+                service_urls: ["https://rtc.matrix.chat/livekit/jwt"],
+                api_url: "http://127.0.0.1:7880",
+                api_key: "k",
+                api_secret: SECRET,
+                webhook_keys: ["w"],
+                webhook_secrets: { w: placeholder },
+              },
+            ],
+          },
+        },
+        "test.yaml",
+        "/",
+      );
+      const warnings = configWarnings(config);
+      expect(warnings).toEqual([
+        "livekit.deployments.0.webhook_secrets.w: still a placeholder; give the secret of that LiveKit key",
+      ]);
+      expect(warnings.join("\n")).not.toContain(placeholder);
+      config.livekit.deployments[0]!.webhook_secrets.w = SECRET;
+      expect(configWarnings(config)).toEqual([]);
     });
   });
 

@@ -33,6 +33,12 @@ describe("Dockerfile", () => {
     expect(statSync("bin/matrix-rtc-reconciler").mode & 0o111).not.toBe(0);
   });
 
+  test("the final image has package.json above dist/, where --version reads the version", () => {
+    expect(lines).toContain("WORKDIR /app");
+    expect(lines).toContain("COPY --from=build /app/package.json ./package.json");
+    expect(lines).toContain("COPY --from=build /app/dist/src ./dist/src");
+  });
+
   test("installs production dependencies only in the final image", () => {
     expect(dockerfile).toContain("npm prune --omit=dev");
   });
