@@ -118,6 +118,15 @@ export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): 
 
   /** Everything after the header checks: read, verify, dedupe, answer, then hand the webhook on. */
   const accept = async (req: Request, res: Response, signer: Signer, token: string): Promise<void> => {
+    // The token's signature and validity first: its API key is no secret (it is in every access token LiveKit
+    // hands out), so only a verified token may make us read and hash a body of up to the limit.
+    let claims: { sha256?: string };
+    try {
+      claims = await signer.verifier.verify(token, Math.ceil(opts.clockToleranceMs / 1000));
+    } catch (err) {
+      refuse(res, 401, "bad_signature", err instanceof Error ? err.message : String(err));
+      return;
+    }
     let body: Buffer;
     try {
       body = await readBody(req, opts.maxBodyBytes);
@@ -131,11 +140,9 @@ export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): 
       refuse(res, 400, "bad_request", "empty body");
       return;
     }
-    // Two steps so the answer says which failed: the signature and body hash (401), then the event (400).
-    try {
-      await verifySignature(signer.verifier, token, body, opts.clockToleranceMs);
-    } catch (err) {
-      refuse(res, 401, "bad_signature", err instanceof Error ? err.message : String(err));
+    // Then the body against the token's hash (401), then the event itself (400).
+    if (claims.sha256 !== createHash("sha256").update(body).digest("base64")) {
+      refuse(res, 401, "bad_signature", "sha256 checksum of body does not match");
       return;
     }
     let event: WebhookEvent;
@@ -203,13 +210,3 @@ export function mountWebhookRoute(app: Application, opts: WebhookRouteOptions): 
 }
 
 /** Checks the JWT (LiveKit signs it with the key's secret) and that its sha256 claim is the body's hash. */
-async function verifySignature(
-  verifier: TokenVerifier,
-  token: string,
-  body: Buffer,
-  clockToleranceMs: number,
-): Promise<void> {
-  const claims = await verifier.verify(token, Math.ceil(clockToleranceMs / 1000));
-  const hash = createHash("sha256").update(body).digest("base64");
-  if (claims.sha256 !== hash) throw new Error("sha256 checksum of body does not match");
-}

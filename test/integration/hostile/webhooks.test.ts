@@ -215,6 +215,12 @@ describe("the headers are checked before the body is read", () => {
     expect(await head({ Authorization: foreign.Authorization ?? "" })).toBe(401);
   });
 
+  test("with our (public) API key but a wrong signature: 401 before the body arrives", async () => {
+    const { body } = joinedBody();
+    const forged = await webhookHeaders(body, LIVEKIT.apiKey, "not-the-secret-not-the-secret-not-the-secret");
+    expect(await head({ Authorization: forged.Authorization ?? "" })).toBe(401);
+  });
+
   test("a body declared over the limit: 413 before it is read", async () => {
     const { body } = joinedBody();
     const status = await statusBeforeBody({
