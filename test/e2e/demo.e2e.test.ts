@@ -63,7 +63,7 @@ test("npm run demo's script narrates a crash, the clear and the bot's replies in
     at(/LiveKit → service: Alice left the SFU \(hung up\)/),
     at(/service: Alice left the call/),
     at(/Alice asks the bot: !rtc history/),
-    at(/\| +@bob-.* \(BOBLAPTOP\) \d+s, left: left_sfu/),
+    at(/\| +@bob-.* \(BOBLAPTOP\) \d+s, left: connection_lost/),
     at(/^database:/),
   ];
   expect([...order].sort((a, b) => a - b)).toEqual(order);
