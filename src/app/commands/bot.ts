@@ -1,9 +1,10 @@
-// The bot in rooms: accepts invites by policy, answers commands (permissions, then rate limit and lateness, escaped replies).
+// The bot in rooms: accepts invites by policy, answers commands about its room or another (permissions there, then rate limit and lateness, escaped replies).
 import { formatDuration } from "../../domain/commands/render";
 import { commandDelay } from "../../domain/commands/lateness";
 import { parseInvocation } from "../../domain/commands/parse";
 import { ReplyBuilder, type Reply } from "../../domain/commands/html";
-import { atLeast } from "../../domain/rooms/power";
+import { permissionFor, refusalText } from "../../domain/commands/permission";
+import { splitTarget } from "../../domain/commands/target";
 import { historyAccess, type HistoryAccess } from "../../domain/rooms/visibility";
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
@@ -12,6 +13,7 @@ import type { Metrics } from "../ports/metrics";
 import type { Store } from "../ports/store";
 import type { RoomAccessCache } from "../reconcile/room-access";
 import { RateLimits, type RateBucket } from "./rate-limits";
+import { Targeting } from "./targeting";
 import { type AnyCommand, type CommandContext, type CommandRoom, isRefusal } from "./types";
 
 export interface BotOptions {
@@ -41,6 +43,13 @@ export interface BotDeps {
 const asRecord = (v: unknown): Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
+/** A reply about another room, with a first line that names it (null: the room it was asked in, as it is). */
+function aboutNote(label: string | null, reply: Reply): Reply {
+  if (label === null) return reply;
+  const head = new ReplyBuilder().heading(`About ${label}:`).build();
+  return { text: `${head.text}\n${reply.text}`, html: `${head.html}<br>\n${reply.html}` };
+}
+
 /** A read answered late, with a first line that says so. */
 function lateNote(delay: number, reply: Reply): Reply {
   const note = `(Answered late: this command reached the service ${formatDuration(delay)} after the homeserver received it; what follows is the state now.)`;
@@ -56,9 +65,17 @@ export class Bot {
   private readonly limits: RateLimits;
   private readonly byName: Map<string, AnyCommand>;
   private readonly opts: BotOptions;
+  private readonly targeting: Targeting;
 
   constructor(private readonly d: BotDeps) {
     this.opts = d.options;
+    this.targeting = new Targeting({
+      matrix: d.matrix,
+      access: d.access,
+      logger: d.logger,
+      admins: d.options.admins,
+      moderatorLevel: d.options.moderatorLevel,
+    });
     this.limits = new RateLimits(d.options.ratePerMinute);
     this.byName = new Map(d.table.map((c) => [c.name, c]));
   }
@@ -103,13 +120,6 @@ export class Bot {
     });
   }
 
-  private async isModerator(roomId: string, userId: string, now: number): Promise<boolean> {
-    if (this.opts.admins.includes(userId)) return true;
-    const access = await this.d.access.get(roomId, null, now);
-    if (!access.botJoined) return false;
-    return atLeast(this.d.access.levelOf(access, userId), this.opts.moderatorLevel);
-  }
-
   /**
    * Takes one answer from the room's bucket; false when the bucket is spent (the first time, the room is told).
    * `label` is a command table name or "unknown", never the sender's word.
@@ -148,29 +158,32 @@ export class Bot {
       );
       return;
     }
+    const about = await this.aboutWhich(cmd, roomId, invocation.args, now);
+    if (about === null) return;
+    const { target, label, args } = about;
     const isAdmin = this.opts.admins.includes(sender);
-    const permitted =
-      cmd.permission === "anyone" ||
-      (cmd.permission === "admin" && isAdmin) ||
-      (cmd.permission === "moderator" && (await this.isModerator(roomId, sender, now)));
+    const refusal = permissionFor(
+      await this.targeting.facts({ permission: cmd.permission, sender, askedIn: roomId, target, now }),
+    );
     // Refusals draw on their own bucket: those who may not run a command cannot spend the answers of those who may.
-    const bucket: RateBucket = !permitted ? "rejected" : cmd.permission === "anyone" ? "open" : "privileged";
+    const bucket: RateBucket =
+      refusal !== null ? "rejected" : cmd.permission === "anyone" ? "open" : "privileged";
     if (!(await this.allowed(roomId, bucket, cmd.name, now))) return;
-    if (!permitted) {
+    const audit = (result: string, extra: Record<string, unknown> = {}): void => {
+      const askedIn = target === roomId ? {} : { asked_in: roomId };
+      this.audit(cmd, target, sender, now, result, invocation.args, { ...askedIn, ...extra });
+    };
+    if (refusal !== null) {
       this.d.metrics.command(cmd.name, "refused");
-      this.audit(cmd, roomId, sender, now, "refused", invocation.args);
-      const who =
-        cmd.permission === "admin"
-          ? "an admin of this service"
-          : `power level ${this.opts.moderatorLevel} or more in this room`;
-      await this.reply(roomId, new ReplyBuilder().line(`"${cmd.name}" needs ${who}.`).build());
+      audit("refused");
+      await this.reply(roomId, new ReplyBuilder().line(refusalText(cmd.name, refusal, label)).build());
       return;
     }
     const delay = commandDelay(event.unsigned, receivedAt, now);
     const late = this.opts.maxCommandAgeMs > 0 && delay > this.opts.maxCommandAgeMs;
     if (late && cmd.changesCalls) {
       this.d.metrics.command(cmd.name, "late");
-      this.audit(cmd, roomId, sender, now, "late", invocation.args, { delay_ms: delay });
+      audit("late", { delay_ms: delay });
       await this.reply(
         roomId,
         new ReplyBuilder()
@@ -181,30 +194,72 @@ export class Bot {
       );
       return;
     }
-    const ctx: CommandContext = { roomId, sender, isAdmin, now, room: this.roomFor(roomId, sender, now) };
-    const result = await cmd.invoke(ctx, invocation.args);
+    const ctx: CommandContext = {
+      roomId: target,
+      askedIn: roomId,
+      sender,
+      isAdmin,
+      now,
+      room: this.roomFor(target, sender, now),
+    };
+    const result = await cmd.invoke(ctx, args);
     if ("usageError" in result) {
       this.d.metrics.command(cmd.name, "usage");
-      await this.reply(
-        roomId,
-        new ReplyBuilder()
-          .line(`${cmd.name} ${result.usageError}. Usage:`)
-          .code(`${this.opts.prefix} ${cmd.usage}`)
-          .build(),
-      );
+      await this.usage(roomId, cmd, result.usageError);
       return;
     }
     if (isRefusal(result)) {
       this.d.metrics.command(cmd.name, "refused");
-      if (cmd.permission !== "anyone")
-        this.audit(cmd, roomId, sender, now, "refused", invocation.args, { reply: result.refused.text });
-      await this.reply(roomId, result.refused);
+      if (cmd.permission !== "anyone") audit("refused", { reply: result.refused.text });
+      await this.reply(roomId, aboutNote(label, result.refused));
       return;
     }
     this.d.metrics.command(cmd.name, "ok");
-    if (cmd.permission !== "anyone") this.audit(cmd, roomId, sender, now, "ok", invocation.args);
+    if (cmd.permission !== "anyone") audit("ok");
     // A late read is still answered: it changes nothing, and the note says the answer shows the state now.
-    await this.reply(roomId, late ? lateNote(delay, result) : result);
+    await this.reply(roomId, aboutNote(label, late ? lateNote(delay, result) : result));
+  }
+
+  /**
+   * The room a command is about: the one it was asked in, or the room its arguments name (an alias looked up in
+   * the directory, within the room's lookup bucket). Null when the sender was already answered (a bad room
+   * argument, an alias no room has) or the bucket is spent. `label` names the target in replies (null: here).
+   */
+  private async aboutWhich(
+    cmd: AnyCommand,
+    roomId: string,
+    words: readonly string[],
+    now: number,
+  ): Promise<{ target: string; label: string | null; args: readonly string[] } | null> {
+    if (!cmd.aboutRoom) return { target: roomId, label: null, args: words };
+    const split = splitTarget(words);
+    if (!split.ok) {
+      if (!(await this.allowed(roomId, "rejected", cmd.name, now))) return null;
+      this.d.metrics.command(cmd.name, "usage");
+      await this.usage(roomId, cmd, split.error);
+      return null;
+    }
+    const { target, rest } = split.value;
+    if (target === null) return { target: roomId, label: null, args: rest };
+    if (target.kind === "alias" && !(await this.allowed(roomId, "lookup", cmd.name, now))) return null;
+    const resolved = await this.targeting.resolve(target);
+    if (!resolved.ok) {
+      this.d.metrics.command(cmd.name, "refused");
+      await this.reply(roomId, new ReplyBuilder().line(resolved.reason).build());
+      return null;
+    }
+    if (resolved.roomId === roomId) return { target: roomId, label: null, args: rest };
+    return { target: resolved.roomId, label: resolved.label, args: rest };
+  }
+
+  private async usage(roomId: string, cmd: AnyCommand, error: string): Promise<void> {
+    await this.reply(
+      roomId,
+      new ReplyBuilder()
+        .line(`${cmd.name} ${error}. Usage:`)
+        .code(`${this.opts.prefix} ${cmd.usage}`)
+        .build(),
+    );
   }
 
   /** What a command may read of its room: the power rules (shared cache), the history visibility (fresh). */
