@@ -5,6 +5,7 @@ import { CommandQueries } from "../app/commands/queries";
 import { commandTable } from "../app/commands/table";
 import { EventRouter } from "../app/intake/event-router";
 import { MatrixIntake } from "../app/intake/matrix-intake";
+import { intakeFilter } from "../app/intake/wanted";
 import type { Clock } from "../app/ports/clock";
 import type { LiveKitPort } from "../app/ports/livekit";
 import type { Logger } from "../app/ports/logger";
@@ -187,11 +188,7 @@ export function buildApp(d: AppDeps) {
     () => {
       router.afterBatch();
     },
-    (type, event) => {
-      if (type === "m.room.message") return bot.looksLikeCommand(event);
-      if (type === "m.room.encrypted") return "msc4354_sticky" in event;
-      return true;
-    },
+    intakeFilter(bot),
   );
   return { directory, sfu, state, clearer, judge, reconciler, resync, intake, bot, table };
 }

@@ -12,6 +12,7 @@ import type { MatrixPort } from "../ports/matrix";
 import type { Metrics } from "../ports/metrics";
 import type { Store } from "../ports/store";
 import type { RoomAccessCache } from "../reconcile/room-access";
+import { EncryptedNotices } from "./encrypted-notices";
 import { RateLimits, type RateBucket } from "./rate-limits";
 import { Targeting } from "./targeting";
 import { type AnyCommand, type CommandContext, type CommandRoom, isRefusal } from "./types";
@@ -66,6 +67,7 @@ export class Bot {
   private readonly byName: Map<string, AnyCommand>;
   private readonly opts: BotOptions;
   private readonly targeting: Targeting;
+  private readonly encrypted: EncryptedNotices;
 
   constructor(private readonly d: BotDeps) {
     this.opts = d.options;
@@ -76,6 +78,12 @@ export class Bot {
       admins: d.options.admins,
       moderatorLevel: d.options.moderatorLevel,
     });
+    this.encrypted = new EncryptedNotices({
+      matrix: d.matrix,
+      clock: d.clock,
+      logger: d.logger,
+      prefix: d.options.prefix,
+    });
     this.limits = new RateLimits(d.options.ratePerMinute);
     this.byName = new Map(d.table.map((c) => [c.name, c]));
   }
@@ -84,6 +92,26 @@ export class Bot {
   looksLikeCommand(event: Record<string, unknown>): boolean {
     const body = asRecord(event.content).body;
     return typeof body === "string" && body.trimStart().startsWith(this.opts.prefix);
+  }
+
+  /** Whether an encrypted message should reach `onEncrypted` (lets the intake skip the others). */
+  wantsEncrypted(event: Record<string, unknown>): boolean {
+    return this.encrypted.wants(event);
+  }
+
+  /** An encrypted message the bot cannot read: the room is told, at most once a day, where to ask instead. */
+  onEncrypted(event: Record<string, unknown>): void {
+    void this.encrypted.notify(event).catch((err: unknown) => {
+      this.d.logger.warn("could not post the encrypted room notice", {
+        room: event.room_id,
+        error: String(err),
+      });
+    });
+  }
+
+  /** The bot's own membership in a room changed. */
+  onOwnMembership(roomId: string, membership: unknown): void {
+    this.encrypted.onOwnMembership(roomId, membership);
   }
 
   onInvite(event: Record<string, unknown>): void {
