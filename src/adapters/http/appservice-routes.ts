@@ -31,6 +31,11 @@ export interface AppserviceRoutesOptions {
   readonly onEvent: (event: unknown) => void;
   /** Runs a transaction's `onEvent` calls as one unit; throwing means nothing of it was kept. */
   readonly atomically: (run: () => void) => void;
+  /**
+   * Told a transaction's whole body once its events were kept (not for an acknowledged retry): what it carries
+   * besides events (to-device messages, device lists, key counts for the bot's encrypted device). Not journaled.
+   */
+  readonly onTransaction?: (body: Record<string, unknown>) => void;
 }
 
 /**
@@ -133,6 +138,11 @@ export function mountAppserviceRoutes(app: Application, opts: AppserviceRoutesOp
         }
         lastAcknowledged = txnId;
         res.status(200).json({});
+        try {
+          opts.onTransaction?.(body as Record<string, unknown>);
+        } catch (err) {
+          log.error("transaction extras could not be handled", { txn_id: txnId, error: err });
+        }
       }),
     )
     .all(methodNotAllowed);

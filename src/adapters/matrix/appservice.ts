@@ -21,6 +21,8 @@ export interface AppserviceListenerOptions {
    * its 200 only after it returns, and a 500 (so it retries) when it throws.
    */
   readonly atomically?: (run: () => void) => void;
+  /** Told each newly kept transaction's whole body (to-device messages, device lists, key counts). */
+  readonly onTransaction?: (body: Record<string, unknown>) => void;
   readonly isReady: () => boolean;
   /** Adds routes that need no hs_token (e.g. LiveKit's webhook, which carries its own signature). */
   readonly extraRoutes?: (app: Application) => void;
@@ -63,6 +65,7 @@ export class AppserviceListener {
       hsToken: this.opts.registration.hs_token,
       logger,
       onEvent: this.opts.onEvent,
+      ...(this.opts.onTransaction ? { onTransaction: this.opts.onTransaction } : {}),
       atomically:
         this.opts.atomically ??
         ((run) => {
