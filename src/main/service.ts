@@ -2,6 +2,9 @@
 import type { Config } from "../config/schema";
 import type { Logger } from "../app/ports/logger";
 import { MetricsServer } from "../adapters/http/metrics-server";
+import { BotDevice } from "../adapters/crypto/bot-device";
+import { CryptoSlot } from "../adapters/crypto/slot";
+import { StateFiles } from "../adapters/crypto/state-files";
 import { LiveKitApiClient } from "../adapters/livekit/api-client";
 import { mountWebhookRoute } from "../adapters/livekit/webhook-route";
 import { AppserviceListener } from "../adapters/matrix/appservice";
@@ -37,6 +40,8 @@ export class Service {
   readonly app: App;
   private readonly listener: AppserviceListener;
   private readonly scheduler: CronScheduler;
+  private readonly crypto = new CryptoSlot();
+  private device: BotDevice | null = null;
   metricsPort: number | null = null;
 
   constructor(private readonly opts: ServiceOptions) {
@@ -78,6 +83,7 @@ export class Service {
       metrics: this.metrics,
       isLocalUser: (userId) => userId.endsWith(suffix) && inNamespace(userId),
       serverClock,
+      crypto: this.crypto,
     });
     const signers = config.livekit.deployments.flatMap((d) => [
       { deployment: d.name, apiKey: d.api_key, apiSecret: d.api_secret },
@@ -98,6 +104,9 @@ export class Service {
       },
       atomically: (run) => {
         this.store.transaction(run);
+      },
+      onTransaction: (body) => {
+        this.device?.accept(body);
       },
       extraRoutes: (express) => {
         mountWebhookRoute(express, {
@@ -162,6 +171,7 @@ export class Service {
       delayed_events: facts.unstableFeatures["org.matrix.msc4140"] === true,
     });
     await this.compareTransports();
+    await this.startEncryption();
     this.app.intake.drain();
     await this.app.sfu.pollAll();
     const report = await this.app.resync.all();
@@ -179,6 +189,48 @@ export class Service {
       deployments: this.app.directory.names(),
       rooms: this.app.state.roomCount,
     });
+  }
+
+  /** The bot's encrypted device; without it the service runs on, and encrypted rooms get a notice only. */
+  private async startEncryption(): Promise<void> {
+    const { config, registration, logger } = this.opts;
+    if (!config.encryption.enabled) return;
+    const log = logger.child({ component: "crypto" });
+    try {
+      const device = await BotDevice.start({
+        baseUrl: config.homeserver.url,
+        botUserId: `@${registration.sender_localpart}:${config.homeserver.domain}`,
+        appservice: this.http,
+        httpFor: (accessToken) =>
+          new MatrixHttp({
+            baseUrl: config.homeserver.url,
+            accessToken,
+            logger: log,
+            now: () => systemClock.now(),
+          }),
+        files: new StateFiles(config.encryption.store_path),
+        logger: log,
+        sleep,
+        registration: {
+          pushEphemeral: registration["de.sorunome.msc2409.push_ephemeral"] === true,
+          msc3202: registration["org.matrix.msc3202"] === true,
+        },
+      });
+      this.device = device;
+      this.crypto.set(device);
+      this.stack.push(async () => {
+        this.crypto.set(null);
+        this.device = null;
+        await device.stop();
+      });
+      void device.probe().catch((err: unknown) => {
+        log.warn("encryption: the to-device probe could not be sent", { error: String(err) });
+      });
+    } catch (err) {
+      log.error("encryption: the bot's device could not start; encrypted rooms get a notice only", {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   private schedule(): void {

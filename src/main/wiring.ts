@@ -7,6 +7,7 @@ import { EventRouter } from "../app/intake/event-router";
 import { MatrixIntake } from "../app/intake/matrix-intake";
 import { intakeFilter } from "../app/intake/wanted";
 import type { Clock } from "../app/ports/clock";
+import type { CryptoSource } from "../app/ports/crypto";
 import type { LiveKitPort } from "../app/ports/livekit";
 import type { Logger } from "../app/ports/logger";
 import type { MatrixPort } from "../app/ports/matrix";
@@ -37,6 +38,8 @@ export interface AppDeps {
   readonly isLocalUser: (userId: string) => boolean;
   /** The estimate of the homeserver's clock (the HTTP adapter feeds it too). */
   readonly serverClock: ServerClockOffset;
+  /** The bot's encrypted device, once it runs (absent: encrypted rooms get a notice only). */
+  readonly crypto?: CryptoSource;
 }
 
 export type App = ReturnType<typeof buildApp>;
@@ -161,7 +164,9 @@ export function buildApp(d: AppDeps) {
       ratePerMinute: config.commands.rate_limit_per_minute,
       domain: config.homeserver.domain,
       maxCommandAgeMs: config.commands.max_command_age,
+      keyWaitMs: config.encryption.key_wait,
     },
+    ...(d.crypto ? { crypto: d.crypto } : {}),
     onJoined: async (roomId) => {
       await resync.room(roomId);
       reconciler.flush();

@@ -7,6 +7,7 @@ import { permissionFor, refusalText } from "../../domain/commands/permission";
 import { splitTarget } from "../../domain/commands/target";
 import { historyAccess, type HistoryAccess } from "../../domain/rooms/visibility";
 import type { Clock } from "../ports/clock";
+import type { CryptoPort, CryptoSource } from "../ports/crypto";
 import type { Logger } from "../ports/logger";
 import type { MatrixPort } from "../ports/matrix";
 import type { Metrics } from "../ports/metrics";
@@ -26,6 +27,8 @@ export interface BotOptions {
   readonly domain: string;
   /** A command that changes calls and reaches us later than this after the homeserver got it is not run; 0 = no limit. */
   readonly maxCommandAgeMs: number;
+  /** How long an encrypted command waits for its room key (default 15 s). */
+  readonly keyWaitMs?: number;
 }
 
 export interface BotDeps {
@@ -39,6 +42,8 @@ export interface BotDeps {
   readonly options: BotOptions;
   /** Called after the bot joined a room (to read its state). */
   readonly onJoined: (roomId: string) => Promise<void>;
+  /** The bot's encrypted device, once it runs (absent: encrypted rooms get a notice only). */
+  readonly crypto?: CryptoSource;
 }
 
 const asRecord = (v: unknown): Record<string, unknown> =>
@@ -68,6 +73,8 @@ export class Bot {
   private readonly opts: BotOptions;
   private readonly targeting: Targeting;
   private readonly encrypted: EncryptedNotices;
+  /** Rooms a command came from encrypted: answers there are encrypted too. */
+  private readonly encryptedRooms = new Set<string>();
 
   constructor(private readonly d: BotDeps) {
     this.opts = d.options;
@@ -96,17 +103,47 @@ export class Bot {
 
   /** Whether an encrypted message should reach `onEncrypted` (lets the intake skip the others). */
   wantsEncrypted(event: Record<string, unknown>): boolean {
-    return this.encrypted.wants(event);
+    return this.device() === null ? this.encrypted.wants(event) : this.encrypted.forBot(event);
   }
 
-  /** An encrypted message the bot cannot read: the room is told, at most once a day, where to ask instead. */
-  onEncrypted(event: Record<string, unknown>): void {
-    void this.encrypted.notify(event).catch((err: unknown) => {
+  /**
+   * An encrypted message: decrypted by the bot's device when it has one (a command is then answered, encrypted);
+   * one it cannot read gets the room's notice, at most once a day, saying why and where to ask instead.
+   */
+  onEncrypted(event: Record<string, unknown>, receivedAt: number = this.d.clock.now()): void {
+    void this.readEncrypted(event, receivedAt).catch((err: unknown) => {
       this.d.logger.warn("could not post the encrypted room notice", {
         room: event.room_id,
         error: String(err),
       });
     });
+  }
+
+  private device(): CryptoPort | null {
+    return this.d.crypto?.current() ?? null;
+  }
+
+  private async readEncrypted(event: Record<string, unknown>, receivedAt: number): Promise<void> {
+    const device = this.device();
+    if (device === null || !this.encrypted.forBot(event)) {
+      await this.encrypted.notify(event);
+      return;
+    }
+    const plain = await device.decrypt(event, this.opts.keyWaitMs ?? 15_000);
+    if (plain.kind === "undecryptable") {
+      this.d.logger.info("encrypted message not decrypted", {
+        room: event.room_id,
+        sender: event.sender,
+        reason: plain.reason,
+        detail: plain.detail,
+      });
+      await this.encrypted.notify(event, plain.reason);
+      return;
+    }
+    // Only messages can be commands; other encrypted events (reactions, call keys) are not the bot's.
+    if (plain.type !== "m.room.message" || typeof event.room_id !== "string") return;
+    this.encryptedRooms.add(event.room_id);
+    await this.answer({ ...event, type: plain.type, content: plain.content }, receivedAt);
   }
 
   /** The bot's own membership in a room changed. */
@@ -335,7 +372,24 @@ export class Bot {
     this.d.logger.info("command", { room: roomId, sender, command: cmd.name, result, args, ...extra });
   }
 
+  /** A notice; encrypted in rooms whose commands came encrypted (never plain there: a failure says only that). */
   private async reply(roomId: string, reply: Reply): Promise<void> {
-    await this.d.matrix.sendNotice(roomId, reply.text, reply.html);
+    const device = this.device();
+    if (device === null || !this.encryptedRooms.has(roomId)) {
+      await this.d.matrix.sendNotice(roomId, reply.text, reply.html);
+      return;
+    }
+    try {
+      await device.sendEncrypted(roomId, "m.room.message", {
+        msgtype: "m.notice",
+        body: reply.text,
+        format: "org.matrix.custom.html",
+        formatted_body: reply.html,
+      });
+    } catch (err) {
+      this.d.logger.warn("could not send an encrypted answer", { room: roomId, error: String(err) });
+      const note = "The answer to this command could not be encrypted, so it is not posted here.";
+      await this.d.matrix.sendNotice(roomId, note, note);
+    }
   }
 }

@@ -1,6 +1,7 @@
 // Never silence in encrypted rooms: one plain notice per room and day, saying how to reach the service instead.
 import { ReplyBuilder } from "../../domain/commands/html";
 import type { Clock } from "../ports/clock";
+import type { Undecryptable } from "../ports/crypto";
 import type { Logger } from "../ports/logger";
 import type { MatrixPort } from "../ports/matrix";
 
@@ -8,6 +9,20 @@ import type { MatrixPort } from "../ports/matrix";
 export const ENCRYPTED_NOTICE_INTERVAL_MS = 86_400_000;
 /** Past this many rooms remembered, those whose interval is over are forgotten. */
 const PRUNE_AT = 10_000;
+
+const NO_DEVICE =
+  "This room is end-to-end encrypted, and this service cannot read encrypted messages here, so its commands get no answer in this room.";
+
+/** Why a message could not be read, and what the sender can do about it. */
+const WHY: Readonly<Record<Undecryptable, string>> = {
+  withheld:
+    "the sender's device withheld the key from the bot's device (it shares only with verified devices, or not with bots). Allow sharing keys with unverified devices, or verify the bot.",
+  missing_key:
+    "the key never reached the bot's device (the message was sent before the bot's device existed, or the client did not share it).",
+  unknown_index:
+    "the bot's device only has the key from a later point of the conversation (it was added after the message was sent).",
+  other: "the message or its key was not valid for the bot's device.",
+};
 
 export interface EncryptedNoticesDeps {
   readonly matrix: MatrixPort;
@@ -45,21 +60,33 @@ export class EncryptedNotices {
   }
 
   /**
-   * Whether an encrypted event is worth journaling: not sticky (those are call memberships), not the bot's own,
-   * in a room the bot is in (unknown until the set is read: then yes) that was not told recently.
+   * Whether an encrypted event may be for the bot: not sticky (those are call memberships), not the bot's own, in
+   * a room the bot is in (unknown until the set is read: then yes).
    */
-  wants(event: Record<string, unknown>): boolean {
+  forBot(event: Record<string, unknown>): boolean {
     if ("msc4354_sticky" in event || event.sender === this.d.matrix.botUserId) return false;
     if (typeof event.room_id !== "string") return false;
     if (this.joined === null) {
       void this.load();
-      return !this.recentlyTold(event.room_id, this.d.clock.now());
+      return true;
     }
-    return this.joined.has(event.room_id) && !this.recentlyTold(event.room_id, this.d.clock.now());
+    return this.joined.has(event.room_id);
   }
 
-  /** Tells the room, once per interval, that its encrypted messages cannot be read and where to ask instead. */
-  async notify(event: Record<string, unknown>): Promise<void> {
+  /** Whether the event would get a notice now: it may be for the bot, and its room was not told recently. */
+  wants(event: Record<string, unknown>): boolean {
+    return (
+      this.forBot(event) &&
+      typeof event.room_id === "string" &&
+      !this.recentlyTold(event.room_id, this.d.clock.now())
+    );
+  }
+
+  /**
+   * Tells the room, once per interval, that an encrypted message could not be read, why (`reason`; null: the bot
+   * has no encrypted device) and where to ask instead.
+   */
+  async notify(event: Record<string, unknown>, reason: Undecryptable | null = null): Promise<void> {
     if (!this.wants(event) || typeof event.room_id !== "string") return;
     const roomId = event.room_id;
     await this.load();
@@ -71,15 +98,24 @@ export class EncryptedNotices {
     const p = this.d.prefix;
     const reply = new ReplyBuilder()
       .line(
-        "This room is end-to-end encrypted, and this service cannot read encrypted messages here, so its commands get no answer in this room.",
+        reason === null
+          ? NO_DEVICE
+          : `An encrypted message here could not be read by this service: ${WHY[reason]}`,
       )
-      .line("Ask in an unencrypted room the service is in, naming this room:")
+      .line(
+        reason === null
+          ? "Ask in an unencrypted room the service is in, naming this room:"
+          : "If it was a command, send it again, or ask in an unencrypted room the service is in, naming this room:",
+      )
       .code(`${p} status ${roomId}`)
       .line(
         `(history, ghosts and clean take a room too; ${p} help lists them.) This note is posted at most once a day.`,
       )
       .build();
-    this.d.logger.info("encrypted room: told that commands cannot be read here", { room: roomId });
+    this.d.logger.info("encrypted room: told that commands cannot be read here", {
+      room: roomId,
+      reason: reason ?? "no_device",
+    });
     await this.d.matrix.sendNotice(roomId, reply.text, reply.html);
   }
 

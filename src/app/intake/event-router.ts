@@ -12,8 +12,8 @@ export interface BotEvents {
   /** `receivedAt`: when the event was journaled (our clock), so the bot can tell how late a command is. */
   onMessage(event: Record<string, unknown>, receivedAt: number): void;
   onInvite(event: Record<string, unknown>): void;
-  /** An encrypted room event that is no sticky call membership (a message the bot cannot read). */
-  onEncrypted(event: Record<string, unknown>): void;
+  /** An encrypted room event that is no sticky call membership (a message for the bot's device, if it has one). */
+  onEncrypted(event: Record<string, unknown>, receivedAt: number): void;
   /** The bot's own room membership changed (joined, invited, left, banned). */
   onOwnMembership(roomId: string, membership: unknown): void;
 }
@@ -48,10 +48,10 @@ export class EventRouter {
       return;
     }
     if (type === "m.room.encrypted" && !("msc4354_sticky" in e)) {
-      // Not a call membership: a message the bot cannot read, answered with a notice rather than silence.
+      // Not a call membership: a message the bot decrypts if it can, answered with a notice rather than silence.
       if (e.sender !== this.botUserId)
         this.deferred.push(() => {
-          this.bot.onEncrypted(e);
+          this.bot.onEncrypted(e, entry.receivedAt);
         });
       this.metrics.matrixEvent(type, "unreadable");
       return;
