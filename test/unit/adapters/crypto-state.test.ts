@@ -1,9 +1,12 @@
-// The bot device's adapter pieces without a homeserver: what a transaction holds for it, its state files on disk.
+// The bot device's adapter pieces without a homeserver: what a transaction holds for it, its state files, its registration check.
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BotDevice, EncryptionStartError } from "../../../src/adapters/crypto/bot-device";
 import { forDevice } from "../../../src/adapters/crypto/device-feed";
 import { StateFiles } from "../../../src/adapters/crypto/state-files";
+import { MatrixHttp } from "../../../src/adapters/matrix/http";
+import { RecordingLogger } from "../app/fakes/recorders";
 
 const BOT = "@rtc-reconciler:example.org";
 const DEV = "BOTDEV";
@@ -88,4 +91,32 @@ describe("StateFiles", () => {
     writeFileSync(join(dir, "cross-signing.json"), JSON.stringify({ masterKey: "m", selfSigningKey: 1 }));
     expect(files.crossSigning()).toBeNull();
   });
+});
+
+describe("BotDevice.start", () => {
+  const unusable = new MatrixHttp({
+    baseUrl: "http://127.0.0.1:9",
+    accessToken: "x",
+    logger: new RecordingLogger(),
+  });
+  test.each([
+    [{ pushEphemeral: false, msc3202: true }, "de.sorunome.msc2409.push_ephemeral: true"],
+    [{ pushEphemeral: true, msc3202: false }, "org.matrix.msc3202: true"],
+  ])(
+    "a registration without what room keys need is refused before any request: %j",
+    async (registration, lacks) => {
+      const start = BotDevice.start({
+        baseUrl: "http://127.0.0.1:9",
+        botUserId: BOT,
+        appservice: unusable,
+        httpFor: () => unusable,
+        files: new StateFiles(join(tmpdir(), "never-created")),
+        logger: new RecordingLogger(),
+        sleep: () => Promise.resolve(),
+        registration,
+      });
+      await expect(start).rejects.toThrow(EncryptionStartError);
+      await expect(start).rejects.toThrow(`the registration lacks ${lacks}`);
+    },
+  );
 });
