@@ -197,6 +197,27 @@ export const configSchema = z
       })
       .prefault({})
       .describe("Bot commands in rooms."),
+    encryption: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Give the bot an end-to-end encrypted device: it decrypts commands in encrypted rooms and answers them encrypted. Off: a message in an encrypted room only gets a notice saying where to ask instead.",
+          ),
+        store_path: z
+          .string()
+          .min(1)
+          .default("./data/crypto")
+          .describe(
+            "Directory of the bot's encryption state: its current device (logged out when replaced) and its cross-signing keys. Holds secrets: created with mode 0700, files 0600.",
+          ),
+        key_wait: duration(
+          "How long an encrypted command waits for its room key (sent to the bot's device separately) before the room is told it cannot be read.",
+        ).prefault("15s"),
+      })
+      .prefault({})
+      .describe("The bot's end-to-end encryption (encrypted rooms)."),
     history: z
       .strictObject({
         retention: duration(

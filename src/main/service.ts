@@ -2,6 +2,9 @@
 import type { Config } from "../config/schema";
 import type { Logger } from "../app/ports/logger";
 import { MetricsServer } from "../adapters/http/metrics-server";
+import { BotDevice } from "../adapters/crypto/bot-device";
+import { CryptoSlot } from "../adapters/crypto/slot";
+import { StateFiles } from "../adapters/crypto/state-files";
 import { LiveKitApiClient } from "../adapters/livekit/api-client";
 import { mountWebhookRoute } from "../adapters/livekit/webhook-route";
 import { AppserviceListener } from "../adapters/matrix/appservice";
@@ -59,6 +62,8 @@ export class Service {
   private parts: Parts | null = null;
   /** Whether the homeserver has sent us a transaction we accepted, and whether one with a wrong token was refused. */
   private readonly heard = { accepted: false, refusedWarned: false };
+  private readonly crypto = new CryptoSlot();
+  private device: BotDevice | null = null;
   metricsPort: number | null = null;
 
   constructor(private readonly opts: ServiceOptions) {
@@ -119,6 +124,7 @@ export class Service {
       metrics: this.metrics,
       isLocalUser: (userId) => userId.endsWith(suffix) && inNamespace(userId),
       serverClock: this.serverClock,
+      crypto: this.crypto,
     });
     const signers = config.livekit.deployments.flatMap((d) => [
       { deployment: d.name, apiKey: d.api_key, apiSecret: d.api_secret },
@@ -142,6 +148,9 @@ export class Service {
       },
       atomically: (run) => {
         store.transaction(run);
+      },
+      onTransactionBody: (body) => {
+        this.device?.accept(body);
       },
       extraRoutes: (express) => {
         mountWebhookRoute(express, {
@@ -216,6 +225,7 @@ export class Service {
     });
     if (!facts.supportsPing) this.watchForSilence();
     await this.compareTransports();
+    await this.startEncryption();
     app.intake.drain();
     await app.sfu.pollAll();
     const report = await app.resync.all();
@@ -271,6 +281,48 @@ export class Service {
         "if the homeserver sent it, it loaded a different registration: give it this service's registration file " +
         `and restart it (${REGISTRATION_PLACES})`,
     });
+  }
+
+  /** The bot's encrypted device; without it the service runs on, and encrypted rooms get a notice only. */
+  private async startEncryption(): Promise<void> {
+    const { config, registration, logger } = this.opts;
+    if (!config.encryption.enabled) return;
+    const log = logger.child({ component: "crypto" });
+    try {
+      const device = await BotDevice.start({
+        baseUrl: config.homeserver.url,
+        botUserId: `@${registration.sender_localpart}:${config.homeserver.domain}`,
+        appservice: this.http,
+        httpFor: (accessToken) =>
+          new MatrixHttp({
+            baseUrl: config.homeserver.url,
+            accessToken,
+            logger: log,
+            now: () => systemClock.now(),
+          }),
+        files: new StateFiles(config.encryption.store_path),
+        logger: log,
+        sleep,
+        registration: {
+          pushEphemeral: registration["de.sorunome.msc2409.push_ephemeral"] === true,
+          msc3202: registration["org.matrix.msc3202"] === true,
+        },
+      });
+      this.device = device;
+      this.crypto.set(device);
+      this.stack.push(async () => {
+        this.crypto.set(null);
+        this.device = null;
+        await device.stop();
+      });
+      void device.probe().catch((err: unknown) => {
+        log.warn("encryption: the to-device probe could not be sent", { error: String(err) });
+      });
+    } catch (err) {
+      log.error("encryption: the bot's device could not start; encrypted rooms get a notice only", {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   private schedule(): void {

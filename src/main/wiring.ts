@@ -5,7 +5,9 @@ import { CommandQueries } from "../app/commands/queries";
 import { commandTable } from "../app/commands/table";
 import { EventRouter } from "../app/intake/event-router";
 import { MatrixIntake } from "../app/intake/matrix-intake";
+import { intakeFilter } from "../app/intake/wanted";
 import type { Clock } from "../app/ports/clock";
+import type { CryptoSource } from "../app/ports/crypto";
 import type { LiveKitPort } from "../app/ports/livekit";
 import type { Logger } from "../app/ports/logger";
 import type { MatrixPort } from "../app/ports/matrix";
@@ -36,6 +38,8 @@ export interface AppDeps {
   readonly isLocalUser: (userId: string) => boolean;
   /** The estimate of the homeserver's clock (the HTTP adapter feeds it too). */
   readonly serverClock: ServerClockOffset;
+  /** The bot's encrypted device, once it runs (absent: encrypted rooms get a notice only). */
+  readonly crypto?: CryptoSource;
 }
 
 export type App = ReturnType<typeof buildApp>;
@@ -163,7 +167,9 @@ export function buildApp(d: AppDeps) {
       ratePerMinute: config.commands.rate_limit_per_minute,
       domain: config.homeserver.domain,
       maxCommandAgeMs: config.commands.max_command_age,
+      keyWaitMs: config.encryption.key_wait,
     },
+    ...(d.crypto ? { crypto: d.crypto } : {}),
     onJoined: async (roomId) => {
       if (resyncJoined === null) throw new Error("the app is still being built");
       await resyncJoined(roomId);
@@ -185,11 +191,7 @@ export function buildApp(d: AppDeps) {
     logger: log("intake"),
     metrics,
     handler: router,
-    wanted: (type, event) => {
-      if (type === "m.room.message") return bot.looksLikeCommand(event);
-      if (type === "m.room.encrypted") return "msc4354_sticky" in event;
-      return true;
-    },
+    wanted: intakeFilter(bot),
   });
   const resync = new Resync({
     matrix,

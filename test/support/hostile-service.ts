@@ -64,6 +64,8 @@ export async function startHostileService(name: string): Promise<HostileService>
       appservice: { port },
       metrics: { port: metricsPort },
       database: { path: dbPath },
+      // The stand-in homeserver has no login or key endpoints: the bot's encrypted device is tested end to end.
+      encryption: { enabled: false },
       livekit: {
         webhook_path: WEBHOOK_PATH,
         webhook_max_body: WEBHOOK_MAX_BODY,

@@ -33,6 +33,11 @@ export interface AppserviceRoutesOptions {
   readonly atomically: (run: () => void) => void;
   /** Told of every transaction request: accepted, or refused for a wrong token (a wrong `hs_token` setting). */
   readonly onTransaction?: (accepted: boolean) => void;
+  /**
+   * Told a transaction's whole body once its events were kept (not for an acknowledged retry): what it carries
+   * besides events (to-device messages, device lists, key counts for the bot's encrypted device). Not journaled.
+   */
+  readonly onTransactionBody?: (body: Record<string, unknown>) => void;
 }
 
 /**
@@ -139,6 +144,11 @@ export function mountAppserviceRoutes(app: Application, opts: AppserviceRoutesOp
         }
         lastAcknowledged = txnId;
         res.status(200).json({});
+        try {
+          opts.onTransactionBody?.(body as Record<string, unknown>);
+        } catch (err) {
+          log.error("transaction extras could not be handled", { txn_id: txnId, error: err });
+        }
       }),
     )
     .all(methodNotAllowed);

@@ -23,6 +23,8 @@ export interface AppserviceListenerOptions {
   readonly atomically?: (run: () => void) => void;
   /** Told of every transaction request: accepted, or refused for a token other than our hs_token. */
   readonly onTransaction?: (accepted: boolean) => void;
+  /** Told each newly kept transaction's whole body (to-device messages, device lists, key counts). */
+  readonly onTransactionBody?: (body: Record<string, unknown>) => void;
   readonly isReady: () => boolean;
   /** Adds routes that need no hs_token (e.g. LiveKit's webhook, which carries its own signature). */
   readonly extraRoutes?: (app: Application) => void;
@@ -66,6 +68,7 @@ export class AppserviceListener {
       logger,
       onEvent: this.opts.onEvent,
       onTransaction: (accepted) => this.opts.onTransaction?.(accepted),
+      ...(this.opts.onTransactionBody ? { onTransactionBody: this.opts.onTransactionBody } : {}),
       atomically:
         this.opts.atomically ??
         ((run) => {

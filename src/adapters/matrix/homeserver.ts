@@ -165,6 +165,21 @@ export class Homeserver implements MatrixPort {
     return Array.isArray(res.joined_rooms) ? res.joined_rooms.filter((r) => typeof r === "string") : [];
   }
 
+  async resolveAlias(alias: string): Promise<string | null> {
+    let res: unknown;
+    try {
+      res = await this.req<unknown>("GET", `/_matrix/client/v3/directory/room/${seg(alias)}`, {
+        kind: "bot",
+      });
+    } catch (err) {
+      if (err instanceof MatrixRequestError && err.status === 404) return null;
+      throw err;
+    }
+    if (!isRecord(res) || typeof res.room_id !== "string")
+      throw new MatrixRequestError(`the directory entry of ${alias} has no room id`, 200, null);
+    return res.room_id;
+  }
+
   async join(roomId: string): Promise<void> {
     await this.req("POST", `/_matrix/client/v3/join/${seg(roomId)}`, { kind: "bot" }, { body: {} });
   }

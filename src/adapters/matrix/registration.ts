@@ -16,6 +16,8 @@ export const registrationSchema = z.object({
   sender_localpart: z.string().min(1),
   rate_limited: z.boolean().optional(),
   "de.sorunome.msc2409.push_ephemeral": z.boolean().optional(),
+  /** MSC3202: device lists and one-time key counts in transactions, for the bot's encrypted device. */
+  "org.matrix.msc3202": z.boolean().optional(),
   namespaces: z.object({
     users: z.array(namespace).default([]),
     rooms: z.array(namespace).default([]),
@@ -45,6 +47,7 @@ export function generateRegistration(opts: GenerateOptions): Registration {
     sender_localpart: opts.localpart,
     rate_limited: false,
     "de.sorunome.msc2409.push_ephemeral": true,
+    "org.matrix.msc3202": true,
     namespaces: {
       users: [
         { exclusive: true, regex: `@${escapeRegex(opts.localpart)}:${server}` },

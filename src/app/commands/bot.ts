@@ -1,17 +1,21 @@
-// The bot in rooms: accepts invites by policy, answers commands (permissions, then rate limit and lateness, escaped replies).
+// The bot in rooms: accepts invites by policy, answers commands about its room or another (permissions there, then rate limit and lateness, escaped replies).
 import { formatDuration } from "../../domain/commands/render";
 import { commandDelay } from "../../domain/commands/lateness";
 import { parseInvocation } from "../../domain/commands/parse";
 import { ReplyBuilder, type Reply } from "../../domain/commands/html";
-import { atLeast } from "../../domain/rooms/power";
+import { permissionFor, refusalText } from "../../domain/commands/permission";
+import { splitTarget } from "../../domain/commands/target";
 import { historyAccess, type HistoryAccess } from "../../domain/rooms/visibility";
 import type { Clock } from "../ports/clock";
+import type { CryptoPort, CryptoSource } from "../ports/crypto";
 import type { Logger } from "../ports/logger";
 import type { MatrixPort } from "../ports/matrix";
 import type { Metrics } from "../ports/metrics";
 import type { Store } from "../ports/store";
 import type { RoomAccessCache } from "../reconcile/room-access";
+import { EncryptedNotices } from "./encrypted-notices";
 import { RateLimits, type RateBucket } from "./rate-limits";
+import { Targeting } from "./targeting";
 import { type AnyCommand, type CommandContext, type CommandRoom, isRefusal } from "./types";
 
 export interface BotOptions {
@@ -23,6 +27,8 @@ export interface BotOptions {
   readonly domain: string;
   /** A command that changes calls and reaches us later than this after the homeserver got it is not run; 0 = no limit. */
   readonly maxCommandAgeMs: number;
+  /** How long an encrypted command waits for its room key (default 15 s). */
+  readonly keyWaitMs?: number;
 }
 
 export interface BotDeps {
@@ -36,10 +42,19 @@ export interface BotDeps {
   readonly options: BotOptions;
   /** Called after the bot joined a room (to read its state). */
   readonly onJoined: (roomId: string) => Promise<void>;
+  /** The bot's encrypted device, once it runs (absent: encrypted rooms get a notice only). */
+  readonly crypto?: CryptoSource;
 }
 
 const asRecord = (v: unknown): Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+/** A reply about another room, with a first line that names it (null: the room it was asked in, as it is). */
+function aboutNote(label: string | null, reply: Reply): Reply {
+  if (label === null) return reply;
+  const head = new ReplyBuilder().heading(`About ${label}:`).build();
+  return { text: `${head.text}\n${reply.text}`, html: `${head.html}<br>\n${reply.html}` };
+}
 
 /** A read answered late, with a first line that says so. */
 function lateNote(delay: number, reply: Reply): Reply {
@@ -56,9 +71,26 @@ export class Bot {
   private readonly limits: RateLimits;
   private readonly byName: Map<string, AnyCommand>;
   private readonly opts: BotOptions;
+  private readonly targeting: Targeting;
+  private readonly encrypted: EncryptedNotices;
+  /** Rooms a command came from encrypted: answers there are encrypted too. */
+  private readonly encryptedRooms = new Set<string>();
 
   constructor(private readonly d: BotDeps) {
     this.opts = d.options;
+    this.targeting = new Targeting({
+      matrix: d.matrix,
+      access: d.access,
+      logger: d.logger,
+      admins: d.options.admins,
+      moderatorLevel: d.options.moderatorLevel,
+    });
+    this.encrypted = new EncryptedNotices({
+      matrix: d.matrix,
+      clock: d.clock,
+      logger: d.logger,
+      prefix: d.options.prefix,
+    });
     this.limits = new RateLimits(d.options.ratePerMinute);
     this.byName = new Map(d.table.map((c) => [c.name, c]));
   }
@@ -67,6 +99,64 @@ export class Bot {
   looksLikeCommand(event: Record<string, unknown>): boolean {
     const body = asRecord(event.content).body;
     return typeof body === "string" && body.trimStart().startsWith(this.opts.prefix);
+  }
+
+  /** Whether an encrypted message should reach `onEncrypted` (lets the intake skip the others). */
+  wantsEncrypted(event: Record<string, unknown>): boolean {
+    return this.device() === null ? this.encrypted.wants(event) : this.encrypted.forBot(event);
+  }
+
+  /**
+   * An encrypted message: decrypted by the bot's device when it has one (a command is then answered, encrypted);
+   * one it cannot read gets the room's notice, at most once a day, saying why and where to ask instead.
+   */
+  onEncrypted(event: Record<string, unknown>, receivedAt: number = this.d.clock.now()): void {
+    void this.readEncrypted(event, receivedAt).catch((err: unknown) => {
+      this.d.logger.warn("could not post the encrypted room notice", {
+        room: event.room_id,
+        error: String(err),
+      });
+    });
+  }
+
+  private device(): CryptoPort | null {
+    return this.d.crypto?.current() ?? null;
+  }
+
+  private async readEncrypted(event: Record<string, unknown>, receivedAt: number): Promise<void> {
+    const device = this.device();
+    if (device === null || !this.encrypted.forBot(event)) {
+      await this.encrypted.notify(event);
+      return;
+    }
+    const plain = await device.decrypt(event, this.opts.keyWaitMs ?? 15_000);
+    if (plain.kind === "undecryptable") {
+      this.d.logger.info("encrypted message not decrypted", {
+        room: event.room_id,
+        sender: event.sender,
+        reason: plain.reason,
+        detail: plain.detail,
+      });
+      await this.encrypted.notify(event, plain.reason);
+      return;
+    }
+    // Only messages can be commands; other encrypted events (reactions, call keys) are not the bot's.
+    if (plain.type !== "m.room.message" || typeof event.room_id !== "string") return;
+    this.encryptedRooms.add(event.room_id);
+    await this.answer({ ...event, type: plain.type, content: plain.content }, receivedAt);
+  }
+
+  /** The bot's own membership in a room changed. */
+  onOwnMembership(roomId: string, membership: unknown): void {
+    this.encrypted.onOwnMembership(roomId, membership);
+  }
+
+  /** The intake's early look at a membership event: the bot joining a room counts for the rest of its transaction. */
+  noteMembership(event: Record<string, unknown>): void {
+    if (event.state_key !== this.d.matrix.botUserId || typeof event.room_id !== "string") return;
+    const content = event.content;
+    if (typeof content === "object" && content !== null && "membership" in content)
+      this.onOwnMembership(event.room_id, content.membership);
   }
 
   onInvite(event: Record<string, unknown>): void {
@@ -101,13 +191,6 @@ export class Bot {
     void this.answer(event, receivedAt).catch((err: unknown) => {
       this.d.logger.error("command failed", { room: event.room_id, error: err });
     });
-  }
-
-  private async isModerator(roomId: string, userId: string, now: number): Promise<boolean> {
-    if (this.opts.admins.includes(userId)) return true;
-    const access = await this.d.access.get(roomId, null, now);
-    if (!access.botJoined) return false;
-    return atLeast(this.d.access.levelOf(access, userId), this.opts.moderatorLevel);
   }
 
   /**
@@ -148,29 +231,32 @@ export class Bot {
       );
       return;
     }
+    const about = await this.aboutWhich(cmd, roomId, invocation.args, now);
+    if (about === null) return;
+    const { target, label, args } = about;
     const isAdmin = this.opts.admins.includes(sender);
-    const permitted =
-      cmd.permission === "anyone" ||
-      (cmd.permission === "admin" && isAdmin) ||
-      (cmd.permission === "moderator" && (await this.isModerator(roomId, sender, now)));
+    const refusal = permissionFor(
+      await this.targeting.facts({ permission: cmd.permission, sender, askedIn: roomId, target, now }),
+    );
     // Refusals draw on their own bucket: those who may not run a command cannot spend the answers of those who may.
-    const bucket: RateBucket = !permitted ? "rejected" : cmd.permission === "anyone" ? "open" : "privileged";
+    const bucket: RateBucket =
+      refusal !== null ? "rejected" : cmd.permission === "anyone" ? "open" : "privileged";
     if (!(await this.allowed(roomId, bucket, cmd.name, now))) return;
-    if (!permitted) {
+    const audit = (result: string, extra: Record<string, unknown> = {}): void => {
+      const askedIn = target === roomId ? {} : { asked_in: roomId };
+      this.audit(cmd, target, sender, now, result, invocation.args, { ...askedIn, ...extra });
+    };
+    if (refusal !== null) {
       this.d.metrics.command(cmd.name, "refused");
-      this.audit(cmd, roomId, sender, now, "refused", invocation.args);
-      const who =
-        cmd.permission === "admin"
-          ? "an admin of this service"
-          : `power level ${this.opts.moderatorLevel} or more in this room`;
-      await this.reply(roomId, new ReplyBuilder().line(`"${cmd.name}" needs ${who}.`).build());
+      audit("refused");
+      await this.reply(roomId, new ReplyBuilder().line(refusalText(cmd.name, refusal, label)).build());
       return;
     }
     const delay = commandDelay(event.unsigned, receivedAt, now);
     const late = this.opts.maxCommandAgeMs > 0 && delay > this.opts.maxCommandAgeMs;
     if (late && cmd.changesCalls) {
       this.d.metrics.command(cmd.name, "late");
-      this.audit(cmd, roomId, sender, now, "late", invocation.args, { delay_ms: delay });
+      audit("late", { delay_ms: delay });
       await this.reply(
         roomId,
         new ReplyBuilder()
@@ -181,30 +267,72 @@ export class Bot {
       );
       return;
     }
-    const ctx: CommandContext = { roomId, sender, isAdmin, now, room: this.roomFor(roomId, sender, now) };
-    const result = await cmd.invoke(ctx, invocation.args);
+    const ctx: CommandContext = {
+      roomId: target,
+      askedIn: roomId,
+      sender,
+      isAdmin,
+      now,
+      room: this.roomFor(target, sender, now),
+    };
+    const result = await cmd.invoke(ctx, args);
     if ("usageError" in result) {
       this.d.metrics.command(cmd.name, "usage");
-      await this.reply(
-        roomId,
-        new ReplyBuilder()
-          .line(`${cmd.name} ${result.usageError}. Usage:`)
-          .code(`${this.opts.prefix} ${cmd.usage}`)
-          .build(),
-      );
+      await this.usage(roomId, cmd, result.usageError);
       return;
     }
     if (isRefusal(result)) {
       this.d.metrics.command(cmd.name, "refused");
-      if (cmd.permission !== "anyone")
-        this.audit(cmd, roomId, sender, now, "refused", invocation.args, { reply: result.refused.text });
-      await this.reply(roomId, result.refused);
+      if (cmd.permission !== "anyone") audit("refused", { reply: result.refused.text });
+      await this.reply(roomId, aboutNote(label, result.refused));
       return;
     }
     this.d.metrics.command(cmd.name, "ok");
-    if (cmd.permission !== "anyone") this.audit(cmd, roomId, sender, now, "ok", invocation.args);
+    if (cmd.permission !== "anyone") audit("ok");
     // A late read is still answered: it changes nothing, and the note says the answer shows the state now.
-    await this.reply(roomId, late ? lateNote(delay, result) : result);
+    await this.reply(roomId, aboutNote(label, late ? lateNote(delay, result) : result));
+  }
+
+  /**
+   * The room a command is about: the one it was asked in, or the room its arguments name (an alias looked up in
+   * the directory, within the room's lookup bucket). Null when the sender was already answered (a bad room
+   * argument, an alias no room has) or the bucket is spent. `label` names the target in replies (null: here).
+   */
+  private async aboutWhich(
+    cmd: AnyCommand,
+    roomId: string,
+    words: readonly string[],
+    now: number,
+  ): Promise<{ target: string; label: string | null; args: readonly string[] } | null> {
+    if (!cmd.aboutRoom) return { target: roomId, label: null, args: words };
+    const split = splitTarget(words);
+    if (!split.ok) {
+      if (!(await this.allowed(roomId, "rejected", cmd.name, now))) return null;
+      this.d.metrics.command(cmd.name, "usage");
+      await this.usage(roomId, cmd, split.error);
+      return null;
+    }
+    const { target, rest } = split.value;
+    if (target === null) return { target: roomId, label: null, args: rest };
+    if (target.kind === "alias" && !(await this.allowed(roomId, "lookup", cmd.name, now))) return null;
+    const resolved = await this.targeting.resolve(target);
+    if (!resolved.ok) {
+      this.d.metrics.command(cmd.name, "refused");
+      await this.reply(roomId, new ReplyBuilder().line(resolved.reason).build());
+      return null;
+    }
+    if (resolved.roomId === roomId) return { target: roomId, label: null, args: rest };
+    return { target: resolved.roomId, label: resolved.label, args: rest };
+  }
+
+  private async usage(roomId: string, cmd: AnyCommand, error: string): Promise<void> {
+    await this.reply(
+      roomId,
+      new ReplyBuilder()
+        .line(`${cmd.name} ${error}. Usage:`)
+        .code(`${this.opts.prefix} ${cmd.usage}`)
+        .build(),
+    );
   }
 
   /** What a command may read of its room: the power rules (shared cache), the history visibility (fresh). */
@@ -252,7 +380,24 @@ export class Bot {
     this.d.logger.info("command", { room: roomId, sender, command: cmd.name, result, args, ...extra });
   }
 
+  /** A notice; encrypted in rooms whose commands came encrypted (never plain there: a failure says only that). */
   private async reply(roomId: string, reply: Reply): Promise<void> {
-    await this.d.matrix.sendNotice(roomId, reply.text, reply.html);
+    const device = this.device();
+    if (device === null || !this.encryptedRooms.has(roomId)) {
+      await this.d.matrix.sendNotice(roomId, reply.text, reply.html);
+      return;
+    }
+    try {
+      await device.sendEncrypted(roomId, "m.room.message", {
+        msgtype: "m.notice",
+        body: reply.text,
+        format: "org.matrix.custom.html",
+        formatted_body: reply.html,
+      });
+    } catch (err) {
+      this.d.logger.warn("could not send an encrypted answer", { room: roomId, error: String(err) });
+      const note = "The answer to this command could not be encrypted, so it is not posted here.";
+      await this.d.matrix.sendNotice(roomId, note, note);
+    }
   }
 }

@@ -2,9 +2,11 @@
 
 /**
  * `open`: commands anyone may run; `privileged`: moderator and admin commands by those allowed to run them;
- * `rejected`: unknown commands and refusals. Each holds `perMinute` answers per room per minute.
+ * `rejected`: unknown commands and refusals; `lookup`: room aliases looked up in the homeserver's directory for
+ * commands about another room (before anyone's permission is known). Each holds `perMinute` answers per room per
+ * minute.
  */
-export type RateBucket = "open" | "privileged" | "rejected";
+export type RateBucket = "open" | "privileged" | "rejected" | "lookup";
 
 interface Window {
   start: number;

@@ -105,25 +105,29 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       summary: "this list",
       permission: "anyone",
       changesCalls: false,
+      aboutRoom: false,
       parse: noArgs,
       run: () => Promise.resolve(help()),
     }),
     command({
       name: "status",
-      usage: "status",
-      summary: "the room's live calls: each member's device, since when, SFU state, expiry and verdict",
+      usage: "status [room]",
+      summary:
+        "the room's live calls (or those of the room named by id or alias): each member's device, since when, SFU state, expiry and verdict",
       permission: "anyone",
       changesCalls: false,
+      aboutRoom: true,
       parse: noArgs,
       run: (ctx) => Promise.resolve(renderStatus(deps.queries.status(ctx.roomId), ctx.now)),
     }),
     command({
       name: "history",
-      usage: "history [n]",
+      usage: "history [room] [n]",
       summary:
         "the room's last n calls (default 5): start, duration, participants, how each left, what kind of call",
       permission: "anyone",
       changesCalls: false,
+      aboutRoom: true,
       parse: (args) => optionalCount(args, 5, 50),
       run: async (ctx, n) => {
         const access = await ctx.room.historyAccess();
@@ -134,11 +138,12 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
     }),
     command({
       name: "ghosts",
-      usage: "ghosts",
+      usage: "ghosts [room]",
       summary:
-        "ghost memberships in this room, with the reason and whether they can be cleared (admins: and a count of the other rooms')",
+        "ghost memberships in this room (or the one named), with the reason and whether they can be cleared (admins: and a count of the other rooms')",
       permission: "anyone",
       changesCalls: false,
+      aboutRoom: true,
       parse: noArgs,
       run: async (ctx) => {
         const here = await deps.queries.ghosts([ctx.roomId]);
@@ -154,10 +159,11 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
     }),
     command({
       name: "clean",
-      usage: "clean [--dry-run]",
-      summary: "judge this room now and clear its ghosts",
+      usage: "clean [room] [--dry-run]",
+      summary: "judge this room (or the one named) now and clear its ghosts",
       permission: "moderator",
       changesCalls: true,
+      aboutRoom: true,
       parse: dryRunFlag,
       run: async (ctx, dryRun) => {
         const ghosts = deps.queries.judged(ctx.roomId).filter((j) => j.verdict.kind === "ghost");
@@ -179,6 +185,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
         "end the call for everyone: clear every membership in this room and remove its participants from our SFU",
       permission: "moderator",
       changesCalls: true,
+      aboutRoom: false,
       parse: noArgs,
       run: (ctx) => endFor(deps, ctx, deps.queries.judged(ctx.roomId), "end", "End call"),
     }),
@@ -188,6 +195,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
       summary: "remove that user from this room's call: their memberships and SFU participants",
       permission: "moderator",
       changesCalls: true,
+      aboutRoom: false,
       parse: userArg,
       run: (ctx, userId) => {
         const judged = deps.queries.judged(ctx.roomId).filter((j) => j.member.userId === userId);
@@ -201,6 +209,7 @@ export function commandTable(deps: TableDeps): readonly AnyCommand[] {
         "rooms and calls tracked, ghosts cleared by reason and method, median ghost lifetime, false positives",
       permission: "admin",
       changesCalls: false,
+      aboutRoom: false,
       parse: noArgs,
       run: (ctx) => Promise.resolve(renderStats(deps.queries.stats(ctx.now))),
     }),

@@ -1,11 +1,11 @@
 // The shape of a bot command: one table entry drives dispatch, permission checks, lateness and help.
 import type { Reply } from "../../domain/commands/html";
 import type { ArgsResult } from "../../domain/commands/parse";
+import type { Permission } from "../../domain/commands/permission";
 import type { RoomRules } from "../../domain/rooms/power";
 import type { HistoryAccess } from "../../domain/rooms/visibility";
 
-/** anyone in the room; moderators (room power level ≥ the configured level, or admins); admins (from the config). */
-export type Permission = "anyone" | "moderator" | "admin";
+export type { Permission } from "../../domain/commands/permission";
 
 /** What a command may read of its room, when it needs it. */
 export interface CommandRoom {
@@ -16,7 +16,10 @@ export interface CommandRoom {
 }
 
 export interface CommandContext {
+  /** The room the command is about: where it was asked, or the room it names. */
   readonly roomId: string;
+  /** The room the command was asked in, where the reply goes. */
+  readonly askedIn: string;
   readonly sender: string;
   readonly isAdmin: boolean;
   readonly now: number;
@@ -39,6 +42,11 @@ export interface Command<A> {
   readonly permission: Permission;
   /** It changes calls (clears memberships, removes participants): not run when it arrives late. */
   readonly changesCalls: boolean;
+  /**
+   * It may be about another room, named by id or alias among its arguments (`[room]` in its usage); the bot
+   * takes that argument out, resolves it and checks the permission there before `parse` sees the rest.
+   */
+  readonly aboutRoom: boolean;
   parse(args: readonly string[]): ArgsResult<A>;
   run(ctx: CommandContext, args: A): Promise<CommandResult>;
 }
@@ -50,6 +58,7 @@ export interface AnyCommand {
   readonly summary: string;
   readonly permission: Permission;
   readonly changesCalls: boolean;
+  readonly aboutRoom: boolean;
   invoke(
     ctx: CommandContext,
     args: readonly string[],
@@ -63,6 +72,7 @@ export function command<A>(c: Command<A>): AnyCommand {
     summary: c.summary,
     permission: c.permission,
     changesCalls: c.changesCalls,
+    aboutRoom: c.aboutRoom,
     invoke: async (ctx, args) => {
       const parsed = c.parse(args);
       if (!parsed.ok) return { usageError: parsed.error };

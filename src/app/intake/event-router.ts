@@ -1,4 +1,4 @@
-// Routes one journaled event: call membership and room events to the call state, messages to commands, invites.
+// Routes one journaled event: call membership and room events to the call state, messages (plain or encrypted) and invites to the bot.
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
 import type { Metrics } from "../ports/metrics";
@@ -12,6 +12,10 @@ export interface BotEvents {
   /** `receivedAt`: when the event was journaled (our clock), so the bot can tell how late a command is. */
   onMessage(event: Record<string, unknown>, receivedAt: number): void;
   onInvite(event: Record<string, unknown>): void;
+  /** An encrypted room event that is no sticky call membership (a message for the bot's device, if it has one). */
+  onEncrypted(event: Record<string, unknown>, receivedAt: number): void;
+  /** The bot's own room membership changed (joined, invited, left, banned). */
+  onOwnMembership(roomId: string, membership: unknown): void;
 }
 
 export interface EventRouterDeps {
@@ -46,11 +50,21 @@ export class EventRouter {
       this.d.metrics.matrixEvent(type, "applied");
       return;
     }
+    if (type === "m.room.encrypted" && !("msc4354_sticky" in e)) {
+      // Not a call membership: a message the bot decrypts if it can, answered with a notice rather than silence.
+      if (e.sender !== this.d.botUserId)
+        this.deferred.push(() => {
+          this.d.bot.onEncrypted(e, entry.receivedAt);
+        });
+      this.d.metrics.matrixEvent(type, "unreadable");
+      return;
+    }
     if (type === "m.room.power_levels" || type === "m.room.create") this.d.access.invalidate(entry.roomId);
     if (type === "m.room.member" && e.state_key === this.d.botUserId) {
       this.d.access.invalidate(entry.roomId);
       const content =
         typeof e.content === "object" && e.content !== null ? (e.content as Record<string, unknown>) : {};
+      this.d.bot.onOwnMembership(entry.roomId, content.membership);
       if (content.membership === "invite")
         this.deferred.push(() => {
           this.d.bot.onInvite(e);

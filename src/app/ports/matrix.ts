@@ -39,6 +39,8 @@ export interface MatrixPort {
   delayedEvents(userId: string): Promise<readonly DelayedEvent[] | null>;
   delayedEventAction(delayId: string, action: "send" | "cancel", userId: string): Promise<void>;
   joinedRooms(): Promise<readonly string[]>;
+  /** The room an alias names, from the homeserver's room directory; null when no room has it. */
+  resolveAlias(alias: string): Promise<string | null>;
   join(roomId: string): Promise<void>;
   leave(roomId: string): Promise<void>;
   sendNotice(roomId: string, text: string, html: string): Promise<void>;

@@ -76,7 +76,14 @@ export function synapseConfig(
     rc_delayed_event_mgmt: unlimited,
     rc_room_creation: unlimited,
     rc_invites: { per_room: unlimited, per_user: unlimited, per_issuer: unlimited },
-    experimental_features: { msc4222_enabled: true, msc4354_enabled: true, msc4143_enabled: true },
+    experimental_features: {
+      msc4222_enabled: true,
+      msc4354_enabled: true,
+      msc4143_enabled: true,
+      // The bot's encrypted device: to-device messages, device lists and key counts in transactions.
+      msc2409_to_device_messages_enabled: true,
+      msc3202_transaction_extensions: true,
+    },
     matrix_rtc: {
       transports: [
         { type: "livekit", livekit_service_url: opts.livekitServiceUrl ?? DEFAULT_LIVEKIT_SERVICE_URL },

@@ -9,6 +9,7 @@ import type { Judge } from "../../../src/app/reconcile/judge";
 import type { Reconciler } from "../../../src/app/reconcile/reconciler";
 import type { RoomAccessCache } from "../../../src/app/reconcile/room-access";
 import type { Resync } from "../../../src/app/resync";
+import type { CryptoSource } from "../../../src/app/ports/crypto";
 import { ServerClockOffset } from "../../../src/app/server-clock";
 import type { DeploymentDirectory } from "../../../src/app/sfu/deployments";
 import type { SfuService } from "../../../src/app/sfu/sfu-service";
@@ -45,6 +46,8 @@ export interface HarnessOptions {
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
   readonly removeOrphans?: boolean;
+  /** The bot's encrypted device, as the service's crypto slot would hand it out. */
+  readonly crypto?: CryptoSource;
   readonly bot?: Partial<BotOptions>;
 }
 
@@ -155,6 +158,7 @@ export class AppRing {
       metrics: this.metrics,
       isLocalUser: this.isLocalUser,
       serverClock: this.serverClock,
+      ...(o.crypto ? { crypto: o.crypto } : {}),
     });
     ({
       directory: this.directory,

@@ -275,10 +275,10 @@ describe("Bot replies", () => {
   });
 
   test.each([
-    ["!rtc history abc", "history expects one number. Usage:\n!rtc history [n]"],
-    ["!rtc history 99", "history the number must be between 1 and 50. Usage:\n!rtc history [n]"],
-    ["!rtc status now", "status takes no arguments. Usage:\n!rtc status"],
-    ["!rtc clean --force", "clean the only option is --dry-run. Usage:\n!rtc clean [--dry-run]"],
+    ["!rtc history abc", "history expects one number. Usage:\n!rtc history [room] [n]"],
+    ["!rtc history 99", "history the number must be between 1 and 50. Usage:\n!rtc history [room] [n]"],
+    ["!rtc status now", "status takes no arguments. Usage:\n!rtc status [room]"],
+    ["!rtc clean --force", "clean the only option is --dry-run. Usage:\n!rtc clean [room] [--dry-run]"],
   ])("bad arguments get the usage: %s", async (body, expected) => {
     const h = botRoom();
     expect(await say(h, MOD, body)).toBe(expected);

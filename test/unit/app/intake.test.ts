@@ -207,12 +207,14 @@ describe("EventRouter", () => {
     expect(logged.every((l) => l.fields.event_id === first.event_id)).toBe(true);
   });
 
-  test("hands messages and invites to the bot only after the batch, never the bot's own messages", () => {
+  test("hands messages, encrypted messages and invites to the bot only after the batch, never the bot's own", () => {
     const h = new Harness();
     const seen: string[] = [];
     const bot: BotEvents = {
       onMessage: (e) => seen.push(`message ${String(e.sender)}`),
       onInvite: (e) => seen.push(`invite ${String(e.sender)}`),
+      onEncrypted: (e) => seen.push(`encrypted ${String(e.sender)}`),
+      onOwnMembership: (roomId, membership) => seen.push(`own ${roomId} ${String(membership)}`),
     };
     const router = new EventRouter({
       state: h.state,
@@ -224,16 +226,28 @@ describe("EventRouter", () => {
       botUserId: BOT,
       bot,
     });
+    const encrypted = (sender: string, sticky = false): ClientEvent => ({
+      event_id: nextEventId(),
+      type: "m.room.encrypted",
+      room_id: ROOM,
+      sender,
+      origin_server_ts: T0,
+      content: { algorithm: "m.megolm.v1.aes-sha2", ciphertext: "AwgA" },
+      ...(sticky ? { msc4354_sticky: { duration_ms: 3_600_000 } } : {}),
+    });
     const entries = [
       message(BOT, "!rtc help"),
       message(ALICE, "!rtc help"),
       { ...roomMember(BOT, "invite", { sender: BOB }), state_key: BOT },
+      encrypted(BOT),
+      encrypted(BOB),
+      encrypted(ALICE, true),
     ];
     entries.forEach((event, i) => {
       router.handle({ seq: i + 1, eventId: event.event_id, roomId: ROOM, receivedAt: T0, event });
     });
-    expect(seen).toEqual([]);
+    expect(seen).toEqual([`own ${ROOM} invite`]);
     router.afterBatch();
-    expect(seen).toEqual([`message ${ALICE}`, `invite ${BOB}`]);
+    expect(seen).toEqual([`own ${ROOM} invite`, `message ${ALICE}`, `invite ${BOB}`, `encrypted ${BOB}`]);
   });
 });

@@ -46,8 +46,10 @@ describe("buildApp as the harness's app", () => {
     },
   );
 
-  test("journals an encrypted event only when it is sticky (a call membership a server cannot read)", () => {
+  test("journals an encrypted event only when it is sticky, or in a room the bot is in (to tell it or decrypt it)", async () => {
     const h = new Harness();
+    h.bot.wantsEncrypted({ type: "m.room.encrypted", room_id: ROOM, sender: ALICE }); // the bot's rooms are read
+    await h.settle();
     const encrypted = {
       type: "m.room.encrypted",
       room_id: ROOM,

@@ -34,6 +34,7 @@ export type MatrixCall =
       readonly userId: string;
     }
   | { readonly method: "joinedRooms" }
+  | { readonly method: "resolveAlias"; readonly alias: string }
   | { readonly method: "join"; readonly roomId: string }
   | { readonly method: "leave"; readonly roomId: string }
   | { readonly method: "sendNotice"; readonly roomId: string; readonly text: string; readonly html: string };

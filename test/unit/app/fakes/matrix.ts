@@ -24,6 +24,8 @@ export class FakeMatrix implements MatrixPort {
   supportsDelayed = true;
   /** How far the homeserver's clock is ahead of ours (its events' origin_server_ts). */
   serverSkewMs = 0;
+  /** The room directory: alias → room id. */
+  readonly aliases = new Map<string, string>();
   private readonly rooms = new Map<string, Map<string, ClientEvent>>();
   private readonly delayed = new Map<string, DelayedEvent[]>();
   private readonly faults: Fault[] = [];
@@ -169,6 +171,11 @@ export class FakeMatrix implements MatrixPort {
   async joinedRooms(): Promise<readonly string[]> {
     await this.enter({ method: "joinedRooms" });
     return [...this.rooms.keys()].filter((r) => this.isJoined(r, this.botUserId));
+  }
+
+  async resolveAlias(alias: string): Promise<string | null> {
+    await this.enter({ method: "resolveAlias", alias });
+    return this.aliases.get(alias) ?? null;
   }
 
   async join(roomId: string): Promise<void> {
