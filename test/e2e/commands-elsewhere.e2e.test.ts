@@ -1,28 +1,8 @@
 // One management room on the real stack: commands about another room, by alias and id, judged in that room.
-import {
-  ask,
-  eventually,
-  inviteBot,
-  joinCall,
-  MatrixHttp,
-  newRoom,
-  newUser,
-  uniqueLocalpart,
-  type MatrixSession,
-} from "./harness";
+import { ask, commandRoom, eventually, joinCall, newUser, uniqueLocalpart } from "./harness";
 import { useStack } from "./harness/use-stack";
 
 const stack = useStack({ profile: "delayed-events" });
-
-async function roomWith(owner: MatrixSession, members: MatrixSession[], extra = {}): Promise<string> {
-  const roomId = await newRoom(owner, extra);
-  for (const u of members) {
-    await MatrixHttp.of(owner).invite(roomId, u.userId);
-    await MatrixHttp.of(u).join(roomId);
-  }
-  await inviteBot(stack, owner, roomId);
-  return roomId;
-}
 
 test("a management room asks about a call room by alias and id; the permission is the call room's", async () => {
   const [owner, guest, outsider] = [
@@ -31,10 +11,10 @@ test("a management room asks about a call room by alias and id; the permission i
     await newUser(stack, "outsider", "OUTSIDER"),
   ];
   const aliasName = uniqueLocalpart("standup");
-  const callRoom = await roomWith(owner, [guest], { room_alias_name: aliasName });
+  const callRoom = await commandRoom(stack, owner, [guest], {}, { room_alias_name: aliasName });
   const alias = `#${aliasName}:${stack.synapse.serverName}`;
   // The outsider is the management room's creator: unlimited power there, none in the call room.
-  const mgmt = await roomWith(outsider, [guest, owner]);
+  const mgmt = await commandRoom(stack, outsider, [guest, owner]);
   const call = await joinCall(stack, owner, callRoom);
 
   const status = await eventually(

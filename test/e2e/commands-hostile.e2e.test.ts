@@ -5,17 +5,16 @@ import {
   ask,
   auditOf,
   CALL_MEMBER,
+  commandRoom,
   eventually,
-  inviteBot,
+  type InCall,
   isEmpty,
   joinCall,
+  leavesSince,
   livekitRoomName,
   MatrixHttp,
-  newRoom,
   newUser,
   sleep,
-  type InCall,
-  type MatrixSession,
 } from "./harness";
 import { useStack } from "./harness/use-stack";
 
@@ -30,47 +29,21 @@ beforeAll(() => {
   lk = new RoomServiceClient(stack.livekit.httpUrl, stack.livekit.apiKey, stack.livekit.apiSecret);
 });
 
-/** A room `owner` created (a v12 creator), with `levels` in its power levels, the others joined and the bot in. */
-async function roomOf(
-  owner: MatrixSession,
-  others: readonly MatrixSession[],
-  levels: Record<string, number> = {},
-): Promise<string> {
-  const roomId = await newRoom(owner, {
-    power_level_content_override: {
-      events: { [CALL_MEMBER]: 0, "org.matrix.msc4143.rtc.member": 0 },
-      users: levels,
-    },
-  });
-  for (const u of others) {
-    await MatrixHttp.of(owner).invite(roomId, u.userId);
-    await MatrixHttp.of(u).join(roomId);
-  }
-  await inviteBot(stack, owner, roomId);
-  return roomId;
-}
-
-/** Leave events (empty content) written for a state key since `since`. */
-async function leavesOf(api: MatrixHttp, roomId: string, stateKey: string, since: number) {
-  const events = await api.messages(roomId, { limit: 100 });
-  return events.filter(
-    (e) =>
-      e.type === CALL_MEMBER &&
-      e.state_key === stateKey &&
-      e.origin_server_ts >= since &&
-      Object.keys(e.content).length === 0,
-  );
-}
-
 /** The memberships are still there, nothing wrote a leave since `since`, and LiveKit still has every participant. */
 async function expectUntouched(api: MatrixHttp, roomId: string, calls: readonly InCall[], since: number) {
   for (const c of calls) {
-    expect(await leavesOf(api, roomId, c.stateKey, since)).toEqual([]);
+    expect(await leavesSince(api, roomId, c.stateKey, since)).toEqual([]);
     expect(isEmpty(await api.getStateEvent(roomId, CALL_MEMBER, c.stateKey))).toBe(false);
   }
   const participants = await lk.listParticipants(livekitRoomName(roomId));
   expect(participants.map((p) => p.identity).sort()).toEqual(calls.map((c) => c.identity).sort());
 }
+
+/** The commands audited in the room: who, which, and how it ended. */
+const commandsAudited = (roomId: string) =>
+  auditOf(stack, roomId)
+    .filter((a) => a.action === "command")
+    .map((a) => [a.actor, a.reason, a.result]);
 
 async function hangUp(calls: readonly InCall[]): Promise<void> {
   await Promise.all(calls.map((c) => c.client.terminate()));
@@ -83,7 +56,7 @@ test("a moderator (50) cannot kick a level-100 user's call, nor end a call they 
     await newUser(stack, "pboss", "PBOSS"),
     await newUser(stack, "pmod", "PMOD"),
   ];
-  const roomId = await roomOf(owner, [boss, mod], { [boss.userId]: 100, [mod.userId]: 50 });
+  const roomId = await commandRoom(stack, owner, [boss, mod], { [boss.userId]: 100, [mod.userId]: 50 });
   const calls = [await joinCall(stack, boss, roomId)];
   const api = MatrixHttp.of(owner);
   const since = Date.now();
@@ -99,11 +72,7 @@ test("a moderator (50) cannot kick a level-100 user's call, nor end a call they 
     console.log(`moderator against level 100: ${JSON.stringify(kick.text)}`);
     await sleep(2_000);
     await expectUntouched(api, roomId, calls, since);
-    expect(
-      auditOf(stack, roomId)
-        .filter((a) => a.action === "command")
-        .map((a) => [a.actor, a.reason, a.result]),
-    ).toEqual([
+    expect(commandsAudited(roomId)).toEqual([
       [mod.userId, "kick", "refused"],
       [mod.userId, "end", "refused"],
     ]);
@@ -115,7 +84,7 @@ test("a moderator (50) cannot kick a level-100 user's call, nor end a call they 
 
 test("an end sent while the service is down and replayed after its restart is not run, and its sender is told why", async () => {
   const [owner, guest] = [await newUser(stack, "lowner", "LOWNER"), await newUser(stack, "lguest", "LGUEST")];
-  const roomId = await roomOf(owner, [guest]);
+  const roomId = await commandRoom(stack, owner, [guest]);
   const calls = [await joinCall(stack, owner, roomId), await joinCall(stack, guest, roomId)];
   const api = MatrixHttp.of(owner);
   const since = Date.now();
@@ -151,11 +120,7 @@ test("an end sent while the service is down and replayed after its restart is no
     expect(Number(late?.[1] ?? 0) * 60 + Number(late?.[2])).toBeGreaterThanOrEqual(MAX_COMMAND_AGE_S + 3);
     await sleep(2_000);
     await expectUntouched(api, roomId, calls, since);
-    expect(
-      auditOf(stack, roomId)
-        .filter((a) => a.action === "command")
-        .map((a) => [a.actor, a.reason, a.result]),
-    ).toEqual([[owner.userId, "end", "late"]]);
+    expect(commandsAudited(roomId)).toEqual([[owner.userId, "end", "late"]]);
     // A fresh end from the same sender still works.
     const fresh = await ask(stack, owner, roomId, "!rtc end");
     expect(fresh.text).toContain("Removed 2 participant(s) from the SFU.");

@@ -3,16 +3,14 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import {
   ask,
   auditOf,
-  CALL_MEMBER,
+  commandRoom,
   eventually,
-  inviteBot,
   joinCall,
+  leavesSince,
   livekitRoomName,
   MatrixHttp,
-  newRoom,
   newUser,
   sleep,
-  type MatrixSession,
 } from "./harness";
 import { useStack } from "./harness/use-stack";
 
@@ -23,31 +21,9 @@ beforeAll(() => {
   lk = new RoomServiceClient(stack.livekit.httpUrl, stack.livekit.apiKey, stack.livekit.apiSecret);
 });
 
-async function roomOf(owner: MatrixSession, others: MatrixSession[]): Promise<string> {
-  const roomId = await newRoom(owner);
-  for (const u of others) {
-    await MatrixHttp.of(owner).invite(roomId, u.userId);
-    await MatrixHttp.of(u).join(roomId);
-  }
-  await inviteBot(stack, owner, roomId);
-  return roomId;
-}
-
-/** Leave events (empty content) written for a state key since `since`. */
-async function leavesOf(api: MatrixHttp, roomId: string, stateKey: string, since: number) {
-  const events = await api.messages(roomId, { limit: 100 });
-  return events.filter(
-    (e) =>
-      e.type === CALL_MEMBER &&
-      e.state_key === stateKey &&
-      e.origin_server_ts >= since &&
-      Object.keys(e.content).length === 0,
-  );
-}
-
 test("status lists a member as connected; after the call, history shows it with its duration and leave reason", async () => {
   const alice = await newUser(stack, "alice", "ALICE");
-  const roomId = await roomOf(alice, []);
+  const roomId = await commandRoom(stack, alice, []);
   const call = await joinCall(stack, alice, roomId);
   const joinedAt = (await call.client.waitFor("joined-call")).t;
   await eventually(
@@ -86,14 +62,14 @@ test("status lists a member as connected; after the call, history shows it with 
 
 test("a non-moderator's end is refused and changes nothing; a moderator's end clears every membership and empties the SFU room", async () => {
   const [owner, guest] = [await newUser(stack, "owner", "OWNER"), await newUser(stack, "guest", "GUEST")];
-  const roomId = await roomOf(owner, [guest]);
+  const roomId = await commandRoom(stack, owner, [guest]);
   const calls = [await joinCall(stack, owner, roomId), await joinCall(stack, guest, roomId)];
   const api = MatrixHttp.of(owner);
   const before = Date.now();
   const refused = await ask(stack, guest, roomId, "!rtc end");
   expect(refused.text).toContain('"end" needs power level 50 or more in this room');
   await sleep(2_000);
-  for (const c of calls) expect(await leavesOf(api, roomId, c.stateKey, before)).toEqual([]);
+  for (const c of calls) expect(await leavesSince(api, roomId, c.stateKey, before)).toEqual([]);
   expect((await lk.listParticipants(livekitRoomName(roomId))).length).toBe(2);
 
   const since = Date.now();
@@ -102,7 +78,7 @@ test("a non-moderator's end is refused and changes nothing; a moderator's end cl
   expect(ended.text).toContain("Removed 2 participant(s) from the SFU.");
   for (const c of calls) {
     expect(ended.text).toContain(`${c.user.userId} (${c.user.deviceId}): cleared`);
-    expect((await leavesOf(api, roomId, c.stateKey, since)).length).toBeGreaterThanOrEqual(1);
+    expect((await leavesSince(api, roomId, c.stateKey, since)).length).toBeGreaterThanOrEqual(1);
   }
   await eventually(
     async () => ((await lk.listParticipants(livekitRoomName(roomId))).length === 0 ? true : undefined),
@@ -114,15 +90,15 @@ test("a non-moderator's end is refused and changes nothing; a moderator's end cl
 
 test("kick @user removes only that user's membership and participant", async () => {
   const [owner, bob] = [await newUser(stack, "kowner", "KOWNER"), await newUser(stack, "bob", "BOB")];
-  const roomId = await roomOf(owner, [bob]);
+  const roomId = await commandRoom(stack, owner, [bob]);
   const [mine, his] = [await joinCall(stack, owner, roomId), await joinCall(stack, bob, roomId)];
   const api = MatrixHttp.of(owner);
   const since = Date.now();
   const reply = await ask(stack, owner, roomId, `!rtc kick ${bob.userId}`);
   expect(reply.text).toContain(`${bob.userId} (BOB): cleared`);
   expect(reply.text).not.toContain(owner.userId);
-  expect((await leavesOf(api, roomId, his.stateKey, since)).length).toBeGreaterThanOrEqual(1);
-  expect(await leavesOf(api, roomId, mine.stateKey, since)).toEqual([]);
+  expect((await leavesSince(api, roomId, his.stateKey, since)).length).toBeGreaterThanOrEqual(1);
+  expect(await leavesSince(api, roomId, mine.stateKey, since)).toEqual([]);
   const left = await lk.listParticipants(livekitRoomName(roomId));
   expect(left.map((p) => p.identity)).toEqual([mine.identity]);
   await Promise.all([mine, his].map((c) => c.client.terminate()));
@@ -131,7 +107,7 @@ test("kick @user removes only that user's membership and participant", async () 
 
 test("bad arguments and unknown commands get a short usage reply; HTML in arguments is escaped", async () => {
   const owner = await newUser(stack, "usage", "USAGE");
-  const roomId = await roomOf(owner, []);
+  const roomId = await commandRoom(stack, owner, []);
   expect((await ask(stack, owner, roomId, "!rtc history lots")).text).toContain("Usage:");
   const unknown = await ask(stack, owner, roomId, "!rtc <b>frobnicate</b>");
   expect(unknown.text).toContain('Unknown command "<b>frobnicate</b>"');
@@ -154,7 +130,7 @@ describe("hostile commands", () => {
       await newUser(stack, "howner", "HOWNER"),
       await newUser(stack, "hguest", "HGUEST"),
     ];
-    const roomId = await roomOf(owner, [guest]);
+    const roomId = await commandRoom(stack, owner, [guest]);
     const calls = [await joinCall(stack, owner, roomId), await joinCall(stack, guest, roomId)];
     const api = MatrixHttp.of(owner);
     const since = Date.now();
@@ -164,7 +140,7 @@ describe("hostile commands", () => {
     expect(clean.text).toContain('"clean" needs power level 50 or more in this room');
     console.log(`non-moderator: kick and clean refused: ${JSON.stringify(kick.text)}`);
     await sleep(2_000);
-    for (const c of calls) expect(await leavesOf(api, roomId, c.stateKey, since)).toEqual([]);
+    for (const c of calls) expect(await leavesSince(api, roomId, c.stateKey, since)).toEqual([]);
     expect((await lk.listParticipants(livekitRoomName(roomId))).map((p) => p.identity).sort()).toEqual(
       calls.map((c) => c.identity).sort(),
     );
@@ -179,7 +155,7 @@ describe("hostile commands", () => {
 
   test("a moderator's kick and end in one room leave the same user's call in another room alone", async () => {
     const [owner, bob] = [await newUser(stack, "xowner", "XOWNER"), await newUser(stack, "xbob", "XBOB")];
-    const [roomA, roomB] = [await roomOf(owner, [bob]), await roomOf(owner, [bob])];
+    const [roomA, roomB] = [await commandRoom(stack, owner, [bob]), await commandRoom(stack, owner, [bob])];
     const inB = [await joinCall(stack, owner, roomB), await joinCall(stack, bob, roomB)];
     const api = MatrixHttp.of(owner);
     const since = Date.now();
@@ -190,7 +166,7 @@ describe("hostile commands", () => {
     expect(end.text).toContain("Removed 0 participant(s) from the SFU.");
     console.log(`kick and end in room A with the call in room B: ${JSON.stringify(end.text)}`);
     await sleep(2_000);
-    for (const c of inB) expect(await leavesOf(api, roomB, c.stateKey, since)).toEqual([]);
+    for (const c of inB) expect(await leavesSince(api, roomB, c.stateKey, since)).toEqual([]);
     expect((await lk.listParticipants(livekitRoomName(roomB))).length).toBe(2);
     expect(auditOf(stack, roomB).filter((a) => a.action === "clear")).toEqual([]);
     await Promise.all(inB.map((c) => c.client.terminate()));
@@ -199,7 +175,7 @@ describe("hostile commands", () => {
 
   test("HTML and Markdown in arguments come back escaped and literal; nothing is kicked", async () => {
     const owner = await newUser(stack, "inject", "INJECT");
-    const roomId = await roomOf(owner, []);
+    const roomId = await commandRoom(stack, owner, []);
     const call = await joinCall(stack, owner, roomId);
     const since = Date.now();
     const html = await ask(stack, owner, roomId, "!rtc kick @<img/src=x/onerror=alert(1)>:localhost");
@@ -211,7 +187,7 @@ describe("hostile commands", () => {
     expect(md.html).toContain("@**nobody**_&lt;i&gt;x&lt;/i&gt;_:localhost");
     expect(md.html).not.toMatch(/<(i|em|strong)>/);
     console.log(`injected arguments: replies ${JSON.stringify(html.html)} / ${JSON.stringify(md.html)}`);
-    expect(await leavesOf(MatrixHttp.of(owner), roomId, call.stateKey, since)).toEqual([]);
+    expect(await leavesSince(MatrixHttp.of(owner), roomId, call.stateKey, since)).toEqual([]);
     expect((await lk.listParticipants(livekitRoomName(roomId))).length).toBe(1);
     await call.client.terminate();
     await call.participant?.terminate();
@@ -219,7 +195,7 @@ describe("hostile commands", () => {
 
   test("a command flood in one room gets 10 answers, one warning, then silence; another room is still answered", async () => {
     const owner = await newUser(stack, "flood", "FLOOD");
-    const [noisy, quiet] = [await roomOf(owner, []), await roomOf(owner, [])];
+    const [noisy, quiet] = [await commandRoom(stack, owner, []), await commandRoom(stack, owner, [])];
     const api = MatrixHttp.of(owner);
     const start = Date.now();
     for (let i = 0; i < 16; i++) await api.sendMessage(noisy, "!rtc help");

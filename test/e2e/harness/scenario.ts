@@ -152,3 +152,44 @@ export async function inviteBot(stack: Stack, owner: MatrixSession, roomId: stri
     "the bot joined",
   );
 }
+
+/**
+ * A room `owner` created (as Element Call rooms are: anyone may send call memberships), the others joined and the
+ * bot in; `levels` set users' power levels.
+ */
+export async function commandRoom(
+  stack: Stack,
+  owner: MatrixSession,
+  others: readonly MatrixSession[],
+  levels: Record<string, number> = {},
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const overrides =
+    Object.keys(levels).length === 0
+      ? {}
+      : {
+          power_level_content_override: {
+            events: { [CALL_MEMBER]: 0, "org.matrix.msc4143.rtc.member": 0 },
+            users: levels,
+          },
+        };
+  const roomId = await newRoom(owner, { ...overrides, ...extra });
+  for (const u of others) {
+    await MatrixHttp.of(owner).invite(roomId, u.userId);
+    await MatrixHttp.of(u).join(roomId);
+  }
+  await inviteBot(stack, owner, roomId);
+  return roomId;
+}
+
+/** Leave events (empty content) written for a state key since `since`. */
+export async function leavesSince(api: MatrixHttp, roomId: string, stateKey: string, since: number) {
+  const events = await api.messages(roomId, { limit: 100 });
+  return events.filter(
+    (e) =>
+      e.type === CALL_MEMBER &&
+      e.state_key === stateKey &&
+      e.origin_server_ts >= since &&
+      Object.keys(e.content).length === 0,
+  );
+}

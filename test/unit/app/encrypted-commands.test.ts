@@ -9,6 +9,15 @@ import { Harness } from "./harness";
 class FakeDevice implements CryptoPort {
   readonly deviceId = "BOTDEVICE";
   readonly results = new Map<string, Decryption>();
+
+  /** The event decrypts to a text message with this body. */
+  decryptsAs(e: ClientEvent, body: string): void {
+    this.results.set(e.event_id, {
+      kind: "decrypted",
+      type: "m.room.message",
+      content: { msgtype: "m.text", body },
+    });
+  }
   readonly sent: { roomId: string; type: string; content: Record<string, unknown> }[] = [];
   readonly waits: number[] = [];
   failSends = false;
@@ -54,11 +63,7 @@ describe("with an encrypted device", () => {
     const device = new FakeDevice();
     const { h, bot } = await ringWithDevice(device);
     const e = encrypted(BOB);
-    device.results.set(e.event_id, {
-      kind: "decrypted",
-      type: "m.room.message",
-      content: { msgtype: "m.text", body: "!rtc status" },
-    });
+    device.decryptsAs(e, "!rtc status");
     await receive(h, bot, e);
     expect(device.waits).toEqual([15_000]);
     expect(device.sent).toEqual([
@@ -119,11 +124,7 @@ describe("with an encrypted device", () => {
     device.failSends = true;
     const { h, bot } = await ringWithDevice(device);
     const e = encrypted(BOB);
-    device.results.set(e.event_id, {
-      kind: "decrypted",
-      type: "m.room.message",
-      content: { msgtype: "m.text", body: "!rtc status" },
-    });
+    device.decryptsAs(e, "!rtc status");
     await receive(h, bot, e);
     expect(h.matrix.notices.map((n) => n.text)).toEqual([
       "The answer to this command could not be encrypted, so it is not posted here.",

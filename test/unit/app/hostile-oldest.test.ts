@@ -39,6 +39,10 @@ async function bothMoveAway(h: Harness): Promise<void> {
   await h.settle();
 }
 
+/** Carol claims exactly Alice's creation instant (visible in Alice's event) and names another SFU. */
+const carolTiesAlice = (): ClientEvent =>
+  sessionJoin({ user: CAROL, device: "DEVC", ts: T0, createdTs: T0 - 1_000, foci: EVIL_SFU });
+
 /** A membership js-sdk takes as the oldest but our parser refuses. */
 function unreadableToUs(variant: "negative-created" | "bad-key" | "numeric-membershipID"): ClientEvent {
   const base = sessionJoin({ user: CAROL, device: "DEVC", ts: T0, foci: EVIL_SFU, createdTs: 1 });
@@ -92,9 +96,7 @@ test("a sticky member naming our SFU in transports.published and another in rtc_
 test("a member tying the oldest member's created_ts with another SFU contests the oldest member too", async () => {
   const h = new Harness();
   await liveCall(h);
-  await h.deliver(
-    sessionJoin({ user: CAROL, device: "DEVC", ts: T0, createdTs: T0 - 1_000, foci: EVIL_SFU }),
-  );
+  await h.deliver(carolTiesAlice());
   await bothMoveAway(h);
   expect(h.label(ALICE, "DEVA")).toBe("unknown:sfu_contested");
   expect(h.matrix.writes()).toEqual([]);
@@ -103,9 +105,7 @@ test("a member tying the oldest member's created_ts with another SFU contests th
 test("in a contested call a timeout still clears: a crash is no move to another SFU", async () => {
   const h = new Harness();
   await liveCall(h);
-  await h.deliver(
-    sessionJoin({ user: CAROL, device: "DEVC", ts: T0, createdTs: T0 - 1_000, foci: EVIL_SFU }),
-  );
+  await h.deliver(carolTiesAlice());
   await h.webhook("participant_left", BOB, "DEVB", "PB_1", "CONNECTION_TIMEOUT");
   expect(h.label(BOB, "DEVB")).toBe("ghost:left_sfu");
   expect(JSON.stringify(h.matrix.writes())).toContain("DEVB");
