@@ -22,7 +22,7 @@ describe("bin/matrix-rtc-reconciler", () => {
       url: "http://127.0.0.1:9000",
       sender_localpart: "rtc-reconciler",
       rate_limited: false,
-      "de.sorunome.msc2409.push_ephemeral": true,
+      "de.sorunome.msc2409.push_ephemeral": false,
       namespaces: {
         users: [
           { exclusive: true, regex: "@rtc-reconciler:example\\.org" },

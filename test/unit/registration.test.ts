@@ -16,7 +16,7 @@ describe("registration", () => {
     domain: "example.org",
   });
 
-  test("has random id and tokens, the bot exclusive, local users and all rooms non-exclusive", () => {
+  test("has random id and tokens, the bot exclusive, local users and all rooms non-exclusive, no ephemeral events", () => {
     const other = generateRegistration({
       url: "http://127.0.0.1:9000",
       localpart: "rtc-reconciler",
@@ -27,7 +27,8 @@ describe("registration", () => {
     expect(reg.as_token).not.toBe(reg.hs_token);
     expect(reg.as_token).toMatch(/^[0-9a-f]{64}$/);
     expect(reg.rate_limited).toBe(false);
-    expect(reg["de.sorunome.msc2409.push_ephemeral"]).toBe(true);
+    // Nothing reads typing notices, receipts or presence: the homeserver is not asked to send them.
+    expect(reg["de.sorunome.msc2409.push_ephemeral"]).toBe(false);
     expect(reg.namespaces.users).toEqual([
       { exclusive: true, regex: "@rtc-reconciler:example\\.org" },
       { exclusive: false, regex: "@.*:example\\.org" },

@@ -34,7 +34,11 @@ export interface GenerateOptions {
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** Builds a registration: the bot exclusive, every local user non-exclusive (so the service may act for them), all rooms. */
+/**
+ * Builds a registration: the bot exclusive, every local user non-exclusive (so the service may act for them), all
+ * rooms. Ephemeral events (typing, receipts, presence) are not asked for: nothing here reads them, and on a busy
+ * homeserver they would be most of what is sent.
+ */
 export function generateRegistration(opts: GenerateOptions): Registration {
   const server = opts.domain === null ? ".+" : escapeRegex(opts.domain);
   return {
@@ -44,7 +48,7 @@ export function generateRegistration(opts: GenerateOptions): Registration {
     hs_token: randomBytes(32).toString("hex"),
     sender_localpart: opts.localpart,
     rate_limited: false,
-    "de.sorunome.msc2409.push_ephemeral": true,
+    "de.sorunome.msc2409.push_ephemeral": false,
     namespaces: {
       users: [
         { exclusive: true, regex: `@${escapeRegex(opts.localpart)}:${server}` },
