@@ -142,6 +142,7 @@ export class Service {
       });
     }
     this.stack.push(() => this.app.reconciler.stop());
+    this.stack.push(() => this.app.resync.stop());
     this.stack.push(() => this.scheduler.stop());
     await this.listener.start();
     this.stack.push(() => this.listener.stop());
@@ -194,6 +195,16 @@ export class Service {
     });
     this.scheduler.every("resync", config.schedules.resync, async () => {
       await resync.all();
+    });
+    // Once a minute: a room is found idle by one run and forgotten by a later one, `rooms.evict_after` on.
+    this.scheduler.every("evict", "0 * * * * *", () => {
+      const evicted = this.app.state.evictIdle(systemClock.now(), config.rooms.evict_after);
+      if (evicted.length > 0)
+        this.opts.logger.info("rooms without calls forgotten", {
+          rooms: evicted.length,
+          followed: this.app.state.roomCount,
+        });
+      return Promise.resolve();
     });
     this.scheduler.every("retention", config.schedules.retention, () => {
       const now = systemClock.now();

@@ -4,6 +4,7 @@ import { Bot } from "../app/commands/bot";
 import { CommandQueries } from "../app/commands/queries";
 import { commandTable } from "../app/commands/table";
 import { EventRouter } from "../app/intake/event-router";
+import { FollowFilter } from "../app/intake/follow-filter";
 import { MatrixIntake } from "../app/intake/matrix-intake";
 import type { Clock } from "../app/ports/clock";
 import type { LiveKitPort } from "../app/ports/livekit";
@@ -63,7 +64,7 @@ export function buildApp(d: AppDeps) {
       retentionMs: Math.max(600_000, rc.connect_grace * 2),
     },
   });
-  const state = new CallState(store);
+  const state = new CallState({ store, botUserId: matrix.botUserId });
   const access = new RoomAccessCache(matrix);
   const falsePositives = new FalsePositives({
     store,
@@ -143,10 +144,23 @@ export function buildApp(d: AppDeps) {
     state,
     dryRun: rc.dry_run,
   });
-  // The one cycle, bound late on purpose: the intake hands invites to the bot, a room the bot joined is resynced,
-  // and a resync first drains the intake. So the bot (built before the intake) reaches the resync (built after
-  // it) through `resyncJoined`, set below before buildApp returns; a join only completes on a later turn.
-  let resyncJoined: ((roomId: string) => Promise<void>) | null = null;
+  // The one cycle, bound late on purpose: a resync first drains the intake, and the intake starts resyncs (a
+  // room the bot joined, a room's first call event). So the resync (built before the intake) reaches the intake
+  // through `drainIntake`, set below before buildApp returns; a resync only drains on a later turn.
+  let drainIntake: (() => void) | null = null;
+  const resync = new Resync({
+    matrix,
+    state,
+    reconciler,
+    store,
+    clock,
+    logger: log("resync"),
+    isLocalUser,
+    drainPending: () => {
+      if (drainIntake === null) throw new Error("the app is still being built");
+      drainIntake();
+    },
+  });
   const bot = new Bot({
     table,
     matrix,
@@ -165,8 +179,8 @@ export function buildApp(d: AppDeps) {
       maxCommandAgeMs: config.commands.max_command_age,
     },
     onJoined: async (roomId) => {
-      if (resyncJoined === null) throw new Error("the app is still being built");
-      await resyncJoined(roomId);
+      await resync.room(roomId);
+      reconciler.flush();
     },
   });
   const router = new EventRouter({
@@ -178,6 +192,9 @@ export function buildApp(d: AppDeps) {
     metrics,
     botUserId: matrix.botUserId,
     bot,
+    readRoomState: (roomId) => {
+      resync.readFirst(roomId);
+    },
   });
   const intake = new MatrixIntake({
     store,
@@ -185,27 +202,14 @@ export function buildApp(d: AppDeps) {
     logger: log("intake"),
     metrics,
     handler: router,
-    wanted: (type, event) => {
-      if (type === "m.room.message") return bot.looksLikeCommand(event);
-      if (type === "m.room.encrypted") return "msc4354_sticky" in event;
-      return true;
-    },
+    filter: new FollowFilter({
+      followed: (roomId) => state.room(roomId) !== undefined,
+      botUserId: matrix.botUserId,
+      looksLikeCommand: (event) => bot.looksLikeCommand(event),
+    }),
   });
-  const resync = new Resync({
-    matrix,
-    state,
-    reconciler,
-    store,
-    clock,
-    logger: log("resync"),
-    isLocalUser,
-    drainPending: () => {
-      intake.drain();
-    },
-  });
-  resyncJoined = async (roomId) => {
-    await resync.room(roomId);
-    reconciler.flush();
+  drainIntake = () => {
+    intake.drain();
   };
   return {
     directory,

@@ -1,4 +1,5 @@
-// Routes one journaled event: call membership and room events to the call state, messages to commands, invites.
+// Routes one journaled event: call membership and room events to the call state, messages to commands, invites;
+// asks for the state of a room whose first call event this is.
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
 import type { Metrics } from "../ports/metrics";
@@ -24,6 +25,8 @@ export interface EventRouterDeps {
   /** The bot's own messages are never commands; its own invites and joins change what it may read and write. */
   readonly botUserId: string;
   readonly bot: BotEvents;
+  /** Reads the state of a room the service began to follow (its first call event), after the batch. */
+  readonly readRoomState: (roomId: string) => void;
 }
 
 const MAX_LOGGED_KINDS = 200;
@@ -83,6 +86,10 @@ export class EventRouter {
       default:
         this.d.metrics.matrixEvent(type, "applied");
     }
+    if (applied.readState === true)
+      this.deferred.push(() => {
+        this.d.readRoomState(entry.roomId);
+      });
     this.d.reconciler.onApplied(applied);
   }
 

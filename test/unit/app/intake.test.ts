@@ -223,6 +223,7 @@ describe("EventRouter", () => {
       metrics: h.metrics,
       botUserId: BOT,
       bot,
+      readRoomState: () => undefined,
     });
     const entries = [
       message(BOT, "!rtc help"),
