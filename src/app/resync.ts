@@ -74,8 +74,9 @@ export class Resync {
     // Forgotten while it waited (its calls ended long ago): its next call event queues it again.
     if (this.d.state.room(roomId) === undefined) return;
     try {
-      if (!(await this.room(roomId)))
-        this.d.logger.debug("state of a newly followed room could not be read", { room: roomId });
+      if (await this.room(roomId))
+        this.d.logger.debug("state of a newly followed room read", { room: roomId });
+      else this.d.logger.debug("state of a newly followed room could not be read", { room: roomId });
       this.d.reconciler.flush();
     } catch (err) {
       this.d.logger.warn("first read of a followed room failed; the next resync reads it", {
