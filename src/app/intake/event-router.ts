@@ -86,10 +86,12 @@ export class EventRouter {
       default:
         this.d.metrics.matrixEvent(type, "applied");
     }
-    if (applied.readState === true)
+    if (applied.readState === true) {
+      const roomId = entry.roomId;
       this.deferred.push(() => {
-        this.d.readRoomState(entry.roomId);
+        this.d.readRoomState(roomId);
       });
+    }
     this.d.reconciler.onApplied(applied);
   }
 
