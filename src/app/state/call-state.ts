@@ -10,6 +10,7 @@ import type { RoomRow, Store } from "../ports/store";
 import { OurLeaves } from "./our-leaves";
 import { ROOM_EVENT_PREFIX, roomEventKey } from "./room-event-slots";
 import { callRow, userRow } from "./session-rows";
+import { storedEvent } from "./stored-event";
 
 /** What one applied event did, for the intake to count and log. */
 export interface Applied {
@@ -156,12 +157,24 @@ export class CallState {
       for (const event of events) {
         const roomKey = roomEventKey(event);
         if (roomKey !== null)
-          this.store.putSlot({ roomId, slotKey: roomKey.key, eventId: roomKey.eventId, event, receivedAt });
+          this.store.putSlot({
+            roomId,
+            slotKey: roomKey.key,
+            eventId: roomKey.eventId,
+            event: storedEvent(event),
+            receivedAt,
+          });
       }
       for (const event of events) {
         const parsed = this.slotKeyOf(event, room);
         if (parsed !== null && room.slot(parsed.key)?.ref.eventId === parsed.eventId) {
-          this.store.putSlot({ roomId, slotKey: parsed.key, eventId: parsed.eventId, event, receivedAt });
+          this.store.putSlot({
+            roomId,
+            slotKey: parsed.key,
+            eventId: parsed.eventId,
+            event: storedEvent(event),
+            receivedAt,
+          });
         }
       }
     });
@@ -235,7 +248,7 @@ export class CallState {
         roomId: room.roomId,
         slotKey: roomKey.key,
         eventId: roomKey.eventId,
-        event,
+        event: storedEvent(event),
         receivedAt,
       });
       return;
@@ -245,7 +258,13 @@ export class CallState {
     const ref = parse.slot;
     const current = room.slot(ref.key);
     if (current && current.ref.eventId === ref.eventId) {
-      this.store.putSlot({ roomId: room.roomId, slotKey: ref.key, eventId: ref.eventId, event, receivedAt });
+      this.store.putSlot({
+        roomId: room.roomId,
+        slotKey: ref.key,
+        eventId: ref.eventId,
+        event: storedEvent(event),
+        receivedAt,
+      });
     } else if (!current) {
       this.store.deleteSlot(room.roomId, ref.key);
     }
