@@ -38,6 +38,8 @@ export class Resync {
   private head = 0;
   private readonly queued = new Set<string>();
   private readonly reading = new Set<Promise<void>>();
+  /** The last read of each room asked for and not finished: the next one waits for it. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
   private stopped = false;
 
   constructor(private readonly d: ResyncDeps) {}
@@ -141,9 +143,28 @@ export class Resync {
   /**
    * Reads the room's state and replaces our view with it. A live event applied while the read was in flight
    * makes the snapshot possibly older than our view (it would undo that event), so the room is read again; a
-   * room that keeps changing keeps its live view until the next resync.
+   * room that keeps changing keeps its live view until the next resync. Reads of one room run one after the
+   * other (a first read, the bot's join and the periodic resync may ask at once): a snapshot requested earlier
+   * never lands after one requested later.
    */
-  async room(roomId: string): Promise<boolean> {
+  room(roomId: string): Promise<boolean> {
+    const previous = this.inFlight.get(roomId);
+    const read =
+      previous === undefined
+        ? this.readRoom(roomId)
+        : previous.then(
+            () => this.readRoom(roomId),
+            () => this.readRoom(roomId),
+          );
+    this.inFlight.set(roomId, read);
+    const forget = () => {
+      if (this.inFlight.get(roomId) === read) this.inFlight.delete(roomId);
+    };
+    read.then(forget, forget);
+    return read;
+  }
+
+  private async readRoom(roomId: string): Promise<boolean> {
     for (let read = 1; ; read++) {
       const before = this.eventsApplied(roomId);
       const events = await this.readState(roomId);

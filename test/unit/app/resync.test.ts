@@ -1,7 +1,7 @@
 // Resync: reads room state as the bot or else as a joined local member, replaces our view, reports unreadable rooms.
 import { MatrixRequestError } from "../../../src/app/ports/matrix";
 import { ALICE, BOB, ROOM, roomMember, sessionJoin, sessionLeave, stickyJoin } from "../domain/builders";
-import { BOT, CAROL, Harness } from "./harness";
+import { BOT, CAROL, flush, Harness } from "./harness";
 
 const readers = (h: Harness) =>
   h.matrix.calls.flatMap((c) =>
@@ -145,6 +145,36 @@ describe("Resync", () => {
     expect(h.userSessions().map((s) => [s.deviceId, s.leaveReason, s.joinedBeforeTracking])).toEqual([
       ["DEVB", null, false],
     ]);
+  });
+
+  test("reads of one room asked for at once run one after the other: an older snapshot never lands last", async () => {
+    const h = new Harness();
+    h.feed(...h.room({ users: [ALICE] }), sessionJoin({ user: ALICE, device: "DEVA" }));
+    const read = h.matrix.roomState.bind(h.matrix);
+    const answers: (() => void)[] = [];
+    // Each answer is held until the test lets it go; the snapshot is the state when the read was asked.
+    h.matrix.roomState = async (roomId, as) => {
+      const snapshot = await read(roomId, as);
+      return new Promise((resolve) => {
+        answers.push(() => {
+          resolve(snapshot);
+        });
+      });
+    };
+    const first = h.resync.room(ROOM);
+    await flush();
+    // The homeserver moves on (the leave reaches us later); a second read is asked for.
+    h.matrix.hold(sessionLeave({ user: ALICE, device: "DEVA" }));
+    const second = h.resync.room(ROOM);
+    await flush();
+    // Answers come back newest first, whichever reads are waiting.
+    while (answers.length > 0) {
+      answers.pop()?.();
+      await flush();
+    }
+    expect(await Promise.all([first, second])).toEqual([true, true]);
+    expect(h.state.room(ROOM)?.members()).toEqual([]);
+    expect(readers(h)).toEqual(["bot", "bot"]);
   });
 
   test("a room that changes during every read keeps its live view and says so", async () => {
