@@ -198,7 +198,7 @@ export class Service {
     });
     // Once a minute: a room is found idle by one run and forgotten by a later one, `rooms.evict_after` on.
     this.scheduler.every("evict", "0 * * * * *", () => {
-      const evicted = this.app.state.evictIdle(systemClock.now(), config.rooms.evict_after);
+      const evicted = this.app.evictIdle(systemClock.now());
       if (evicted.length > 0)
         this.opts.logger.info("rooms without calls forgotten", {
           rooms: evicted.length,

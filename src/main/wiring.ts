@@ -211,6 +211,13 @@ export function buildApp(d: AppDeps) {
   drainIntake = () => {
     intake.drain();
   };
+  /** Forgets the rooms whose calls ended `rooms.evict_after` ago (the service runs it once a minute). */
+  const evictIdle = (now: number): string[] => {
+    const evicted = state.evictIdle(now, config.rooms.evict_after);
+    // What the bot may do in a room is read again when the room comes back.
+    for (const roomId of evicted) access.invalidate(roomId);
+    return evicted;
+  };
   return {
     directory,
     sfu,
@@ -227,5 +234,6 @@ export function buildApp(d: AppDeps) {
     router,
     intake,
     resync,
+    evictIdle,
   };
 }

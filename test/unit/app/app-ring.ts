@@ -45,6 +45,7 @@ export interface HarnessOptions {
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
   readonly removeOrphans?: boolean;
+  readonly evictAfterMs?: number;
   readonly bot?: Partial<BotOptions>;
 }
 
@@ -101,6 +102,7 @@ export function harnessConfig(o: HarnessOptions = {}): Config {
         remove_orphan_participants: o.removeOrphans ?? false,
       },
     },
+    rooms: { evict_after: o.evictAfterMs ?? 3_600_000 },
     commands: {
       prefix: b.prefix ?? "!rtc",
       admins: b.admins ?? ["@admin:example.org"],

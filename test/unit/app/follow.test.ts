@@ -129,6 +129,7 @@ describe("following rooms with calls", () => {
 });
 
 describe("forgetting rooms whose calls ended", () => {
+  /** rooms.evict_after's default. */
   const evictAfter = HOUR;
 
   test("a room is forgotten an hour after its call ended; its history stays, and its next call brings it back", async () => {
@@ -138,11 +139,11 @@ describe("forgetting rooms whose calls ended", () => {
       sessionJoin({ user: ALICE, device: "DEVA" }),
     );
     await h.deliver(sessionLeave({ user: ALICE, device: "DEVA" }));
-    expect(h.state.evictIdle(h.clock.now(), evictAfter)).toEqual([]);
+    expect(h.app.evictIdle(h.clock.now())).toEqual([]);
     await h.advance(evictAfter - 1);
-    expect(h.state.evictIdle(h.clock.now(), evictAfter)).toEqual([]);
+    expect(h.app.evictIdle(h.clock.now())).toEqual([]);
     await h.advance(1);
-    expect(h.state.evictIdle(h.clock.now(), evictAfter)).toEqual([ROOM]);
+    expect(h.app.evictIdle(h.clock.now())).toEqual([ROOM]);
     expect(h.state.room(ROOM)).toBeUndefined();
     expect(kept(h).room).toBe(false);
     expect(kept(h).slots).toBe(0);
@@ -169,15 +170,15 @@ describe("forgetting rooms whose calls ended", () => {
       sessionJoin({ user: ALICE, device: "DEVA" }),
     );
     await h.deliver(sessionLeave({ user: ALICE, device: "DEVA" }));
-    h.state.evictIdle(h.clock.now(), evictAfter);
+    h.app.evictIdle(h.clock.now());
     await h.advance(evictAfter / 2);
     // A short call came and went between two checks.
     await h.deliver(sessionJoin({ user: ALICE, device: "DEVA", ts: T0 + HOUR / 2 }));
     await h.deliver(sessionLeave({ user: ALICE, device: "DEVA", ts: T0 + HOUR / 2 + 1_000 }));
     await h.advance(evictAfter / 2);
-    expect(h.state.evictIdle(h.clock.now(), evictAfter)).toEqual([]);
+    expect(h.app.evictIdle(h.clock.now())).toEqual([]);
     await h.advance(evictAfter);
-    expect(h.state.evictIdle(h.clock.now(), evictAfter)).toEqual([ROOM]);
+    expect(h.app.evictIdle(h.clock.now())).toEqual([ROOM]);
   });
 
   test("a room with a membership, or with the bot in it, is kept however long", async () => {
@@ -189,10 +190,22 @@ describe("forgetting rooms whose calls ended", () => {
     );
     await h.deliver(roomMember(BOT, "join", { roomId: other }));
     expect(h.state.room(other)?.isJoined(BOT)).toBe(true);
-    h.state.evictIdle(h.clock.now(), evictAfter);
+    h.app.evictIdle(h.clock.now());
     await h.advance(2 * evictAfter);
-    expect(h.state.evictIdle(h.clock.now(), evictAfter)).toEqual([]);
+    expect(h.app.evictIdle(h.clock.now())).toEqual([]);
     expect([h.state.room(ROOM)?.memberCount, h.state.room(other)?.roomId]).toEqual([1, other]);
+  });
+
+  test("rooms.evict_after sets how long a room without calls is kept", async () => {
+    const h = new Harness({ evictAfterMs: 600_000 });
+    await h.deliver(
+      ...h.room({ users: [ALICE], botLevel: null }),
+      sessionJoin({ user: ALICE, device: "DEVA" }),
+    );
+    await h.deliver(sessionLeave({ user: ALICE, device: "DEVA" }));
+    h.app.evictIdle(h.clock.now());
+    await h.advance(600_000);
+    expect(h.app.evictIdle(h.clock.now())).toEqual([ROOM]);
   });
 
   test("a sticky leave still in force keeps its room, so that a late older join cannot come back", async () => {
