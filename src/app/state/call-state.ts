@@ -41,7 +41,7 @@ export interface CallStateDeps {
  */
 export class CallState {
   private readonly rooms = new Map<string, RoomCallState>();
-  /** Rooms followed since their last call event, whose state has not been read from the homeserver yet. */
+  /** Rooms a live event brought in (not restored, not resynced) whose state has not been read from the homeserver. */
   private readonly unread = new Set<string>();
   /** Rooms found without call state by `evictIdle`, and since when (our clock); a call event removes its room. */
   private readonly idleSince = new Map<string, EpochMs>();
