@@ -1,4 +1,5 @@
-// Start-up and periodic resync: reads the current state of every known room and replaces our view with it.
+// Start-up and periodic resync: reads the current state of every followed room and replaces our view with it;
+// reads a room once when the service begins to follow it.
 import type { Clock } from "./ports/clock";
 import type { Logger } from "./ports/logger";
 import { type MatrixPort, MatrixRequestError } from "./ports/matrix";
@@ -8,6 +9,8 @@ import type { CallState } from "./state/call-state";
 
 /** Reads of one room's state per resync before it gives up on a room that keeps changing meanwhile. */
 const MAX_READS = 3;
+/** First reads of newly followed rooms in flight at once (after downtime, thousands of calls may start together). */
+const FIRST_READS_AT_ONCE = 4;
 
 export interface ResyncReport {
   readonly rooms: number;
@@ -30,7 +33,74 @@ export interface ResyncDeps {
 }
 
 export class Resync {
+  /** Rooms waiting for their first read, in order (`head` is the next); each room is queued once. */
+  private readonly firstReads: string[] = [];
+  private head = 0;
+  private readonly queued = new Set<string>();
+  private readonly reading = new Set<Promise<void>>();
+  /** The last read of each room asked for and not finished: the next one waits for it. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+  private stopped = false;
+
   constructor(private readonly d: ResyncDeps) {}
+
+  /**
+   * Reads the state of a room the service has just begun to follow (its first call event arrived), a few rooms
+   * at a time. Until the read lands, the room knows only the room events that came after that call event, and a
+   * user whose room membership is unknown counts as joined.
+   */
+  readFirst(roomId: string): void {
+    if (this.stopped || this.queued.has(roomId)) return;
+    this.queued.add(roomId);
+    this.firstReads.push(roomId);
+    this.next();
+  }
+
+  private next(): void {
+    while (!this.stopped && this.reading.size < FIRST_READS_AT_ONCE && this.head < this.firstReads.length) {
+      const roomId = this.firstReads[this.head++] ?? "";
+      if (this.head === this.firstReads.length) {
+        this.firstReads.length = 0;
+        this.head = 0;
+      }
+      const read: Promise<void> = this.first(roomId).finally(() => {
+        this.reading.delete(read);
+        this.queued.delete(roomId);
+        this.next();
+      });
+      this.reading.add(read);
+    }
+  }
+
+  private async first(roomId: string): Promise<void> {
+    // Forgotten while it waited (its calls ended long ago): its next call event queues it again.
+    if (this.d.state.room(roomId) === undefined) return;
+    try {
+      if (await this.room(roomId))
+        this.d.logger.debug("state of a newly followed room read", { room: roomId });
+      else this.d.logger.debug("state of a newly followed room could not be read", { room: roomId });
+      this.d.reconciler.flush();
+    } catch (err) {
+      this.d.logger.warn("first read of a followed room failed; the next resync reads it", {
+        room: roomId,
+        error: String(err),
+      });
+    }
+  }
+
+  /** Waits for the first reads queued or in flight (tests, start-up). */
+  async settled(): Promise<void> {
+    while (this.reading.size > 0) await Promise.all([...this.reading]);
+  }
+
+  /** Starts no more first reads and waits for those in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.firstReads.length = 0;
+    this.head = 0;
+    this.queued.clear();
+    await this.settled();
+  }
 
   /** The rooms we know: those the bot is in, and those in our database. */
   private async knownRooms(): Promise<string[]> {
@@ -73,9 +143,28 @@ export class Resync {
   /**
    * Reads the room's state and replaces our view with it. A live event applied while the read was in flight
    * makes the snapshot possibly older than our view (it would undo that event), so the room is read again; a
-   * room that keeps changing keeps its live view until the next resync.
+   * room that keeps changing keeps its live view until the next resync. Reads of one room run one after the
+   * other (a first read, the bot's join and the periodic resync may ask at once): a snapshot requested earlier
+   * never lands after one requested later.
    */
-  async room(roomId: string): Promise<boolean> {
+  room(roomId: string): Promise<boolean> {
+    const previous = this.inFlight.get(roomId);
+    const read =
+      previous === undefined
+        ? this.readRoom(roomId)
+        : previous.then(
+            () => this.readRoom(roomId),
+            () => this.readRoom(roomId),
+          );
+    this.inFlight.set(roomId, read);
+    const forget = () => {
+      if (this.inFlight.get(roomId) === read) this.inFlight.delete(roomId);
+    };
+    read.then(forget, forget);
+    return read;
+  }
+
+  private async readRoom(roomId: string): Promise<boolean> {
     for (let read = 1; ; read++) {
       const before = this.eventsApplied(roomId);
       const events = await this.readState(roomId);

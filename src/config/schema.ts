@@ -226,6 +226,16 @@ export const configSchema = z
       })
       .prefault({})
       .describe("Call history kept in the database."),
+    rooms: z
+      .strictObject({
+        evict_after: duration(
+          "A room whose calls ended (and that the bot is not in) is forgotten this long after, checked once a minute: its call state, its room events and its row leave memory and the database (its call history stays). Its next call event brings it back, and its state is read again.",
+        ).prefault("1h"),
+      })
+      .prefault({})
+      .describe(
+        "Which rooms the service follows: those with a call now or lately, and those the bot is in. Room events of other rooms are not kept.",
+      ),
     logging: z
       .strictObject({
         level: z.enum(["error", "warn", "info", "debug"]).default("info").describe("Lowest level written."),

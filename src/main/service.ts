@@ -214,6 +214,7 @@ export class Service {
       });
     }
     this.stack.push(() => app.reconciler.stop());
+    this.stack.push(() => app.resync.stop());
     this.stack.push(() => this.scheduler.stop());
     await listener.start();
     this.stack.push(() => listener.stop());
@@ -327,7 +328,8 @@ export class Service {
 
   private schedule(): void {
     const { config } = this.opts;
-    const { reconciler, sfu, resync } = this.built().app;
+    const { app } = this.built();
+    const { reconciler, sfu, resync } = app;
     this.scheduler.every("sweep", config.schedules.sweep, () => {
       reconciler.sweep();
       return Promise.resolve();
@@ -338,6 +340,16 @@ export class Service {
     });
     this.scheduler.every("resync", config.schedules.resync, async () => {
       await resync.all();
+    });
+    // Once a minute: a room is found idle by one run and forgotten by a later one, `rooms.evict_after` on.
+    this.scheduler.every("evict", "0 * * * * *", () => {
+      const evicted = app.evictIdle(systemClock.now());
+      if (evicted.length > 0)
+        this.opts.logger.info("rooms without calls forgotten", {
+          rooms: evicted.length,
+          followed: app.state.roomCount,
+        });
+      return Promise.resolve();
     });
     this.scheduler.every("retention", config.schedules.retention, () => {
       const now = systemClock.now();

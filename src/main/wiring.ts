@@ -4,8 +4,8 @@ import { Bot } from "../app/commands/bot";
 import { CommandQueries } from "../app/commands/queries";
 import { commandTable } from "../app/commands/table";
 import { EventRouter } from "../app/intake/event-router";
+import { FollowFilter } from "../app/intake/follow-filter";
 import { MatrixIntake } from "../app/intake/matrix-intake";
-import { intakeFilter } from "../app/intake/wanted";
 import type { Clock } from "../app/ports/clock";
 import type { CryptoSource } from "../app/ports/crypto";
 import type { LiveKitPort } from "../app/ports/livekit";
@@ -67,7 +67,7 @@ export function buildApp(d: AppDeps) {
       retentionMs: Math.max(600_000, rc.connect_grace * 2),
     },
   });
-  const state = new CallState(store);
+  const state = new CallState({ store, botUserId: matrix.botUserId });
   const access = new RoomAccessCache(matrix);
   const falsePositives = new FalsePositives({
     store,
@@ -147,10 +147,23 @@ export function buildApp(d: AppDeps) {
     state,
     dryRun: rc.dry_run,
   });
-  // The one cycle, bound late on purpose: the intake hands invites to the bot, a room the bot joined is resynced,
-  // and a resync first drains the intake. So the bot (built before the intake) reaches the resync (built after
-  // it) through `resyncJoined`, set below before buildApp returns; a join only completes on a later turn.
-  let resyncJoined: ((roomId: string) => Promise<void>) | null = null;
+  // The one cycle, bound late on purpose: a resync first drains the intake, and the intake starts resyncs (a
+  // room the bot joined, a room's first call event). So the resync (built before the intake) reaches the intake
+  // through `drainIntake`, set below before buildApp returns; a resync only drains on a later turn.
+  let drainIntake: (() => void) | null = null;
+  const resync = new Resync({
+    matrix,
+    state,
+    reconciler,
+    store,
+    clock,
+    logger: log("resync"),
+    isLocalUser,
+    drainPending: () => {
+      if (drainIntake === null) throw new Error("the app is still being built");
+      drainIntake();
+    },
+  });
   const bot = new Bot({
     table,
     matrix,
@@ -171,8 +184,8 @@ export function buildApp(d: AppDeps) {
     },
     ...(d.crypto ? { crypto: d.crypto } : {}),
     onJoined: async (roomId) => {
-      if (resyncJoined === null) throw new Error("the app is still being built");
-      await resyncJoined(roomId);
+      await resync.room(roomId);
+      reconciler.flush();
     },
   });
   const router = new EventRouter({
@@ -184,6 +197,9 @@ export function buildApp(d: AppDeps) {
     metrics,
     botUserId: matrix.botUserId,
     bot,
+    readRoomState: (roomId) => {
+      resync.readFirst(roomId);
+    },
   });
   const intake = new MatrixIntake({
     store,
@@ -191,23 +207,21 @@ export function buildApp(d: AppDeps) {
     logger: log("intake"),
     metrics,
     handler: router,
-    wanted: intakeFilter(bot),
+    filter: new FollowFilter({
+      followed: (roomId) => state.room(roomId) !== undefined,
+      botUserId: matrix.botUserId,
+      bot,
+    }),
   });
-  const resync = new Resync({
-    matrix,
-    state,
-    reconciler,
-    store,
-    clock,
-    logger: log("resync"),
-    isLocalUser,
-    drainPending: () => {
-      intake.drain();
-    },
-  });
-  resyncJoined = async (roomId) => {
-    await resync.room(roomId);
-    reconciler.flush();
+  drainIntake = () => {
+    intake.drain();
+  };
+  /** Forgets the rooms whose calls ended `rooms.evict_after` ago (the service runs it once a minute). */
+  const evictIdle = (now: number): string[] => {
+    const evicted = state.evictIdle(now, config.rooms.evict_after);
+    // What the bot may do in a room is read again when the room comes back.
+    for (const roomId of evicted) access.invalidate(roomId);
+    return evicted;
   };
   return {
     directory,
@@ -225,5 +239,6 @@ export function buildApp(d: AppDeps) {
     router,
     intake,
     resync,
+    evictIdle,
   };
 }

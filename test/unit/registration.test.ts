@@ -16,7 +16,7 @@ describe("registration", () => {
     domain: "example.org",
   });
 
-  test("has random id and tokens, the bot exclusive, local users and all rooms non-exclusive", () => {
+  test("has random id and tokens, the bot exclusive, local users and all rooms non-exclusive, to-device and MSC3202 for the encrypted device", () => {
     const other = generateRegistration({
       url: "http://127.0.0.1:9000",
       localpart: "rtc-reconciler",
@@ -27,7 +27,9 @@ describe("registration", () => {
     expect(reg.as_token).not.toBe(reg.hs_token);
     expect(reg.as_token).toMatch(/^[0-9a-f]{64}$/);
     expect(reg.rate_limited).toBe(false);
+    // The bot's encrypted device gets its to-device messages, device lists and key counts in transactions.
     expect(reg["de.sorunome.msc2409.push_ephemeral"]).toBe(true);
+    expect(reg["org.matrix.msc3202"]).toBe(true);
     expect(reg.namespaces.users).toEqual([
       { exclusive: true, regex: "@rtc-reconciler:example\\.org" },
       { exclusive: false, regex: "@.*:example\\.org" },

@@ -36,7 +36,11 @@ export interface GenerateOptions {
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** Builds a registration: the bot exclusive, every local user non-exclusive (so the service may act for them), all rooms. */
+/**
+ * Builds a registration: the bot exclusive, every local user non-exclusive (so the service may act for them), all
+ * rooms. Ephemeral events (typing, receipts, presence) are not asked for: nothing here reads them, and on a busy
+ * homeserver they would be most of what is sent.
+ */
 export function generateRegistration(opts: GenerateOptions): Registration {
   const server = opts.domain === null ? ".+" : escapeRegex(opts.domain);
   return {

@@ -84,6 +84,13 @@ export class SqliteStore implements Store {
     return r ? rows.toRoom(r) : null;
   }
 
+  forgetRoom(roomId: string): void {
+    this.transaction(() => {
+      for (const table of ["slots", "memberships", "rooms"])
+        this.stmt(`DELETE FROM ${table} WHERE room_id = ?`).run(roomId);
+    });
+  }
+
   putSlot(r: SlotRow): void {
     this.stmt(
       `INSERT INTO slots (room_id, slot_key, event_id, event_json, received_at) VALUES (?, ?, ?, ?, ?)

@@ -1,4 +1,5 @@
-// Routes one journaled event: call membership and room events to the call state, messages (plain or encrypted) and invites to the bot.
+// Routes one journaled event: call membership and room events to the call state, messages (plain or encrypted) and
+// invites to the bot; asks for the state of a room whose first call event this is.
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
 import type { Metrics } from "../ports/metrics";
@@ -28,6 +29,8 @@ export interface EventRouterDeps {
   /** The bot's own messages are never commands; its own invites and joins change what it may read and write. */
   readonly botUserId: string;
   readonly bot: BotEvents;
+  /** Reads the state of a room the service began to follow (its first call event), after the batch. */
+  readonly readRoomState: (roomId: string) => void;
 }
 
 const MAX_LOGGED_KINDS = 200;
@@ -96,6 +99,12 @@ export class EventRouter {
         break;
       default:
         this.d.metrics.matrixEvent(type, "applied");
+    }
+    if (applied.readState === true) {
+      const roomId = entry.roomId;
+      this.deferred.push(() => {
+        this.d.readRoomState(roomId);
+      });
     }
     this.d.reconciler.onApplied(applied);
   }

@@ -4,7 +4,8 @@ import type { Logger } from "../ports/logger";
 import type { Metrics } from "../ports/metrics";
 import type { InboxEntry, Store } from "../ports/store";
 
-/** The event types the service reads; everything else is dropped at the door (counted, not journaled). */
+/** The event types the service reads; everything else is dropped at the door (counted, not journaled). The filter
+ * narrows them further: room events of rooms without calls, messages that are not commands. */
 export const FOLLOWED_TYPES: ReadonlySet<string> = new Set([
   "m.call.member",
   "org.matrix.msc3401.call.member",
@@ -26,14 +27,23 @@ export interface JournalHandler {
   afterBatch(): void;
 }
 
+/** Narrows what is journaled among the types read (see `FollowFilter`). */
+export interface IntakeFilter {
+  wanted(type: string, event: Record<string, unknown>): boolean;
+  /** A new event was journaled. */
+  journaled(type: string, roomId: string, event: Record<string, unknown>): void;
+  /** Every journaled event has been processed. */
+  drained(): void;
+}
+
 export interface MatrixIntakeDeps {
   readonly store: Store;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly handler: JournalHandler;
-  /** Narrows busy types: messages only when they look like commands, encrypted events only when sticky. */
-  readonly wanted?: (type: string, event: Record<string, unknown>) => boolean;
+  /** Without one, every event of a type the service reads is journaled. */
+  readonly filter?: IntakeFilter;
 }
 
 /** The homeserver's own limit on an event (a PDU), so nothing it accepted is refused here. */
@@ -73,7 +83,7 @@ export class MatrixIntake {
     }
     const e = event as Record<string, unknown>;
     const type = typeof e.type === "string" ? e.type : "unknown";
-    if (!FOLLOWED_TYPES.has(type) || !(this.d.wanted?.(type, e) ?? true)) {
+    if (!FOLLOWED_TYPES.has(type) || !(this.d.filter?.wanted(type, e) ?? true)) {
       // Not labelled by the event's own type: arbitrary types would make unbounded series.
       this.d.metrics.matrixEvent(FOLLOWED_TYPES.has(type) ? type : "other", "ignored");
       return;
@@ -109,6 +119,7 @@ export class MatrixIntake {
       this.d.logger.error("could not journal an event", { event_id: e.event_id, error: err });
       throw err;
     }
+    this.d.filter?.journaled(type, e.room_id, e);
     this.d.logger.debug("matrix event received", {
       event_id: e.event_id,
       type,
@@ -148,6 +159,7 @@ export class MatrixIntake {
     } finally {
       this.draining = false;
     }
+    this.d.filter?.drained();
     for (const resolve of this.idle.splice(0)) resolve();
   }
 

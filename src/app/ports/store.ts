@@ -127,6 +127,8 @@ export interface Store {
   upsertRoom(row: RoomRow): void;
   rooms(): readonly RoomRow[];
   room(roomId: string): RoomRow | null;
+  /** Deletes what is kept to follow a room (its row, slots and memberships); its call history stays. */
+  forgetRoom(roomId: string): void;
 
   putSlot(row: SlotRow): void;
   deleteSlot(roomId: string, slotKey: string): void;

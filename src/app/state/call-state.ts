@@ -1,4 +1,4 @@
-// Owns every tracked room's call state and the session trackers; persists slots, memberships and sessions.
+// Owns every followed room's call state and the session trackers; persists slots, memberships and sessions.
 import type { MemberChange } from "../../domain/membership/changes";
 import type { RtcMember } from "../../domain/membership/model";
 import type { ParseResult } from "../../domain/membership/parse/result";
@@ -10,6 +10,7 @@ import type { RoomRow, Store } from "../ports/store";
 import { OurLeaves } from "./our-leaves";
 import { ROOM_EVENT_PREFIX, roomEventKey } from "./room-event-slots";
 import { callRow, userRow } from "./session-rows";
+import { storedEvent } from "./stored-event";
 
 /** What one applied event did, for the intake to count and log. */
 export interface Applied {
@@ -17,14 +18,34 @@ export interface Applied {
   readonly parse: ParseResult | { readonly kind: string };
   readonly changes: readonly MemberChange[];
   readonly sessions: readonly SessionEvent[];
+  /**
+   * The room's first call event since the service began to follow it: its state (who is joined, its version)
+   * should now be read from the homeserver, once. Until then a member of unknown room membership counts as joined.
+   */
+  readonly readState?: boolean;
+}
+
+/** Parse outcomes of a call membership event (readable or not), as opposed to room events and other types. */
+const CALL_EVENT_KINDS: ReadonlySet<string> = new Set(["slot", "invalid", "unreadable"]);
+
+export interface CallStateDeps {
+  readonly store: Store;
+  /** A room the bot is in is followed whether it has a call or not (commands, its invites and joins). */
+  readonly botUserId: string;
 }
 
 /**
- * The tracked rooms. Every change is persisted inside the caller's transaction: the slot's current event (so a
- * restart rebuilds state exactly), the membership rows (first-seen instants survive restarts) and sessions.
+ * The followed rooms: those with call state now or lately, and those the bot is in (the intake journals room
+ * events of these rooms only). Every change is persisted inside the caller's transaction: the slot's current event
+ * (so a restart rebuilds state exactly), the membership rows (first-seen instants survive restarts) and sessions.
  */
 export class CallState {
   private readonly rooms = new Map<string, RoomCallState>();
+  /** Rooms a live event brought in (not restored, not resynced) whose state has not been read from the homeserver. */
+  private readonly unread = new Set<string>();
+  /** Rooms found without call state by `evictIdle`, and since when (our clock); a call event removes its room. */
+  private readonly idleSince = new Map<string, EpochMs>();
+  private readonly store: Store;
   private readonly firstSeen = new Map<string, EpochMs>();
   private readonly sessions = new SessionTracker();
   /** The leaves the clearer is writing or wrote, matched to the events that come back. */
@@ -32,7 +53,9 @@ export class CallState {
   /** The rooms table as last written (saves a read and most writes per event). */
   private readonly roomRows = new Map<string, RoomRow>();
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly d: CallStateDeps) {
+    this.store = d.store;
+  }
 
   room(roomId: string): RoomCallState | undefined {
     return this.rooms.get(roomId);
@@ -61,6 +84,7 @@ export class CallState {
   private ensure(roomId: string, receivedAt: EpochMs): RoomCallState {
     let room = this.rooms.get(roomId);
     if (!room) {
+      this.unread.add(roomId);
       const row = this.store.room(roomId);
       room = new RoomCallState(roomId, {
         roomVersion: row?.roomVersion ?? null,
@@ -113,12 +137,16 @@ export class CallState {
     this.persistSlot(room, outcome.parse, event, receivedAt);
     const sessions = this.record(outcome.changes, receivedAt);
     this.touchRoom(room, receivedAt);
-    return { roomId, parse: outcome.parse, changes: outcome.changes, sessions };
+    const applied = { roomId, parse: outcome.parse, changes: outcome.changes, sessions };
+    if (!CALL_EVENT_KINDS.has(outcome.parse.kind)) return applied;
+    this.idleSince.delete(roomId);
+    return this.unread.delete(roomId) ? { ...applied, readState: true } : applied;
   }
 
   /** Replaces a room's state by a full resync. Call inside a store transaction. */
   resync(roomId: string, events: readonly unknown[], receivedAt: EpochMs): Applied {
     const room = this.ensure(roomId, receivedAt);
+    this.unread.delete(roomId);
     // Sticky memberships are not room state: keep the ones we hold so the resync does not drop them.
     const sticky = this.store.slots(roomId).filter((s) => s.slotKey.startsWith("sticky"));
     const changes = room.loadState([...events, ...sticky.map((s) => s.event)], { receivedAt });
@@ -129,12 +157,24 @@ export class CallState {
       for (const event of events) {
         const roomKey = roomEventKey(event);
         if (roomKey !== null)
-          this.store.putSlot({ roomId, slotKey: roomKey.key, eventId: roomKey.eventId, event, receivedAt });
+          this.store.putSlot({
+            roomId,
+            slotKey: roomKey.key,
+            eventId: roomKey.eventId,
+            event: storedEvent(event),
+            receivedAt,
+          });
       }
       for (const event of events) {
         const parsed = this.slotKeyOf(event, room);
         if (parsed !== null && room.slot(parsed.key)?.ref.eventId === parsed.eventId) {
-          this.store.putSlot({ roomId, slotKey: parsed.key, eventId: parsed.eventId, event, receivedAt });
+          this.store.putSlot({
+            roomId,
+            slotKey: parsed.key,
+            eventId: parsed.eventId,
+            event: storedEvent(event),
+            receivedAt,
+          });
         }
       }
     });
@@ -160,6 +200,33 @@ export class CallState {
     return out;
   }
 
+  /**
+   * Forgets the rooms found without call state (no slot, no sticky leave still in force) at least `afterMs` ago,
+   * unless the bot is in them: their state leaves memory, their row and slots the database; call history stays.
+   * A room is first found idle by one call and forgotten by a later one. Returns the rooms forgotten.
+   */
+  evictIdle(now: EpochMs, afterMs: number): string[] {
+    const evicted: string[] = [];
+    for (const room of this.rooms.values()) {
+      const roomId = room.roomId;
+      if (!room.idle || room.isJoined(this.d.botUserId) === true) {
+        this.idleSince.delete(roomId);
+        continue;
+      }
+      const since = this.idleSince.get(roomId);
+      if (since === undefined) this.idleSince.set(roomId, now);
+      else if (now - since >= afterMs) evicted.push(roomId);
+    }
+    for (const roomId of evicted) {
+      this.store.forgetRoom(roomId);
+      this.rooms.delete(roomId);
+      this.roomRows.delete(roomId);
+      this.idleSince.delete(roomId);
+      this.unread.delete(roomId);
+    }
+    return evicted;
+  }
+
   private slotKeyOf(event: unknown, room: RoomCallState): { key: string; eventId: string } | null {
     if (typeof event !== "object" || event === null) return null;
     const e = event as Record<string, unknown>;
@@ -181,7 +248,7 @@ export class CallState {
         roomId: room.roomId,
         slotKey: roomKey.key,
         eventId: roomKey.eventId,
-        event,
+        event: storedEvent(event),
         receivedAt,
       });
       return;
@@ -191,7 +258,13 @@ export class CallState {
     const ref = parse.slot;
     const current = room.slot(ref.key);
     if (current && current.ref.eventId === ref.eventId) {
-      this.store.putSlot({ roomId: room.roomId, slotKey: ref.key, eventId: ref.eventId, event, receivedAt });
+      this.store.putSlot({
+        roomId: room.roomId,
+        slotKey: ref.key,
+        eventId: ref.eventId,
+        event: storedEvent(event),
+        receivedAt,
+      });
     } else if (!current) {
       this.store.deleteSlot(room.roomId, ref.key);
     }

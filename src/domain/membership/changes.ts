@@ -112,7 +112,6 @@ export function carryOver(
     createdTs: Math.min(previous.createdTs, next.createdTs),
     expiresAt: next.expiresAt,
     source,
-    extra: next.extra,
   };
 }
 

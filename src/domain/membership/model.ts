@@ -76,9 +76,11 @@ export interface RtcMember {
   readonly createdTs: EpochMs;
   /** When the membership stops counting by its own rules; null when the format has none (then policy decides). */
   readonly expiresAt: EpochMs | null;
+  /**
+   * Where it came from. Nothing else of the event is kept: fields the parser does not interpret decide nothing,
+   * and keeping them would let a sender make each of its members cost memory.
+   */
   readonly source: MemberSource;
-  /** Fields this parser did not interpret, kept for debugging and logs; never trusted for decisions. */
-  readonly extra: Readonly<Record<string, unknown>>;
 }
 
 /** The policy for formats without an expiry (seed `m.rtc.member` state): optional maximum age. */

@@ -74,6 +74,14 @@ export class RoomCallState implements EffectiveUsers {
     return this.isEncrypted;
   }
 
+  /**
+   * Whether the room holds no call state: no slot with members, and no emptied sticky slot whose stickiness is
+   * still in force (MSC4354: forgetting it would let a late, older event bring the member back).
+   */
+  get idle(): boolean {
+    return this.slots.size === 0 && (this.tombstones === null || this.tombstones.size === 0);
+  }
+
   /** Members of the effective call: in a slot, and their user joined to the room (or unknown). */
   members(): RtcMember[] {
     const out: RtcMember[] = [];

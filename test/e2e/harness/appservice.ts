@@ -33,7 +33,7 @@ export function writeRegistration(opts: {
     hs_token: hsToken,
     sender_localpart: botLocalpart,
     rate_limited: false,
-    "de.sorunome.msc2409.push_ephemeral": true,
+    "de.sorunome.msc2409.push_ephemeral": false,
     namespaces: {
       users: [
         { exclusive: true, regex: `@${botLocalpart}:localhost` },

@@ -48,6 +48,7 @@ export interface HarnessOptions {
   readonly removeOrphans?: boolean;
   /** The bot's encrypted device, as the service's crypto slot would hand it out. */
   readonly crypto?: CryptoSource;
+  readonly evictAfterMs?: number;
   readonly bot?: Partial<BotOptions>;
 }
 
@@ -104,6 +105,7 @@ export function harnessConfig(o: HarnessOptions = {}): Config {
         remove_orphan_participants: o.removeOrphans ?? false,
       },
     },
+    rooms: { evict_after: o.evictAfterMs ?? 3_600_000 },
     commands: {
       prefix: b.prefix ?? "!rtc",
       admins: b.admins ?? ["@admin:example.org"],

@@ -7,6 +7,7 @@ import {
   roomMember,
   sessionJoin,
   sessionLeave,
+  stickyJoin,
   T0,
 } from "../domain/builders";
 import { Harness } from "./harness";
@@ -83,6 +84,37 @@ describe("CallState restore", () => {
     expect(b.store.openUserSessions()).toEqual([]);
     expect(b.state.room(ROOM)?.isJoined(ALICE)).toBe(false);
     expect(b.judged(ALICE, "DEVA").verdict).toMatchObject({ kind: "ghost", reason: "not_joined" });
+  });
+});
+
+describe("CallState slots on disk", () => {
+  test("keep each event as sent, not what the homeserver added (but a sticky event's time left), and restore alike", async () => {
+    const a = new Harness();
+    const added = { age: 5, prev_content: { pad: "p".repeat(60_000) }, prev_sender: BOB };
+    const join = sessionJoin({ user: ALICE, device: "DEVA" });
+    const member = roomMember(BOB, "join");
+    const sticky = stickyJoin({ user: BOB, device: "DEVB", ttlMs: 600_000 });
+    await a.deliver(
+      ...a.room({ users: [ALICE] }),
+      { ...join, unsigned: added },
+      { ...member, unsigned: added },
+      { ...sticky, unsigned: { ...added, ...sticky.unsigned } },
+    );
+    const stored = a.store.slots(ROOM).map((s) => s.event as Record<string, unknown>);
+    const byId = (id: string) => stored.find((e) => e.event_id === id);
+    expect(byId(join.event_id)).toEqual(join);
+    expect(byId(member.event_id)).toEqual(member);
+    expect(byId(sticky.event_id)).toEqual(sticky);
+    expect(JSON.stringify(stored).length).toBeLessThan(20_000);
+    const b = restart(a, 1_000);
+    const expiries = (h: Harness) =>
+      h.state
+        .room(ROOM)
+        ?.members()
+        .map((m) => [m.deviceId, m.expiresAt])
+        .sort();
+    expect(expiries(b)).toEqual(expiries(a));
+    expect(b.state.room(ROOM)?.isJoined(BOB)).toBe(true);
   });
 });
 

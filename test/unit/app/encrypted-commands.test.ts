@@ -1,9 +1,9 @@
 // The bot with an encrypted device: commands decrypted and answered encrypted, unreadable ones get the notice why.
 import type { Bot } from "../../../src/app/commands/bot";
 import type { CryptoPort, Decryption } from "../../../src/app/ports/crypto";
-import { intakeFilter } from "../../../src/app/intake/wanted";
+import { FollowFilter } from "../../../src/app/intake/follow-filter";
 import { ALICE, BOB, type ClientEvent, nextEventId, ROOM, T0 } from "../domain/builders";
-import { Harness } from "./harness";
+import { BOT, Harness } from "./harness";
 
 /** A typed fake device: decrypts by a table of event id → result; records what it sends. */
 class FakeDevice implements CryptoPort {
@@ -136,7 +136,8 @@ describe("with an encrypted device", () => {
     const device = new FakeDevice();
     const { h, bot } = await ringWithDevice(device);
     await receive(h, bot, encrypted(BOB)); // undecryptable: the notice of the day is spent
-    const wanted = intakeFilter(bot);
+    const filter = new FollowFilter({ followed: () => true, botUserId: BOT, bot: bot });
+    const wanted = (type: string, event: Record<string, unknown>) => filter.wanted(type, event);
     const next = encrypted(BOB);
     expect(wanted(next.type, { ...next })).toBe(true);
     expect(wanted(next.type, { ...next, room_id: "!elsewhere:example.org" })).toBe(false);

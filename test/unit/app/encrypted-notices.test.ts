@@ -1,5 +1,5 @@
 // Never silence in encrypted rooms: one notice per room and day for messages the bot cannot read, none elsewhere.
-import { intakeFilter } from "../../../src/app/intake/wanted";
+import { FollowFilter } from "../../../src/app/intake/follow-filter";
 import { MatrixRequestError } from "../../../src/app/ports/matrix";
 import { ALICE, BOB, type ClientEvent, nextEventId, ROOM, roomMember, T0 } from "../domain/builders";
 import { BOT, Harness } from "./harness";
@@ -103,7 +103,8 @@ describe("an encrypted message the bot cannot read", () => {
 describe("the intake filter", () => {
   test("journals encrypted messages only while a notice is due in a room the bot is in", async () => {
     const h = await ring();
-    const wanted = intakeFilter(h.bot);
+    const filter = new FollowFilter({ followed: () => true, botUserId: BOT, bot: h.bot });
+    const wanted = (type: string, event: Record<string, unknown>) => filter.wanted(type, event);
     const bob = encrypted(BOB);
     expect(wanted(bob.type, { ...bob })).toBe(true); // the joined rooms are not read yet
     await h.settle();
@@ -116,7 +117,8 @@ describe("the intake filter", () => {
 
   test("messages only when they look like commands; other followed types always", async () => {
     const h = await ring();
-    const wanted = intakeFilter(h.bot);
+    const filter = new FollowFilter({ followed: () => true, botUserId: BOT, bot: h.bot });
+    const wanted = (type: string, event: Record<string, unknown>) => filter.wanted(type, event);
     const msg = (body: string) => ({ type: "m.room.message", content: { msgtype: "m.text", body } });
     expect(wanted("m.room.message", msg("!rtc status"))).toBe(true);
     expect(wanted("m.room.message", msg("hello"))).toBe(false);

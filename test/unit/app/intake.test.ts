@@ -225,6 +225,7 @@ describe("EventRouter", () => {
       metrics: h.metrics,
       botUserId: BOT,
       bot,
+      readRoomState: () => undefined,
     });
     const encrypted = (sender: string, sticky = false): ClientEvent => ({
       event_id: nextEventId(),

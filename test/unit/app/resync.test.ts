@@ -1,12 +1,18 @@
 // Resync: reads room state as the bot or else as a joined local member, replaces our view, reports unreadable rooms.
 import { MatrixRequestError } from "../../../src/app/ports/matrix";
 import { ALICE, BOB, ROOM, roomMember, sessionJoin, sessionLeave, stickyJoin } from "../domain/builders";
-import { BOT, CAROL, Harness } from "./harness";
+import { BOT, CAROL, flush, Harness } from "./harness";
 
 const readers = (h: Harness) =>
   h.matrix.calls.flatMap((c) =>
     c.method === "roomState" ? [c.as.kind === "bot" ? "bot" : c.as.userId] : [],
   );
+
+/** The room's state was read once already (as when the service began to follow it); later reads are counted alone. */
+async function alreadyRead(h: Harness): Promise<void> {
+  expect(await h.resync.room(ROOM)).toBe(true);
+  h.matrix.calls.splice(0);
+}
 
 describe("Resync", () => {
   test("reads as the bot and replaces our view with the room's state", async () => {
@@ -129,6 +135,7 @@ describe("Resync", () => {
   test("a journaled join still pending when the read returns is applied first, then the snapshot", async () => {
     const h = new Harness();
     h.feed(...h.room({ users: [ALICE, BOB] }));
+    await alreadyRead(h);
     const join = sessionJoin({ user: BOB, device: "DEVB" });
     h.matrix.hold(join);
     // Journaled, not yet processed: the read that follows already contains it.
@@ -140,9 +147,40 @@ describe("Resync", () => {
     ]);
   });
 
+  test("reads of one room asked for at once run one after the other: an older snapshot never lands last", async () => {
+    const h = new Harness();
+    h.feed(...h.room({ users: [ALICE] }), sessionJoin({ user: ALICE, device: "DEVA" }));
+    const read = h.matrix.roomState.bind(h.matrix);
+    const answers: (() => void)[] = [];
+    // Each answer is held until the test lets it go; the snapshot is the state when the read was asked.
+    h.matrix.roomState = async (roomId, as) => {
+      const snapshot = await read(roomId, as);
+      return new Promise((resolve) => {
+        answers.push(() => {
+          resolve(snapshot);
+        });
+      });
+    };
+    const first = h.resync.room(ROOM);
+    await flush();
+    // The homeserver moves on (the leave reaches us later); a second read is asked for.
+    h.matrix.hold(sessionLeave({ user: ALICE, device: "DEVA" }));
+    const second = h.resync.room(ROOM);
+    await flush();
+    // Answers come back newest first, whichever reads are waiting.
+    while (answers.length > 0) {
+      answers.pop()?.();
+      await flush();
+    }
+    expect(await Promise.all([first, second])).toEqual([true, true]);
+    expect(h.state.room(ROOM)?.members()).toEqual([]);
+    expect(readers(h)).toEqual(["bot", "bot"]);
+  });
+
   test("a room that changes during every read keeps its live view and says so", async () => {
     const h = new Harness();
     h.feed(...h.room({ users: [ALICE] }));
+    await alreadyRead(h);
     const read = h.matrix.roomState.bind(h.matrix);
     let joins = 0;
     // Every answer is overtaken by a join that reaches us first.

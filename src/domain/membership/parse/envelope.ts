@@ -128,6 +128,5 @@ export function makeMember(slot: SlotRef, source: MemberSource, f: MemberFields)
     createdTs: f.createdTs,
     expiresAt: f.expiresAt,
     source,
-    extra: f.extra,
   };
 }

@@ -6,9 +6,7 @@ import { makeMember, sourceOf } from "./envelope";
 import { byPosition } from "./positions";
 import {
   addMs,
-  extraOf,
   isRecord,
-  mergeExtra,
   readList,
   readOptionalTs,
   readTransports,
@@ -16,19 +14,6 @@ import {
   type JsonRecord,
 } from "./read";
 import { addUnlessRepeated, invalid, slotResult, type ParseResult, type SlotRef } from "./result";
-
-const KNOWN_CONTENT: ReadonlySet<string> = new Set(["memberships"]);
-const KNOWN_ENTRY: ReadonlySet<string> = new Set([
-  "application",
-  "call_id",
-  "device_id",
-  "scope",
-  "created_ts",
-  "expires",
-  "expires_ts",
-  "foci_active",
-  "membershipID",
-]);
 
 /** Reason paths of the entry at each position of the array. */
 const ENTRY_PATHS = byPosition((i) => {
@@ -51,7 +36,6 @@ export function parseLegacyArray(slot: SlotRef, content: JsonRecord): ParseResul
   const entries = readList(content.memberships, "content.memberships", reasons);
   if (entries === null) return invalid(slot, reasons);
   const source = sourceOf(slot, "legacy-array");
-  const topExtra = extraOf(content, KNOWN_CONTENT);
   const members: RtcMember[] = [];
   const problems: string[] = [];
   const seen = new Set<string>();
@@ -80,7 +64,6 @@ export function parseLegacyArray(slot: SlotRef, content: JsonRecord): ParseResul
       transports,
       createdTs,
       expiresAt: fields.expires !== null ? addMs(createdTs, fields.expires) : expiresTs,
-      extra: mergeExtra(topExtra, extraOf(entry, KNOWN_ENTRY)),
     });
     addUnlessRepeated(members, seen, member, problems, paths.path);
   }

@@ -3,28 +3,8 @@ import { slotIdFor } from "../keys";
 import type { RtcMember } from "../model";
 import { makeMember, sourceOf } from "./envelope";
 import { byPosition } from "./positions";
-import {
-  extraOf,
-  isRecord,
-  mergeExtra,
-  readId,
-  readList,
-  readOptionalId,
-  readTransports,
-  readTs,
-  type JsonRecord,
-} from "./read";
+import { isRecord, readId, readList, readOptionalId, readTransports, readTs, type JsonRecord } from "./read";
 import { addUnlessRepeated, invalid, slotResult, type ParseResult, type SlotRef } from "./result";
-
-const KNOWN_CONTENT: ReadonlySet<string> = new Set(["m.calls"]);
-const KNOWN_CALL: ReadonlySet<string> = new Set(["m.call_id", "m.devices"]);
-const KNOWN_DEVICE: ReadonlySet<string> = new Set([
-  "device_id",
-  "session_id",
-  "expires_ts",
-  "feeds",
-  "foci_active",
-]);
 
 /** Reason paths of the call at each position, and of the device at each position within it. */
 const CALL_PATHS = byPosition((i) => {
@@ -52,7 +32,6 @@ export function parseMsc3401(slot: SlotRef, content: JsonRecord): ParseResult {
   const calls = readList(content["m.calls"], "content.m.calls", reasons);
   if (calls === null) return invalid(slot, reasons);
   const source = sourceOf(slot, "msc3401");
-  const topExtra = extraOf(content, KNOWN_CONTENT);
   const members: RtcMember[] = [];
   const problems: string[] = [];
   const seen = new Set<string>();
@@ -66,7 +45,6 @@ export function parseMsc3401(slot: SlotRef, content: JsonRecord): ParseResult {
     const callId = readId(call["m.call_id"], callPaths.callId, problems, true);
     const devices = readList(call["m.devices"], callPaths.devices, problems);
     if (callId === null || devices === null) continue;
-    const callExtra = mergeExtra(topExtra, extraOf(call, KNOWN_CALL));
     for (let j = 0; j < devices.length; j++) {
       const device = devices[j];
       const paths = callPaths.device(j);
@@ -92,7 +70,6 @@ export function parseMsc3401(slot: SlotRef, content: JsonRecord): ParseResult {
         transports,
         createdTs: slot.originServerTs,
         expiresAt,
-        extra: mergeExtra(callExtra, extraOf(device, KNOWN_DEVICE)),
       });
       addUnlessRepeated(members, seen, member, problems, paths.path);
     }

@@ -1,4 +1,4 @@
-// Defensive readers for untrusted event JSON: type checks with reason codes, bounds, and the `extra` copy.
+// Defensive readers for untrusted event JSON: type checks with reason codes, and bounds.
 import type { DurationMs, EpochMs } from "../../time";
 import type { FocusActive, Transport } from "../model";
 import { internFocus, internTransport, singleList } from "./intern";
@@ -16,12 +16,6 @@ export const MAX_LIST_LENGTH = 64;
 export const MAX_KEPT_TRANSPORTS = 4;
 /** Latest instant accepted for a timestamp: the largest value a JavaScript Date can hold. */
 export const MAX_TS: EpochMs = 8_640_000_000_000_000;
-/** `extra` keeps at most this many unknown keys per object. */
-export const MAX_EXTRA_KEYS = 16;
-/** `extra` keeps string values up to this length, cut beyond it. */
-export const MAX_EXTRA_STRING = 200;
-
-export const EMPTY_EXTRA: Readonly<Record<string, unknown>> = Object.freeze({});
 export const NO_TRANSPORTS: readonly Transport[] = Object.freeze([]);
 
 export function isRecord(value: unknown): value is JsonRecord {
@@ -201,46 +195,4 @@ export function checkStringList(value: unknown, path: string, reasons: string[])
       return;
     }
   }
-}
-
-function summarise(value: unknown): unknown {
-  if (typeof value === "string") {
-    return value.length > MAX_EXTRA_STRING ? `${value.slice(0, MAX_EXTRA_STRING)}…` : value;
-  }
-  if (value === null || typeof value === "number" || typeof value === "boolean") return value;
-  if (Array.isArray(value)) return `[array of ${value.length}]`;
-  return `[${typeof value}]`;
-}
-
-/**
- * A bounded, shallow copy of the keys of `source` that `known` does not list: at most MAX_EXTRA_KEYS keys,
- * strings cut at MAX_EXTRA_STRING, nested objects and arrays replaced by a short summary. Junk therefore
- * costs little memory and never keeps the original event alive. Shared empty object when nothing is unknown.
- */
-export function extraOf(source: JsonRecord, known: ReadonlySet<string>): Readonly<Record<string, unknown>> {
-  let extra: Record<string, unknown> | null = null;
-  let count = 0;
-  for (const key in source) {
-    if (known.has(key) || !Object.prototype.hasOwnProperty.call(source, key)) continue;
-    if (extra === null) extra = Object.create(null) as Record<string, unknown>;
-    if (count >= MAX_EXTRA_KEYS) {
-      extra["…"] = "more keys omitted";
-      break;
-    }
-    extra[key.length > MAX_EXTRA_STRING ? `${key.slice(0, MAX_EXTRA_STRING)}…` : key] = summarise(
-      source[key],
-    );
-    count++;
-  }
-  return extra ?? EMPTY_EXTRA;
-}
-
-/** Combines two `extra` copies (outer keys first); shares either when the other is empty. */
-export function mergeExtra(
-  outer: Readonly<Record<string, unknown>>,
-  inner: Readonly<Record<string, unknown>>,
-): Readonly<Record<string, unknown>> {
-  if (outer === EMPTY_EXTRA) return inner;
-  if (inner === EMPTY_EXTRA) return outer;
-  return Object.assign(Object.create(null) as Record<string, unknown>, outer, inner);
 }

@@ -5,17 +5,6 @@ import { isRecord, MAX_ID_LENGTH, readId, type JsonRecord } from "./read";
 import { invalid, NO_MEMBERS, slotResult, type ParseResult, type SlotRef } from "./result";
 import { readApplication, readPublished, readSlotId, rtcJoin } from "./sticky";
 
-const KNOWN: ReadonlySet<string> = new Set([
-  "slot_id",
-  "member",
-  "application",
-  "transports",
-  "leave_reason",
-  "sticky_key",
-  "msc4354_sticky_key",
-  "m.relates_to",
-]);
-
 /** `leave_reason.code` of an explicit leave (`leave`, `delayed_leave`, `slot_closed`, …), when well formed. */
 function readLeaveCode(value: unknown, reasons: string[]): string | null {
   if (value === undefined) return null;
@@ -60,7 +49,7 @@ export function parseRtcLatest(
   const application = readApplication(content.application, reasons);
   const slotParts = readSlotId(content.slot_id, application, reasons);
   const transports = readPublished(content, false, reasons);
-  return rtcJoin(slot, "rtc-latest", content, KNOWN, reasons, {
+  return rtcJoin(slot, "rtc-latest", reasons, {
     deviceId,
     memberId,
     application,

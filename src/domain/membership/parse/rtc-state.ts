@@ -2,7 +2,6 @@
 import { slotIdFor } from "../keys";
 import { makeMember, sourceOf } from "./envelope";
 import {
-  extraOf,
   readFocusActive,
   readId,
   shareCommon,
@@ -11,18 +10,6 @@ import {
   type JsonRecord,
 } from "./read";
 import { invalid, slotResult, type ParseResult, type SlotRef } from "./result";
-
-const KNOWN: ReadonlySet<string> = new Set([
-  "m.application",
-  "application",
-  "m.call_id",
-  "call_id",
-  "device_id",
-  "m.device_id",
-  "focus_active",
-  "foci_preferred",
-  "created_ts",
-]);
 
 /** The seed's structured key `["@user:hs", "DEVICE"]`, if the key is that JSON array. */
 export function arrayKeyParts(stateKey: string): readonly [string, string] | null {
@@ -83,7 +70,6 @@ export function parseRtcState(slot: SlotRef, content: JsonRecord): ParseResult {
     transports,
     createdTs,
     expiresAt: null,
-    extra: extraOf(content, KNOWN),
   });
   return slotResult(slot, [member]);
 }

@@ -2,24 +2,11 @@
 import { slotIdFor } from "../keys";
 import { makeMember, sourceOf } from "./envelope";
 import { entryPaths, readDeviceEntry } from "./device-entry";
-import { addMs, extraOf, readFocusActive, readTransports, shareCommon, type JsonRecord } from "./read";
+import { addMs, readFocusActive, readTransports, shareCommon, type JsonRecord } from "./read";
 import { invalid, slotResult, type ParseResult, type SlotRef } from "./result";
 
 /** js-sdk's DEFAULT_EXPIRE_DURATION: a format C membership without `expires` lasts 4 h from its creation. */
 export const SESSION_DEFAULT_EXPIRES_MS = 14_400_000;
-
-const KNOWN: ReadonlySet<string> = new Set([
-  "application",
-  "call_id",
-  "device_id",
-  "scope",
-  "created_ts",
-  "expires",
-  "focus_active",
-  "foci_preferred",
-  "membershipID",
-  "m.call.intent",
-]);
 
 /**
  * One device's membership. The device id comes from `content.device_id`, never from the key (device ids
@@ -51,7 +38,6 @@ export function parseSession(slot: SlotRef, content: JsonRecord): ParseResult {
     transports,
     createdTs,
     expiresAt: addMs(createdTs, entry.expires ?? SESSION_DEFAULT_EXPIRES_MS),
-    extra: extraOf(content, KNOWN),
   });
   return slotResult(slot, [member]);
 }

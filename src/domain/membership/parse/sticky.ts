@@ -5,7 +5,6 @@ import type { Transport } from "../model";
 import { isUserId, makeMember, sourceOf } from "./envelope";
 import {
   checkStringList,
-  extraOf,
   isRecord,
   NO_TRANSPORTS,
   readId,
@@ -14,20 +13,6 @@ import {
   type JsonRecord,
 } from "./read";
 import { invalid, slotResult, type ParseResult, type SlotRef } from "./result";
-
-const KNOWN: ReadonlySet<string> = new Set([
-  "slot_id",
-  "member",
-  "application",
-  "transports",
-  "rtc_transports",
-  "versions",
-  "msc4354_sticky_key",
-  "sticky_key",
-  "m.relates_to",
-  "m.relation",
-  "leave_reason",
-]);
 
 /** `application.type`: an object whose `type` is an id without `#` (it prefixes the slot id). */
 export function readApplication(value: unknown, reasons: string[]): string | null {
@@ -124,7 +109,7 @@ export function parseStickyJoin(slot: SlotRef, content: JsonRecord, expiresAt: E
   const slotParts = readSlotId(content.slot_id, application, reasons);
   const transports = readPublished(content, true, reasons);
   if (content.versions !== undefined) checkStringList(content.versions, "content.versions", reasons);
-  return rtcJoin(slot, "sticky", content, KNOWN, reasons, {
+  return rtcJoin(slot, "sticky", reasons, {
     deviceId,
     memberId,
     application,
@@ -151,8 +136,6 @@ export interface RtcJoinFields {
 export function rtcJoin(
   slot: SlotRef,
   format: "sticky" | "rtc-latest",
-  content: JsonRecord,
-  known: ReadonlySet<string>,
   reasons: readonly string[],
   f: RtcJoinFields,
 ): ParseResult {
@@ -179,7 +162,6 @@ export function rtcJoin(
     transports: f.transports,
     createdTs: slot.originServerTs,
     expiresAt,
-    extra: extraOf(content, known),
   });
   return slotResult(slot, [joined]);
 }
