@@ -170,7 +170,7 @@ export class Service {
       synced: report.synced,
       unreadable: report.unreadable.length,
     });
-    this.app.reconciler.sweep();
+    await this.app.reconciler.recheckAll();
     await this.app.reconciler.settled();
     this.schedule();
     this.ready = true;
@@ -190,7 +190,7 @@ export class Service {
     });
     this.scheduler.every("poll", config.schedules.poll, async () => {
       await sfu.pollAll();
-      reconciler.sweep();
+      await reconciler.recheckAll();
     });
     this.scheduler.every("resync", config.schedules.resync, async () => {
       await resync.all();
