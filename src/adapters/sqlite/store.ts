@@ -58,8 +58,11 @@ export class SqliteStore implements Store {
       rows.toInbox,
     );
   }
-  markInboxProcessed(seq: number, at: number): void {
-    this.stmt("UPDATE inbox SET processed_at = ? WHERE seq = ?").run(at, seq);
+  markInboxProcessed(throughSeq: number, at: number): void {
+    this.stmt("UPDATE inbox SET processed_at = ? WHERE processed_at IS NULL AND seq <= ?").run(
+      at,
+      throughSeq,
+    );
   }
   inboxHasProcessed(eventId: string): boolean {
     return (
