@@ -3,7 +3,7 @@
 // a sweep with nothing due, the full re-check a poll triggers, and the longest event-loop block over the whole
 // run. Prints `BENCH <name> <value> <unit>` lines.
 // The homeserver is a stand-in answering start-up checks only.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -217,6 +217,12 @@ async function main(): Promise<void> {
   bench("rss_mb_100k", memory.rss / 1_048_576, "MB");
   bench("heap_mb_100k", memory.heapUsed / 1_048_576, "MB");
   bench("bytes_per_member", Math.round((memory.heapUsed - heapBefore) / tracked), "bytes");
+  // On disk: the database with its write-ahead log (the journal of these events included: it is kept a day).
+  const dbBytes = ["", "-wal"].reduce((n, suffix) => {
+    const path = `${config.database.path}${suffix}`;
+    return n + (existsSync(path) ? statSync(path).size : 0);
+  }, 0);
+  bench("db_mb_100k", dbBytes / 1_048_576, "MB");
 
   // 4. A sweep with nothing due (every membership expires in four hours), then the full re-check a poll triggers.
   // The median of a few sweeps: one figure is at the mercy of a collection that happens to fall inside it.
