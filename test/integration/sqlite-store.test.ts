@@ -180,6 +180,26 @@ describe("store writes", () => {
     expect(store.auditSince(0, { roomId: "!t" })).toEqual([]);
   });
 
+  test("a nested transaction that throws undoes only its own writes", () => {
+    store.transaction(() => {
+      store.audit({ at: 7, action: "verdict", roomId: "!n", reason: "outer" });
+      expect(() =>
+        store.transaction(() => {
+          store.audit({ at: 7, action: "verdict", roomId: "!n", reason: "inner" });
+          throw new Error("inner");
+        }),
+      ).toThrow("inner");
+    });
+    expect(store.auditSince(0, { roomId: "!n" }).map((r) => r.reason)).toEqual(["outer"]);
+  });
+
+  test("transactions reuse one wrapper: better-sqlite3 is not asked to build one per call", () => {
+    const built = jest.spyOn(store.db, "transaction");
+    for (let i = 0; i < 3; i++) store.transaction(() => store.transaction(() => i));
+    expect(built).not.toHaveBeenCalled();
+    built.mockRestore();
+  });
+
   test("prune removes old closed history and expired webhook ids, keeps open sessions", () => {
     store.putCallSession({
       id: "old",
