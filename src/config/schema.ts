@@ -258,10 +258,12 @@ export const configSchema = z
       .describe("Prometheus metrics at /metrics."),
     schedules: z
       .strictObject({
-        sweep: cron("When every tracked membership is judged again.").default("*/10 * * * * *"),
-        poll: cron("When every LiveKit deployment is asked for its rooms and participants.").default(
-          "*/15 * * * * *",
-        ),
+        sweep: cron(
+          "When rooms touched since the last look or due (a grace ended, a membership expired, a retry is due) are judged, and lapsed sticky memberships end. Due rooms are also judged at their instant.",
+        ).default("*/10 * * * * *"),
+        poll: cron(
+          "When every LiveKit deployment is asked for its rooms and participants; every tracked room is then judged again, a slice per turn of the event loop.",
+        ).default("*/15 * * * * *"),
         resync: cron("When room state is read again from the homeserver.").default("0 */30 * * * *"),
         retention: cron("When old history is pruned.").default("17 3 * * *"),
       })

@@ -235,7 +235,7 @@ export class Service {
       synced: report.synced,
       unreadable: report.unreadable.length,
     });
-    app.reconciler.sweep();
+    await app.reconciler.recheckAll();
     await app.reconciler.settled();
     this.schedule();
     this.ready = true;
@@ -336,7 +336,7 @@ export class Service {
     });
     this.scheduler.every("poll", config.schedules.poll, async () => {
       await sfu.pollAll();
-      reconciler.sweep();
+      await reconciler.recheckAll();
     });
     this.scheduler.every("resync", config.schedules.resync, async () => {
       await resync.all();

@@ -102,6 +102,22 @@ describe("store writes", () => {
     expect(store.inboxHasProcessed("$b")).toBe(false);
   });
 
+  test("marking through an entry marks every pending entry up to it, and keeps when earlier ones were marked", () => {
+    for (const id of ["$c", "$d", "$e"]) store.appendInbox(id, "!r", 4, { event_id: id });
+    const pending = store.pendingInbox(10);
+    expect(pending.map((p) => p.eventId)).toEqual(["$b", "$c", "$d", "$e"]);
+    store.markInboxProcessed(pending[2]!.seq, 20);
+    expect(store.pendingInbox(10).map((p) => p.eventId)).toEqual(["$e"]);
+    const processedAt = store.db.prepare("SELECT event_id, processed_at FROM inbox ORDER BY seq").all();
+    expect(processedAt).toEqual([
+      { event_id: "$a", processed_at: 10 },
+      { event_id: "$b", processed_at: 20 },
+      { event_id: "$c", processed_at: 20 },
+      { event_id: "$d", processed_at: 20 },
+      { event_id: "$e", processed_at: null },
+    ]);
+  });
+
   test("sessions upsert by id: writing the same session twice leaves one row", () => {
     const session = {
       id: "s1",
@@ -162,6 +178,26 @@ describe("store writes", () => {
       }),
     ).toThrow("boom");
     expect(store.auditSince(0, { roomId: "!t" })).toEqual([]);
+  });
+
+  test("a nested transaction that throws undoes only its own writes", () => {
+    store.transaction(() => {
+      store.audit({ at: 7, action: "verdict", roomId: "!n", reason: "outer" });
+      expect(() =>
+        store.transaction(() => {
+          store.audit({ at: 7, action: "verdict", roomId: "!n", reason: "inner" });
+          throw new Error("inner");
+        }),
+      ).toThrow("inner");
+    });
+    expect(store.auditSince(0, { roomId: "!n" }).map((r) => r.reason)).toEqual(["outer"]);
+  });
+
+  test("transactions reuse one wrapper: better-sqlite3 is not asked to build one per call", () => {
+    const built = jest.spyOn(store.db, "transaction");
+    for (let i = 0; i < 3; i++) store.transaction(() => store.transaction(() => i));
+    expect(built).not.toHaveBeenCalled();
+    built.mockRestore();
   });
 
   test("prune removes old closed history and expired webhook ids, keeps open sessions", () => {

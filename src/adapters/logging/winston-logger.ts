@@ -14,30 +14,23 @@ export interface LoggerOptions {
   readonly stream?: NodeJS.WritableStream;
 }
 
-/** Errors nested in fields would serialise as `{}`: turn them into message + stack. */
-function plain(value: unknown, depth = 0): unknown {
-  if (value instanceof Error) {
-    return { name: value.name, message: value.message, stack: value.stack };
-  }
-  if (typeof value === "bigint") return value.toString();
-  if (depth < 4 && typeof value === "object" && value !== null && !Array.isArray(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v, depth + 1)]));
-  }
-  return value;
+/** Errors nested in fields would serialise as `{}` (message + stack instead), bigints would throw (text instead). */
+function plain(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  return typeof value === "bigint" ? value.toString() : value;
 }
 
+/** One JSON line, serialised in one pass (no copy of the fields is built first). */
 const jsonLine = winston.format((info) => {
   const { level, message, ...rest } = info;
-  const out: Record<string, unknown> = { time: new Date().toISOString(), level, message };
-  for (const [key, value] of Object.entries(rest)) out[key] = plain(value);
-  return Object.assign(info, { [Symbol.for("message")]: JSON.stringify(out) });
+  const line = JSON.stringify({ time: new Date().toISOString(), level, message, ...rest }, plain);
+  return Object.assign(info, { [Symbol.for("message")]: line });
 });
 
 /** A field value as a person reads it: plain words unquoted, anything else as JSON. */
 function readable(value: unknown): string {
-  const v = plain(value);
-  if (typeof v === "string") return /^[\w@:.!/+#-]+$/.test(v) ? v : JSON.stringify(v);
-  return v === undefined ? "undefined" : JSON.stringify(v);
+  if (typeof value === "string") return /^[\w@:.!/+#-]+$/.test(value) ? value : JSON.stringify(value);
+  return value === undefined ? "undefined" : JSON.stringify(value, plain);
 }
 
 const LEVEL_WIDTH = 5;
@@ -59,22 +52,31 @@ export function resolveLogFormat(format: LogFormat, stream: NodeJS.WritableStrea
   return "isTTY" in stream && stream.isTTY === true ? "text" : "json";
 }
 
+const LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
+
+/**
+ * winston formats every line it is given, even one its level will drop: the serialisation of a debug line's fields
+ * would be paid on every event with debug off. So the level is checked here, before any line is built.
+ */
 class WinstonLogger implements Logger {
-  constructor(private readonly inner: winston.Logger) {}
+  constructor(
+    private readonly inner: winston.Logger,
+    private readonly enabled: ReadonlySet<LogLevel>,
+  ) {}
   error(message: string, fields?: LogFields): void {
-    this.inner.error(message, fields);
+    if (this.enabled.has("error")) this.inner.error(message, fields);
   }
   warn(message: string, fields?: LogFields): void {
-    this.inner.warn(message, fields);
+    if (this.enabled.has("warn")) this.inner.warn(message, fields);
   }
   info(message: string, fields?: LogFields): void {
-    this.inner.info(message, fields);
+    if (this.enabled.has("info")) this.inner.info(message, fields);
   }
   debug(message: string, fields?: LogFields): void {
-    this.inner.debug(message, fields);
+    if (this.enabled.has("debug")) this.inner.debug(message, fields);
   }
   child(fields: LogFields): Logger {
-    return new WinstonLogger(this.inner.child(fields));
+    return new WinstonLogger(this.inner.child(fields), this.enabled);
   }
 }
 
@@ -89,5 +91,5 @@ export function createLogger(opts: LoggerOptions): Logger {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
     transports: [transport],
   });
-  return new WinstonLogger(inner);
+  return new WinstonLogger(inner, new Set(LEVELS.filter((level) => inner.isLevelEnabled(level))));
 }

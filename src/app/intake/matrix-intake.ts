@@ -153,6 +153,8 @@ export class MatrixIntake {
         if (batch.length === 0) break;
         this.d.store.transaction(() => {
           for (const entry of batch) this.processOne(entry);
+          // Failed entries included: they were skipped, not left for later.
+          this.d.store.markInboxProcessed((batch[batch.length - 1] as InboxEntry).seq, this.d.clock.now());
         });
         this.d.handler.afterBatch();
       }
@@ -172,7 +174,6 @@ export class MatrixIntake {
       // A handler bug must not wedge the journal: record and move on.
       this.d.logger.error("failed to process an event; skipped", { event_id: entry.eventId, error: err });
     }
-    this.d.store.markInboxProcessed(entry.seq, this.d.clock.now());
   }
 
   /** Resolves once the journal has been drained (tests, start-up). */

@@ -121,7 +121,8 @@ export interface Store {
 
   appendInbox(eventId: string, roomId: string, receivedAt: number, event: unknown): boolean;
   pendingInbox(limit: number): readonly InboxEntry[];
-  markInboxProcessed(seq: number, at: number): void;
+  /** Marks every pending entry up to and including `throughSeq` processed: one write for a whole batch. */
+  markInboxProcessed(throughSeq: number, at: number): void;
   inboxHasProcessed(eventId: string): boolean;
 
   upsertRoom(row: RoomRow): void;

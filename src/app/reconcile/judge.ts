@@ -20,6 +20,8 @@ export interface Judged {
   readonly ghostSince: EpochMs | null;
 }
 
+const isGhostLabel = (label: string): boolean => label.startsWith("ghost:");
+
 const SFU_REASONS: ReadonlySet<string> = new Set(["left_sfu", "never_connected"]);
 
 export const isSfuBased = (verdict: Verdict): boolean =>
@@ -46,6 +48,8 @@ interface Last {
 export class Judge {
   /** Room → member key → its last verdict. */
   private readonly last = new Map<string, Map<string, Last>>();
+  /** How many of those verdicts are ghosts (kept as they change, so the gauge never walks every room). */
+  private ghosts = 0;
 
   constructor(private readonly d: JudgeDeps) {}
 
@@ -106,14 +110,24 @@ export class Judge {
     const known = this.roomLast(room.roomId);
     if (known.size > all.length) {
       const keys = new Set(all.map((m) => m.key));
-      for (const key of known.keys()) {
+      for (const [key, last] of known) {
         if (keys.has(key)) continue;
+        if (isGhostLabel(last.label)) this.ghosts--;
         known.delete(key);
         this.d.sfu.forget(key);
       }
     }
     if (known.size === 0) this.last.delete(room.roomId);
     return judged;
+  }
+
+  /** Forgets a room no longer tracked: its verdicts and its members' cached SFU names. */
+  forgetRoom(roomId: string): void {
+    for (const [key, last] of this.last.get(roomId) ?? []) {
+      if (isGhostLabel(last.label)) this.ghosts--;
+      this.d.sfu.forget(key);
+    }
+    this.last.delete(roomId);
   }
 
   private roomLast(roomId: string): Map<string, Last> {
@@ -134,6 +148,7 @@ export class Judge {
     if (previous?.label === label) return previous.ghostSince;
     const ghostSince = verdict.kind === "ghost" ? (previous?.ghostSince ?? now) : null;
     known.set(member.key, { label, ghostSince });
+    this.ghosts += (verdict.kind === "ghost" ? 1 : 0) - (previous && isGhostLabel(previous.label) ? 1 : 0);
     this.d.metrics.verdict(verdict.kind, verdict.reason);
     const fields = {
       room: roomId,
@@ -167,10 +182,8 @@ export class Judge {
     return this.last.get(roomId)?.get(memberKey)?.label ?? null;
   }
 
+  /** Members whose last verdict is a ghost. */
   ghostCount(): number {
-    let n = 0;
-    for (const room of this.last.values())
-      for (const v of room.values()) if (v.label.startsWith("ghost:")) n++;
-    return n;
+    return this.ghosts;
   }
 }

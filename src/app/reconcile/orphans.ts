@@ -26,18 +26,33 @@ export class Orphans {
 
   constructor(private readonly d: OrphansDeps) {}
 
-  /** `known`: `deployment|identity` (or `*|identity`, any deployment) of every participant a membership maps to. */
-  async check(known: ReadonlySet<string>): Promise<void> {
-    const now: EpochMs = this.d.clock.now();
+  /**
+   * `deployment|identity` of the connected participants that `check` would report as of `at` unless a membership
+   * maps to them (past the grace, not reported yet): the only names worth collecting while judging the rooms.
+   */
+  suspects(at: EpochMs): Set<string> {
+    const out = new Set<string>();
+    for (const p of this.d.sfu.connected()) {
+      if (at - p.since < this.d.options.graceMs || this.reported.has(`${p.deployment}|${p.sid}`)) continue;
+      out.add(`${p.deployment}|${p.identity}`);
+    }
+    return out;
+  }
+
+  /**
+   * Reports the participants connected since before `at` minus the grace that no membership maps to. `known`:
+   * `deployment|identity` of every participant some membership maps to (at least those `suspects(at)` named).
+   */
+  async check(known: ReadonlySet<string>, at: EpochMs = this.d.clock.now()): Promise<void> {
+    const now = at;
     const live = new Set<string>();
     for (const p of this.d.sfu.connected()) {
       const key = `${p.deployment}|${p.sid}`;
       live.add(key);
       if (
-        known.has(`${p.deployment}|${p.identity}`) ||
-        known.has(`*|${p.identity}`) ||
         now - p.since < this.d.options.graceMs ||
-        this.reported.has(key)
+        this.reported.has(key) ||
+        known.has(`${p.deployment}|${p.identity}`)
       )
         continue;
       this.reported.add(key);

@@ -1,4 +1,4 @@
-// Re-judges a room on every signal (membership change, webhook, poll, deadline) and clears the ghosts it finds.
+// Judges a room when a signal touches it or its time comes, every room in slices after a poll; clears the ghosts.
 import type { EpochMs } from "../../domain/time";
 import { participantIdentities } from "../../domain/sfu/mapping";
 import type { Clock } from "../ports/clock";
@@ -8,8 +8,10 @@ import type { Scheduler } from "../ports/scheduler";
 import type { SfuService, SfuWebhookSignal } from "../sfu/sfu-service";
 import type { Applied, CallState } from "../state/call-state";
 import type { Clearer } from "./clearer";
+import { DueRooms } from "./due-rooms";
 import type { FalsePositives } from "./false-positives";
 import type { Judge, Judged } from "./judge";
+import { LivekitRooms } from "./livekit-rooms";
 import type { Orphans } from "./orphans";
 
 /** A ghost that could not be cleared (dry run, no method, failure) is tried again after this long. */
@@ -21,6 +23,16 @@ const RETRY_MS = 30_000;
 const ECHO_WAIT_MS = 30_000;
 /** A clear skipped because the evidence changed (API says present, key rewritten) may be judged again soon. */
 const SKIP_RETRY_MS = 5_000;
+/**
+ * Rooms judged in one go (one database transaction) before the event loop gets a turn: a few milliseconds of work,
+ * so a webhook or a transaction never waits long behind a burst of due rooms or a full re-check.
+ */
+export const ROOMS_PER_SLICE = 500;
+
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) => {
+    setImmediate(resolve);
+  });
 
 export interface ReconcilerDeps {
   readonly state: CallState;
@@ -42,17 +54,30 @@ export interface ReconcilerDeps {
 
 export class Reconciler {
   private readonly dirty = new Set<string>();
-  private readonly timers = new Map<string, { at: EpochMs; cancel: () => void }>();
-  /** LiveKit room name → Matrix rooms whose members map to it (learned while judging). */
-  private readonly byLivekitRoom = new Map<string, Set<string>>();
-  /** The reverse of byLivekitRoom: a Matrix room's LiveKit room names. */
-  private readonly livekitRoomsOf = new Map<string, Set<string>>();
+  /** When each room is next due for a look; one timer for the earliest. */
+  private readonly due: DueRooms;
+  private readonly livekitRooms = new LivekitRooms();
   private readonly pending = new Set<Promise<unknown>>();
   /** Members whose last clear attempt did not clear them (dry run, cannot, failed): not retried before this instant. */
   private readonly retryAfter = new Map<string, EpochMs>();
+  /** The full re-check under way, and how many were asked for (one asked while a pass runs gets one more pass). */
+  private rechecking: Promise<void> | null = null;
+  private rechecksAsked = 0;
+  /** While a full re-check runs: the orphan suspects, and those of them a membership was seen to map to. */
+  private orphanWatch: { readonly suspects: ReadonlySet<string>; readonly known: Set<string> } | null = null;
+  /** Members and rooms with a call, as the last full re-check counted them (for the gauges). */
+  private counted = { members: 0, liveCalls: 0 };
   private stopped = false;
 
-  constructor(private readonly d: ReconcilerDeps) {}
+  constructor(private readonly d: ReconcilerDeps) {
+    this.due = new DueRooms({
+      scheduler: d.scheduler,
+      clock: d.clock,
+      onDue: () => {
+        this.judgeDue();
+      },
+    });
+  }
 
   /** Reacts to what an event did; the room is judged after the current intake batch. */
   onApplied(applied: Applied): void {
@@ -81,13 +106,20 @@ export class Reconciler {
     this.dirty.add(applied.roomId);
   }
 
-  /** Judges every room touched since the last call. */
-  flush(): void {
-    const rooms = [...this.dirty];
+  /**
+   * Judges the rooms touched since the last call: one slice now, the rest made due at once (the next slices run on
+   * the following turns of the event loop).
+   */
+  flush(): number {
+    if (this.dirty.size === 0) return 0;
+    const now = this.d.clock.now();
+    const rooms: string[] = [];
+    for (const roomId of this.dirty) {
+      if (rooms.length < ROOMS_PER_SLICE) rooms.push(roomId);
+      else this.due.setEarlier(roomId, now);
+    }
     this.dirty.clear();
-    this.d.batch(() => {
-      for (const roomId of rooms) this.evaluate(roomId);
-    });
+    return this.judgeAll(rooms);
   }
 
   onWebhook(hook: SfuWebhookSignal): void {
@@ -103,69 +135,87 @@ export class Reconciler {
     if (hook.event === "participant_joined" && hook.identity !== null)
       this.d.falsePositives.onParticipantJoined(hook.identity);
     if (room === null) return;
-    for (const roomId of this.byLivekitRoom.get(room) ?? []) this.evaluate(roomId);
+    this.judgeAll([...this.livekitRooms.roomsOf(room)]);
   }
 
   /** How many LiveKit room names are followed for webhooks (those of current members only). */
   get followedLivekitRooms(): number {
-    return this.byLivekitRoom.size;
+    return this.livekitRooms.size;
   }
 
-  /** Which Matrix rooms to judge again on a LiveKit room's webhook: kept to the rooms' current members only. */
-  private indexLivekitRooms(roomId: string, judged: readonly Judged[]): void {
-    const now = new Set(judged.flatMap((j) => j.target?.rooms ?? []));
-    for (const lk of this.livekitRoomsOf.get(roomId) ?? []) {
-      if (now.has(lk)) continue;
-      const rooms = this.byLivekitRoom.get(lk);
-      rooms?.delete(roomId);
-      if (rooms?.size === 0) this.byLivekitRoom.delete(lk);
-    }
-    for (const lk of now) {
-      let rooms = this.byLivekitRoom.get(lk);
-      if (!rooms) this.byLivekitRoom.set(lk, (rooms = new Set()));
-      rooms.add(roomId);
-    }
-    if (now.size > 0) this.livekitRoomsOf.set(roomId, now);
-    else this.livekitRoomsOf.delete(roomId);
+  /** When the room is next due for a look by time alone (a grace ends, a membership expires, a retry), or null. */
+  dueAt(roomId: string): EpochMs | null {
+    return this.due.dueAt(roomId);
   }
 
-  /** Judges one room for a reader: no timer is armed, nothing is cleared or recorded. */
+  /** Judges one room for a reader: nothing is queued, cleared or recorded. */
   peek(roomId: string): Judged[] {
     const room = this.d.state.room(roomId);
     return room ? this.d.judge.peekRoom(room, this.d.clock.now()) : [];
   }
 
-  /** Judges one room now; clears its ghosts in the background and arranges the next time-based look. */
+  /** Judges one room now; clears its ghosts in the background and queues the room's next time-based look. */
   evaluate(roomId: string): Judged[] {
+    if (this.stopped) return [];
     const room = this.d.state.room(roomId);
-    if (!room || this.stopped) return [];
+    if (!room) {
+      // No longer tracked: nothing of it is kept here either.
+      this.due.set(roomId, null);
+      this.livekitRooms.update(roomId, []);
+      this.d.judge.forgetRoom(roomId);
+      return [];
+    }
     const now = this.d.clock.now();
     const judged = this.d.judge.judgeRoom(room, now);
+    this.livekitRooms.update(roomId, judged);
     let next: EpochMs | null = null;
-    this.indexLivekitRooms(roomId, judged);
     for (const j of judged) {
-      const deadline = j.verdict.recheckAt;
-      if (deadline !== null && (next === null || deadline < next)) next = deadline;
-      if (j.verdict.kind === "ghost") this.tryClear(j, now);
+      this.noteForOrphans(j);
+      let at = j.verdict.recheckAt;
+      if (j.verdict.kind === "ghost") {
+        const retry = this.tryClear(j, now);
+        if (retry !== null && (at === null || retry < at)) at = retry;
+      }
+      if (at !== null && (next === null || at < next)) next = at;
     }
-    this.arm(roomId, next, now);
+    this.due.set(roomId, next === null ? null : next + (this.d.deadlineSlackMs ?? 50));
     return judged;
   }
 
-  private tryClear(j: Judged, now: EpochMs): void {
+  /** Starts clearing a ghost; returns when it may be tried again if an earlier attempt holds it back. */
+  private tryClear(j: Judged, now: EpochMs): EpochMs | null {
     const key = j.member.key;
-    if (this.d.clearer.isBusy(key) || (this.retryAfter.get(key) ?? 0) > now) return;
+    const retry = this.retryAfter.get(key);
+    if (retry !== undefined && retry > now) return retry;
+    if (this.d.clearer.isBusy(key)) return null;
+    const roomId = j.member.roomId;
     this.track(
-      this.d.clearer.clear(j).then((outcome) => {
-        const wait =
-          outcome.result === "cleared"
-            ? ECHO_WAIT_MS
-            : outcome.result === "skipped"
-              ? SKIP_RETRY_MS
-              : RETRY_MS;
-        this.retryAfter.set(key, this.d.clock.now() + wait);
-      }),
+      this.d.clearer.clear(j).then(
+        (outcome) => {
+          this.retryLater(
+            key,
+            roomId,
+            outcome.result === "cleared"
+              ? ECHO_WAIT_MS
+              : outcome.result === "skipped"
+                ? SKIP_RETRY_MS
+                : RETRY_MS,
+          );
+        },
+        (err: unknown) => {
+          this.retryLater(key, roomId, RETRY_MS);
+          throw err;
+        },
+      ),
     );
+    return null;
+  }
+
+  /** The member is not tried again for `waitMs`; its room is looked at then (the echo of our leave, or the retry). */
+  private retryLater(key: string, roomId: string, waitMs: number): void {
+    const until = this.d.clock.now() + waitMs;
+    this.retryAfter.set(key, until);
+    if (!this.stopped) this.due.setEarlier(roomId, until + (this.d.deadlineSlackMs ?? 50));
   }
 
   private track(p: Promise<unknown>): void {
@@ -176,50 +226,104 @@ export class Reconciler {
     void guarded.finally(() => this.pending.delete(guarded));
   }
 
-  private arm(roomId: string, at: EpochMs | null, now: EpochMs): void {
-    const existing = this.timers.get(roomId);
-    if (at === null) {
-      existing?.cancel();
-      this.timers.delete(roomId);
-      return;
-    }
-    if (existing && existing.at <= at && existing.at > now) return;
-    existing?.cancel();
-    const delay = Math.max(0, at - now) + (this.d.deadlineSlackMs ?? 50);
-    const cancel = this.d.scheduler.after(delay, () => {
-      this.timers.delete(roomId);
-      this.evaluate(roomId);
+  /** Judges the rooms in one database transaction; returns how many. */
+  private judgeAll(rooms: readonly string[]): number {
+    if (rooms.length === 0) return 0;
+    this.d.batch(() => {
+      for (const roomId of rooms) this.evaluate(roomId);
     });
-    this.timers.set(roomId, { at, cancel });
+    return rooms.length;
   }
 
-  /** Judges every tracked room (the periodic sweep) and refreshes the gauges. */
-  sweep(): void {
+  /** The timer's work: one slice of the rooms due now (the timer comes back at once for the rest). */
+  private judgeDue(): number {
+    return this.stopped ? 0 : this.judgeAll(this.due.take(ROOMS_PER_SLICE));
+  }
+
+  /**
+   * The periodic sweep: memberships whose stickiness lapsed, the rooms touched or due, the gauges. It looks at no
+   * other room; `recheckAll` (after a poll) does. Returns how many rooms it judged.
+   */
+  sweep(): number {
     const now = this.d.clock.now();
     for (const [key, until] of this.retryAfter) if (until <= now) this.retryAfter.delete(key);
     for (const applied of this.d.state.expireSticky(now)) this.onApplied(applied);
-    this.dirty.clear();
+    const judged = this.flush() + this.judgeDue();
+    this.publishGauges();
+    return judged;
+  }
+
+  /**
+   * Judges every tracked room again, a slice per turn of the event loop: a poll changes SFU views without any
+   * webhook (and so do a server clock that is trusted again and a back-off that ended). Then refreshes the member
+   * gauges and reports SFU participants no membership maps to. A call while a re-check runs shares it, and one
+   * more pass follows, so every room is judged after the call was made.
+   */
+  recheckAll(): Promise<void> {
+    this.rechecksAsked++;
+    if (this.rechecking !== null) return this.rechecking;
+    const passes = async (): Promise<void> => {
+      let served = 0;
+      while (served < this.rechecksAsked && !this.stopped) {
+        served = this.rechecksAsked;
+        await this.recheckOnce();
+      }
+    };
+    this.rechecking = passes().finally(() => {
+      this.rechecking = null;
+    });
+    return this.rechecking;
+  }
+
+  private async recheckOnce(): Promise<void> {
+    const at = this.d.clock.now();
+    const rooms: string[] = [];
+    for (const room of this.d.state.allRooms()) rooms.push(room.roomId);
+    const suspects = this.d.orphans.suspects(at);
+    const watch = suspects.size > 0 ? { suspects, known: new Set<string>() } : null;
+    this.orphanWatch = watch;
     let members = 0;
     let liveCalls = 0;
-    const known = new Set<string>();
-    this.d.batch(() => {
-      for (const room of this.d.state.allRooms()) {
-        const judged = this.evaluate(room.roomId);
-        members += judged.length;
-        if (room.memberCount > 0) liveCalls++;
-        for (const j of judged) {
-          // A member we cannot place on one of our deployments may still be on any of them.
-          const where = j.target?.deployment ?? "*";
-          for (const id of j.target?.identities ?? participantIdentities(j.member))
-            known.add(`${where}|${id}`);
-        }
+    try {
+      for (let i = 0; i < rooms.length; i += ROOMS_PER_SLICE) {
+        if (i > 0) await nextTurn();
+        if (this.stopped) return;
+        this.d.batch(() => {
+          for (const roomId of rooms.slice(i, i + ROOMS_PER_SLICE)) {
+            members += this.evaluate(roomId).length;
+            if ((this.d.state.room(roomId)?.memberCount ?? 0) > 0) liveCalls++;
+          }
+        });
       }
-    });
-    this.track(this.d.orphans.check(known));
+    } finally {
+      this.orphanWatch = null;
+    }
+    this.counted = { members, liveCalls };
+    this.publishGauges();
+    this.track(this.d.orphans.check(watch?.known ?? new Set(), at));
+  }
+
+  /** While a full re-check runs, remembers that a membership maps to a participant the orphan check suspects. */
+  private noteForOrphans(j: Judged): void {
+    const watch = this.orphanWatch;
+    if (watch === null) return;
+    if (j.target === null) {
+      // A member we cannot place on one of our deployments (its SFU is not ours, or unknown) may be on any of them.
+      const ids = new Set(participantIdentities(j.member));
+      for (const key of watch.suspects) if (ids.has(key.slice(key.indexOf("|") + 1))) watch.known.add(key);
+      return;
+    }
+    for (const id of j.target.identities) {
+      const key = `${j.target.deployment}|${id}`;
+      if (watch.suspects.has(key)) watch.known.add(key);
+    }
+  }
+
+  private publishGauges(): void {
     this.d.metrics.setTracked({
       rooms: this.d.state.roomCount,
-      members,
-      liveCalls,
+      members: this.counted.members,
+      liveCalls: this.counted.liveCalls,
       ghosts: this.d.judge.ghostCount(),
     });
   }
@@ -231,8 +335,8 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers.values()) t.cancel();
-    this.timers.clear();
+    this.due.stop();
+    await this.rechecking;
     await this.settled();
   }
 }

@@ -52,10 +52,10 @@ export class Harness extends AppRing {
     await this.settle();
   }
 
-  /** The poll job: poll every deployment, then sweep. */
+  /** The poll job: poll every deployment, then judge every room again. */
   async poll(): Promise<void> {
     await this.sfu.pollAll();
-    this.reconciler.sweep();
+    await this.reconciler.recheckAll();
     await this.settle();
   }
 

@@ -1,4 +1,5 @@
 // MatrixIntake + EventRouter: journal once per event id, in order, a failing entry skipped alone, routing by type.
+import { SqliteStore } from "../../../src/adapters/sqlite/store";
 import { type BotEvents, EventRouter } from "../../../src/app/intake/event-router";
 import { MatrixIntake } from "../../../src/app/intake/matrix-intake";
 import type { InboxEntry } from "../../../src/app/ports/store";
@@ -102,6 +103,26 @@ describe("MatrixIntake", () => {
       event_id: events[1]?.event_id,
     });
     expect(batches()).toBe(1);
+  });
+
+  test("a batch is marked processed with one write, its failed entry included", () => {
+    /** Counts the journal's writes that mark entries processed. */
+    class CountingStore extends SqliteStore {
+      marks = 0;
+      override markInboxProcessed(throughSeq: number, at: number): void {
+        this.marks++;
+        super.markInboxProcessed(throughSeq, at);
+      }
+    }
+    const store = new CountingStore(SqliteStore.open(":memory:").store.db);
+    const h = new Harness({ store });
+    const events = [roomMember(ALICE, "join"), roomMember(BOB, "join"), roomMember(BOT, "join")];
+    const { intake } = recordingIntake(h, events[1]?.event_id ?? null);
+    for (const e of events) intake.accept(e);
+    intake.drain();
+    expect(store.marks).toBe(1);
+    expect(h.store.pendingInbox(10)).toEqual([]);
+    expect(events.map((e) => h.store.inboxHasProcessed(e.event_id))).toEqual([true, true, true]);
   });
 
   test("drops at the door what it does not follow, lacks ids, or is oversized", () => {
