@@ -69,7 +69,7 @@ export function memberEvent(
       expires: 14_400_000,
       membershipID: `${user}:${device}`,
       focus_active: { type: "livekit", focus_selection: "oldest_membership" },
-      foci_preferred: [{ type: "livekit", livekit_service_url: "https://rtc.example.org/livekit/jwt" }],
+      foci_preferred: [{ type: "livekit", livekit_service_url: `https://rtc.${domain}/livekit/jwt` }],
     },
     unsigned: { age: 12 },
   };

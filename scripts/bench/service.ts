@@ -18,6 +18,7 @@ import { SqliteStore } from "../../src/adapters/sqlite/store";
 import { Service } from "../../src/main/service";
 import { startFakeHomeserver } from "../../test/support/fake-homeserver";
 import { closeServer, freePort, listenOnLoopback } from "../../test/support/net";
+import { memberEvent } from "./memory";
 import { bench, percentile } from "./report";
 
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 50_000);
@@ -26,31 +27,6 @@ const TXN_SIZE = 100;
 const LATENCY_TXNS = 300;
 /** The ingest phase: every membership not sent by the latency phase, in transactions of TXN_SIZE. */
 const INGEST_EVENTS = MEMBERS - LATENCY_TXNS * TXN_SIZE;
-
-let seq = 0;
-function membership(i: number, now: number): Record<string, unknown> {
-  const user = `@u${i}:bench.local`;
-  const device = `DEV${i % 7}`;
-  return {
-    event_id: `$bench${++seq}`,
-    type: "org.matrix.msc3401.call.member",
-    room_id: `!room${i % ROOMS}:bench.local`,
-    sender: user,
-    state_key: `_${user}_${device}_m.call`,
-    origin_server_ts: now,
-    content: {
-      application: "m.call",
-      call_id: "",
-      scope: "m.room",
-      device_id: device,
-      expires: 14_400_000,
-      membershipID: `${user}:${device}`,
-      focus_active: { type: "livekit", focus_selection: "oldest_membership" },
-      foci_preferred: [{ type: "livekit", livekit_service_url: "https://rtc.bench.local/livekit/jwt" }],
-    },
-    unsigned: {},
-  };
-}
 
 type Put = (events: unknown[], txn: string) => Promise<void>;
 
@@ -72,7 +48,7 @@ async function ingest(put: Put, first: number, count: number, tag: string, pause
   for (let t = 0; next < first + count; t++) {
     const now = Date.now();
     const events = Array.from({ length: Math.min(TXN_SIZE, first + count - next) }, () =>
-      membership(next++, now),
+      memberEvent(next++, ROOMS, now, "bench.local"),
     );
     await put(events, `${tag}${t}`);
     if (t % 20 === 19) await pause();
@@ -210,7 +186,7 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   for (let t = 0; t < LATENCY_TXNS; t++) {
     const now = Date.now();
-    const events = Array.from({ length: TXN_SIZE }, () => membership(next++, now));
+    const events = Array.from({ length: TXN_SIZE }, () => memberEvent(next++, ROOMS, now, "bench.local"));
     const started = performance.now();
     await put(events, `lat${t}`);
     await service.app.intake.settled();
