@@ -55,10 +55,19 @@ function udpFree(port: number): Promise<boolean> {
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on now; with `udpToo`, also free for UDP. */
+/**
+ * Ports the fetch standard blocks ("bad ports"): Node's fetch refuses them ("fetch failed: bad port"), so a
+ * server there could not be reached by the SDKs the tests use. Those at or above 1024.
+ */
+const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([
+  1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697,
+  10080,
+]);
+
 export async function freePort(udpToo = false): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = PORT_MIN + Math.floor(Math.random() * (PORT_MAX - PORT_MIN + 1));
-    if (handedOut.has(port) || !(await tcpFree(port))) continue;
+    if (FETCH_BAD_PORTS.has(port) || handedOut.has(port) || !(await tcpFree(port))) continue;
     if (udpToo && !(await udpFree(port))) continue;
     handedOut.add(port);
     return port;
