@@ -14,6 +14,7 @@ import type { Metrics } from "../ports/metrics";
 import type { Store } from "../ports/store";
 import type { RoomAccessCache } from "../reconcile/room-access";
 import { EncryptedNotices } from "./encrypted-notices";
+import { answerInvite } from "./invites";
 import { RateLimits, type RateBucket } from "./rate-limits";
 import { Targeting } from "./targeting";
 import { type AnyCommand, type CommandContext, type CommandRoom, isRefusal } from "./types";
@@ -160,30 +161,18 @@ export class Bot {
   }
 
   onInvite(event: Record<string, unknown>): void {
-    void this.acceptInvite(event);
-  }
-
-  private async acceptInvite(event: Record<string, unknown>): Promise<void> {
-    const roomId = String(event.room_id);
-    const sender = String(event.sender);
-    const policy = this.opts.acceptInvitesFrom;
-    const allowed =
-      policy === "anyone" ||
-      (policy === "local" && sender.endsWith(`:${this.opts.domain}`)) ||
-      this.opts.admins.includes(sender);
-    try {
-      if (!allowed) {
-        this.d.logger.info("invite declined by policy", { room: roomId, sender, policy });
-        await this.d.matrix.leave(roomId);
-        return;
-      }
-      await this.d.matrix.join(roomId);
-      this.d.access.invalidate(roomId);
-      this.d.logger.info("joined a room on invite", { room: roomId, sender });
-      await this.d.onJoined(roomId);
-    } catch (err) {
-      this.d.logger.warn("could not act on an invite", { room: roomId, sender, error: String(err) });
-    }
+    void answerInvite(
+      {
+        matrix: this.d.matrix,
+        access: this.d.access,
+        logger: this.d.logger,
+        policy: this.opts.acceptInvitesFrom,
+        domain: this.opts.domain,
+        admins: this.opts.admins,
+        onJoined: (roomId) => this.d.onJoined(roomId),
+      },
+      event,
+    );
   }
 
   /** A room message; `receivedAt` is when the service journaled it (our clock), to measure lateness. */
