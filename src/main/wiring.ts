@@ -3,6 +3,7 @@ import type { Config } from "../config/schema";
 import { Bot } from "../app/commands/bot";
 import { CommandQueries } from "../app/commands/queries";
 import { commandTable } from "../app/commands/table";
+import { EncryptedMemberships } from "../app/intake/encrypted-memberships";
 import { EventRouter } from "../app/intake/event-router";
 import { FollowFilter } from "../app/intake/follow-filter";
 import { MatrixIntake } from "../app/intake/matrix-intake";
@@ -188,6 +189,16 @@ export function buildApp(d: AppDeps) {
       reconciler.flush();
     },
   });
+  const encryptedMemberships = new EncryptedMemberships({
+    crypto: d.crypto ?? { current: () => null },
+    state,
+    reconciler,
+    store,
+    clock,
+    logger: log("encrypted-memberships"),
+    metrics,
+    keyWaitMs: config.encryption.key_wait,
+  });
   const router = new EventRouter({
     state,
     reconciler,
@@ -197,6 +208,9 @@ export function buildApp(d: AppDeps) {
     metrics,
     botUserId: matrix.botUserId,
     bot,
+    readEncrypted: (event, roomId, receivedAt) => {
+      encryptedMemberships.read(event, roomId, receivedAt);
+    },
     readRoomState: (roomId) => {
       resync.readFirst(roomId);
     },
@@ -236,6 +250,7 @@ export function buildApp(d: AppDeps) {
     queries,
     table,
     bot,
+    encryptedMemberships,
     router,
     intake,
     resync,

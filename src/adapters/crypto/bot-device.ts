@@ -160,7 +160,8 @@ export class BotDevice implements CryptoPort {
         const plain: unknown = JSON.parse(out.event);
         if (!isRecord(plain) || typeof plain.type !== "string" || !isRecord(plain.content))
           return { kind: "undecryptable", reason: "other", detail: "the plaintext is no event" };
-        return { kind: "decrypted", type: plain.type, content: plain.content };
+        const roomId = typeof plain.room_id === "string" ? plain.room_id : null;
+        return { kind: "decrypted", type: plain.type, content: plain.content, roomId };
       } catch (err) {
         const { reason, detail } = reasonOf(err);
         // The room key travels to the device on its own (to-device, through the sync loop): give it time.

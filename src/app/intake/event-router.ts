@@ -29,6 +29,8 @@ export interface EventRouterDeps {
   /** The bot's own messages are never commands; its own invites and joins change what it may read and write. */
   readonly botUserId: string;
   readonly bot: BotEvents;
+  /** Decrypts an encrypted sticky event (possibly a call membership), after the batch. */
+  readonly readEncrypted: (event: Record<string, unknown>, roomId: string, receivedAt: number) => void;
   /** Reads the state of a room the service began to follow (its first call event), after the batch. */
   readonly readRoomState: (roomId: string) => void;
 }
@@ -92,7 +94,10 @@ export class EventRouter {
         break;
       case "unreadable":
         this.d.metrics.matrixEvent(type, "unreadable");
-        this.unreadable(entry);
+        this.d.state.countUnreadable(entry.roomId, this.d.clock.now());
+        this.deferred.push(() => {
+          this.d.readEncrypted(e, entry.roomId, entry.receivedAt);
+        });
         break;
       case "not-membership":
         this.d.metrics.matrixEvent(type, "ignored");
@@ -132,14 +137,6 @@ export class EventRouter {
         event_id: entry.eventId,
         type,
         reason,
-      });
-    }
-  }
-
-  private unreadable(entry: InboxEntry): void {
-    if (this.d.state.countUnreadable(entry.roomId, this.d.clock.now())) {
-      this.d.logger.warn("encrypted room: sticky call memberships cannot be read by a server", {
-        room: entry.roomId,
       });
     }
   }

@@ -11,9 +11,17 @@ export type Undecryptable =
   /** Anything else: a broken or forged event, or the device is gone. */
   | "other";
 
-/** A decrypted room event (`type` and `content` are the sender's; the outer `sender` stays the homeserver's). */
+/**
+ * A decrypted room event (`type` and `content` are the sender's; the outer `sender` stays the homeserver's), and
+ * the room its plaintext names (null when it names none).
+ */
 export type Decryption =
-  | { readonly kind: "decrypted"; readonly type: string; readonly content: Readonly<Record<string, unknown>> }
+  | {
+      readonly kind: "decrypted";
+      readonly type: string;
+      readonly content: Readonly<Record<string, unknown>>;
+      readonly roomId: string | null;
+    }
   | { readonly kind: "undecryptable"; readonly reason: Undecryptable; readonly detail: string };
 
 export interface CryptoPort {

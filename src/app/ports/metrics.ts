@@ -1,6 +1,6 @@
 // The metrics port: what the app counts, named by meaning; the Prometheus adapter maps it to series.
 
-export type MatrixEventOutcome = "applied" | "duplicate" | "invalid" | "ignored" | "unreadable";
+export type MatrixEventOutcome = "applied" | "duplicate" | "invalid" | "ignored" | "unreadable" | "decrypted";
 export type WebhookOutcome =
   "accepted" | "duplicate" | "bad_signature" | "too_large" | "bad_request" | "unknown_deployment";
 

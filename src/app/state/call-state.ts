@@ -320,12 +320,10 @@ export class CallState {
     if (write) this.store.upsertRoom(row);
   }
 
-  /** Counts an encrypted sticky event we cannot read; true for the room's first. */
-  countUnreadable(roomId: string, at: EpochMs): boolean {
+  /** Counts an encrypted sticky event (the rooms table keeps how many arrived, decrypted or not). */
+  countUnreadable(roomId: string, at: EpochMs): void {
     const row = this.roomRows.get(roomId) ?? this.store.room(roomId);
-    if (!row) return false;
-    this.writeRoom({ ...row, unreadableSticky: row.unreadableSticky + 1, lastEventAt: at }, true);
-    return row.unreadableSticky === 0;
+    if (row) this.writeRoom({ ...row, unreadableSticky: row.unreadableSticky + 1, lastEventAt: at }, true);
   }
 
   /** Keeps the rooms table current: version and encryption at once, the last event time once a minute. */

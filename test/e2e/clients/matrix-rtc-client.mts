@@ -84,6 +84,8 @@ async function main(): Promise<void> {
     accessToken,
     logger: makeLogger("sdk"),
   });
+  // Its own wasm crypto (keys in memory): in an encrypted room it then sends its sticky memberships encrypted.
+  if (opts.crypto === true) await client.initRustCrypto({ useIndexedDB: false });
   leave = () => {
     client.stopClient();
     return Promise.resolve();
@@ -114,7 +116,11 @@ async function main(): Promise<void> {
   let own = false;
   session.on(rtc.MatrixRTCSessionEvent.MembershipsChanged, (_old, memberships) => {
     const mine = memberships.find((m) => m.userId === opts.userId && m.deviceId === opts.deviceId);
-    emit("memberships", { count: memberships.length, own: mine !== undefined });
+    emit("memberships", {
+      count: memberships.length,
+      own: mine !== undefined,
+      members: memberships.map((m) => `${m.userId}|${m.deviceId}`),
+    });
     if (mine !== undefined && !joined) {
       joined = true;
       emit("joined-call", {

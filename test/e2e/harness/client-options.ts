@@ -13,6 +13,8 @@ export interface MatrixRtcClientOptions {
   livekitServiceUrl: string;
   /** Sticky events (MSC4354, `org.matrix.msc4143.rtc.member`) instead of state events. */
   sticky?: boolean;
+  /** Start the client's own crypto (wasm, in memory), as Element does: memberships in encrypted rooms go encrypted. */
+  crypto?: boolean;
   delayedLeaveEventDelayMs?: number;
   delayedLeaveEventRestartMs?: number;
   membershipEventExpiryMs?: number;

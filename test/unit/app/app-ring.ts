@@ -1,6 +1,7 @@
 // Builds the app ring through src/main/wiring.ts's buildApp, over typed fakes, the in-memory SQLite store and a fake clock.
 import { SqliteStore } from "../../../src/adapters/sqlite/store";
 import type { Bot, BotOptions } from "../../../src/app/commands/bot";
+import type { EncryptedMemberships } from "../../../src/app/intake/encrypted-memberships";
 import type { EventRouter } from "../../../src/app/intake/event-router";
 import type { MatrixIntake } from "../../../src/app/intake/matrix-intake";
 import type { Clearer, ClearerOptions } from "../../../src/app/reconcile/clearer";
@@ -140,6 +141,7 @@ export class AppRing {
   readonly reconciler: Reconciler;
   readonly resync: Resync;
   readonly bot: Bot;
+  readonly encryptedMemberships: EncryptedMemberships;
   readonly router: EventRouter;
   readonly intake: MatrixIntake;
 
@@ -173,6 +175,7 @@ export class AppRing {
       reconciler: this.reconciler,
       resync: this.resync,
       bot: this.bot,
+      encryptedMemberships: this.encryptedMemberships,
       router: this.router,
       intake: this.intake,
     } = this.app);

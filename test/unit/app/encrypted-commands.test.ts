@@ -1,39 +1,9 @@
 // The bot with an encrypted device: commands decrypted and answered encrypted, unreadable ones get the notice why.
 import type { Bot } from "../../../src/app/commands/bot";
-import type { CryptoPort, Decryption } from "../../../src/app/ports/crypto";
 import { FollowFilter } from "../../../src/app/intake/follow-filter";
 import { ALICE, BOB, type ClientEvent, nextEventId, ROOM, T0 } from "../domain/builders";
+import { FakeDevice } from "./fakes/device";
 import { BOT, Harness } from "./harness";
-
-/** A typed fake device: decrypts by a table of event id → result; records what it sends. */
-class FakeDevice implements CryptoPort {
-  readonly deviceId = "BOTDEVICE";
-  readonly results = new Map<string, Decryption>();
-
-  /** The event decrypts to a text message with this body. */
-  decryptsAs(e: ClientEvent, body: string): void {
-    this.results.set(e.event_id, {
-      kind: "decrypted",
-      type: "m.room.message",
-      content: { msgtype: "m.text", body },
-    });
-  }
-  readonly sent: { roomId: string; type: string; content: Record<string, unknown> }[] = [];
-  readonly waits: number[] = [];
-  failSends = false;
-
-  decrypt(event: Readonly<Record<string, unknown>>, waitMs: number): Promise<Decryption> {
-    this.waits.push(waitMs);
-    const r = this.results.get(String(event.event_id));
-    return Promise.resolve(r ?? { kind: "undecryptable", reason: "missing_key", detail: "no key" });
-  }
-
-  sendEncrypted(roomId: string, type: string, content: object): Promise<string> {
-    if (this.failSends) return Promise.reject(new Error("no olm session"));
-    this.sent.push({ roomId, type, content: content as Record<string, unknown> });
-    return Promise.resolve(`$sent${this.sent.length}`);
-  }
-}
 
 function encrypted(sender: string): ClientEvent {
   return {
@@ -85,10 +55,10 @@ describe("with an encrypted device", () => {
     const device = new FakeDevice();
     const { h, bot } = await ringWithDevice(device);
     const e = encrypted(BOB);
-    device.results.set(e.event_id, {
-      kind: "decrypted",
-      type: "m.room.message",
-      content: { msgtype: "m.text", body: "!rtc clean", sender: "@admin:example.org" },
+    device.decryptsTo(e, "m.room.message", {
+      msgtype: "m.text",
+      body: "!rtc clean",
+      sender: "@admin:example.org",
     });
     await receive(h, bot, e);
     expect(device.sent.map((s) => s.content.body)).toEqual([
@@ -106,7 +76,7 @@ describe("with an encrypted device", () => {
       detail: "m.unverified",
     });
     const reaction = encrypted(ALICE);
-    device.results.set(reaction.event_id, { kind: "decrypted", type: "m.reaction", content: {} });
+    device.decryptsTo(reaction, "m.reaction", {});
     await receive(h, bot, reaction);
     await receive(h, bot, withheld);
     expect(device.sent).toEqual([]);

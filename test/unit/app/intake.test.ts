@@ -246,6 +246,7 @@ describe("EventRouter", () => {
       metrics: h.metrics,
       botUserId: BOT,
       bot,
+      readEncrypted: () => undefined,
       readRoomState: () => undefined,
     });
     const encrypted = (sender: string, sticky = false): ClientEvent => ({
