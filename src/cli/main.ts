@@ -3,6 +3,7 @@ import { closeSync, fchmodSync, openSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load";
 import { configWarnings } from "../config/warnings";
+import { checkConfig } from "./check-config";
 import { versionLine } from "./version";
 import { generateRegistration, loadRegistration, registrationToYaml } from "../adapters/matrix/registration";
 
@@ -14,8 +15,9 @@ const USAGE = `Usage:
       replaced with --force (new tokens: Synapse's copy must be replaced too).
   matrix-rtc-reconciler -c CONFIG [-f REGISTRATION]
       Run the service.
-  matrix-rtc-reconciler -c CONFIG --check-config
-      Validate the config only: exit 0 (after listing any warnings), or list every problem and exit 1.
+  matrix-rtc-reconciler -c CONFIG [-f REGISTRATION] --check-config
+      Validate the config and the registration it names: exit 0 (after listing any warnings and what the
+      homeserver must enable), or list every problem and exit 1.
 Options:
   -h, --help     this text
   --version      print the version`;
@@ -145,12 +147,16 @@ export async function main(argv: string[]): Promise<void> {
     } else if (values["generate-registration"]) {
       code = generate(values);
     } else if (values.config && values["check-config"]) {
-      const warnings = configWarnings(loadConfig(values.config));
-      for (const w of warnings) console.error(`warning: ${w}`);
-      console.log(
-        `${values.config}: OK${warnings.length > 0 ? `, with ${warnings.length} warning(s) above` : ""}`,
+      code = checkConfig(
+        values.config,
+        values.file,
+        (line) => {
+          console.log(line);
+        },
+        (line) => {
+          console.error(line);
+        },
       );
-      code = 0;
     } else if (values.config) {
       code = await run(values.config, values.file);
     } else {

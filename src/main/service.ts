@@ -304,10 +304,7 @@ export class Service {
         files: new StateFiles(config.encryption.store_path),
         logger: log,
         sleep,
-        registration: {
-          pushEphemeral: registration["de.sorunome.msc2409.push_ephemeral"] === true,
-          msc3202: registration["org.matrix.msc3202"] === true,
-        },
+        registration,
       });
       this.device = device;
       this.crypto.set(device);

@@ -73,13 +73,42 @@ describe("bin/matrix-rtc-reconciler", () => {
   });
 
   test("--check-config accepts config.sample.yaml, warning about each placeholder it still holds", () => {
-    const res = cli(["-c", "config.sample.yaml", "--check-config"]);
+    const reg = join(dir, "sample-reg.yaml");
+    expect(cli(["-r", "-u", "http://127.0.0.1:9000", "-f", reg, "-d", "matrix.chat"]).code).toBe(0);
+    const res = cli(["-c", "config.sample.yaml", "-f", reg, "--check-config"]);
     expect(res.code).toBe(0);
-    expect(res.out).toBe("config.sample.yaml: OK, with 3 warning(s) above\n");
+    expect(res.out).toBe(
+      [
+        "config.sample.yaml: OK, with 3 warning(s) above",
+        "The homeserver must also (checked when the service starts, not here):",
+        "  - load the registration (Synapse: app_service_config_files) and reach the service on port 9000",
+        "  - for encryption.enabled: experimental_features msc2409_to_device_messages_enabled: true and msc3202_transaction_extensions: true (Synapse), so room keys reach the bot's device",
+        "  - optional, for clients' own delayed leaves: delayed events (Synapse: max_event_delay_duration), which the service fires before writing a leave itself",
+        "",
+      ].join("\n"),
+    );
     expect(res.err).toContain(
       "warning: livekit.deployments.0.api_secret: still the sample's placeholder; give the secret of LiveKit's key \"reconciler\"",
     );
     expect(res.err).not.toContain("change-me");
+  });
+
+  test("--check-config warns about a registration that is missing, or lacks what encryption needs", () => {
+    const missing = cli(["-c", "config.sample.yaml", "-f", join(dir, "no-such-reg.yaml"), "--check-config"]);
+    expect(missing.code).toBe(0);
+    expect(missing.err).toMatch(
+      /warning: appservice\.registration: cannot read registration .*no-such-reg\.yaml \(ENOENT\); write one with -r/,
+    );
+    const old = join(dir, "old-reg.yaml");
+    expect(cli(["-r", "-u", "http://127.0.0.1:9000", "-f", old, "-d", "matrix.chat"]).code).toBe(0);
+    const text = readFileSync(old, "utf8").replace(/^org\.matrix\.msc3202: true\n/m, "");
+    writeFileSync(old, text);
+    const lacking = cli(["-c", "config.sample.yaml", "-f", old, "--check-config"]);
+    expect(lacking.code).toBe(0);
+    expect(lacking.err).toContain(
+      `warning: appservice.registration: ${old} lacks org.matrix.msc3202: true, which encryption.enabled needs`,
+    );
+    expect(lacking.out).toContain("OK, with 4 warning(s) above");
   });
 
   test("--check-config refuses a short LiveKit secret, says required for a missing key and suggests a misspelt one", () => {

@@ -11,6 +11,7 @@ import {
   UserId,
 } from "@matrix-org/matrix-sdk-crypto-wasm";
 import { randomBytes } from "node:crypto";
+import { encryptionGaps } from "../matrix/registration";
 import type { Decryption, CryptoPort, Undecryptable } from "../../app/ports/crypto";
 import type { Logger } from "../../app/ports/logger";
 import { type MatrixHttp, MatrixHttpError, seg } from "../matrix/http";
@@ -30,7 +31,7 @@ export interface BotDeviceOptions {
   readonly logger: Logger;
   readonly sleep: (ms: number) => Promise<void>;
   /** What the registration asks of the homeserver: to-device (with ephemeral events) and MSC3202 extensions. */
-  readonly registration: { readonly pushEphemeral: boolean; readonly msc3202: boolean };
+  readonly registration: Parameters<typeof encryptionGaps>[0];
 }
 
 /** A start-up problem with the bot's device, in words that say what the homeserver or the store lacks. */
@@ -214,10 +215,7 @@ export class BotDevice implements CryptoPort {
 
 /** To-device messages come only with ephemeral events; device lists and key counts only with MSC3202. */
 function requireRegistration(o: BotDeviceOptions): void {
-  const missing = [
-    ...(o.registration.pushEphemeral ? [] : ["de.sorunome.msc2409.push_ephemeral: true"]),
-    ...(o.registration.msc3202 ? [] : ["org.matrix.msc3202: true"]),
-  ];
+  const missing = encryptionGaps(o.registration);
   if (missing.length > 0)
     throw new EncryptionStartError(
       `the registration lacks ${missing.join(" and ")}: without them the homeserver sends the bot's device no room keys (add them, restart the homeserver)`,

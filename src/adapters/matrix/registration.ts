@@ -96,6 +96,22 @@ export function loadRegistration(file: string): Registration {
   return result.data;
 }
 
+/**
+ * What the registration lacks for the bot's encrypted device: to-device messages come only with ephemeral
+ * events (MSC2409), device lists and one-time-key counts only with MSC3202. Empty when nothing is missing.
+ */
+export function encryptionGaps(reg: {
+  readonly "de.sorunome.msc2409.push_ephemeral"?: unknown;
+  readonly "org.matrix.msc3202"?: unknown;
+}): string[] {
+  return [
+    ...(reg["de.sorunome.msc2409.push_ephemeral"] === true
+      ? []
+      : ["de.sorunome.msc2409.push_ephemeral: true"]),
+    ...(reg["org.matrix.msc3202"] === true ? [] : ["org.matrix.msc3202: true"]),
+  ];
+}
+
 /** The users the service may act for (non-exclusive and exclusive user namespaces). */
 export function userNamespaceMatcher(reg: Registration): (userId: string) => boolean {
   const patterns = reg.namespaces.users.map((ns) => new RegExp(`^(?:${ns.regex})$`));

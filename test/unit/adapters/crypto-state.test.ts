@@ -100,8 +100,11 @@ describe("BotDevice.start", () => {
     logger: new RecordingLogger(),
   });
   test.each([
-    [{ pushEphemeral: false, msc3202: true }, "de.sorunome.msc2409.push_ephemeral: true"],
-    [{ pushEphemeral: true, msc3202: false }, "org.matrix.msc3202: true"],
+    [
+      { "de.sorunome.msc2409.push_ephemeral": false, "org.matrix.msc3202": true },
+      "de.sorunome.msc2409.push_ephemeral: true",
+    ],
+    [{ "de.sorunome.msc2409.push_ephemeral": true }, "org.matrix.msc3202: true"],
   ])(
     "a registration without what room keys need is refused before any request: %j",
     async (registration, lacks) => {
