@@ -7,13 +7,13 @@ import { permissionFor, refusalText } from "../../domain/commands/permission";
 import { splitTarget } from "../../domain/commands/target";
 import { historyAccess, type HistoryAccess } from "../../domain/rooms/visibility";
 import type { Clock } from "../ports/clock";
-import type { CryptoPort, CryptoSource } from "../ports/crypto";
+import type { CryptoSource } from "../ports/crypto";
 import type { Logger } from "../ports/logger";
 import type { MatrixPort } from "../ports/matrix";
 import type { Metrics } from "../ports/metrics";
 import type { Store } from "../ports/store";
 import type { RoomAccessCache } from "../reconcile/room-access";
-import { EncryptedNotices } from "./encrypted-notices";
+import { EncryptedChannel } from "./encrypted-channel";
 import { answerInvite } from "./invites";
 import { RateLimits, type RateBucket } from "./rate-limits";
 import { Targeting } from "./targeting";
@@ -73,9 +73,7 @@ export class Bot {
   private readonly byName: Map<string, AnyCommand>;
   private readonly opts: BotOptions;
   private readonly targeting: Targeting;
-  private readonly encrypted: EncryptedNotices;
-  /** Rooms a command came from encrypted: answers there are encrypted too. */
-  private readonly encryptedRooms = new Set<string>();
+  private readonly encrypted: EncryptedChannel;
 
   constructor(private readonly d: BotDeps) {
     this.opts = d.options;
@@ -86,11 +84,13 @@ export class Bot {
       admins: d.options.admins,
       moderatorLevel: d.options.moderatorLevel,
     });
-    this.encrypted = new EncryptedNotices({
+    this.encrypted = new EncryptedChannel({
       matrix: d.matrix,
       clock: d.clock,
       logger: d.logger,
       prefix: d.options.prefix,
+      keyWaitMs: d.options.keyWaitMs ?? 15_000,
+      ...(d.crypto ? { crypto: d.crypto } : {}),
     });
     this.limits = new RateLimits(d.options.ratePerMinute);
     this.byName = new Map(d.table.map((c) => [c.name, c]));
@@ -104,7 +104,7 @@ export class Bot {
 
   /** Whether an encrypted message should reach `onEncrypted` (lets the intake skip the others). */
   wantsEncrypted(event: Record<string, unknown>): boolean {
-    return this.device() === null ? this.encrypted.wants(event) : this.encrypted.forBot(event);
+    return this.encrypted.wants(event);
   }
 
   /**
@@ -112,52 +112,28 @@ export class Bot {
    * one it cannot read gets the room's notice, at most once a day, saying why and where to ask instead.
    */
   onEncrypted(event: Record<string, unknown>, receivedAt: number = this.d.clock.now()): void {
-    void this.readEncrypted(event, receivedAt).catch((err: unknown) => {
-      this.d.logger.warn("could not post the encrypted room notice", {
-        room: event.room_id,
-        error: String(err),
-      });
-    });
+    this.encrypted.read(event).then(
+      (plain) => {
+        if (plain !== null) this.onMessage(plain, receivedAt);
+      },
+      (err: unknown) => {
+        this.d.logger.warn("could not post the encrypted room notice", {
+          room: event.room_id,
+          error: String(err),
+        });
+      },
+    );
   }
 
-  private device(): CryptoPort | null {
-    return this.d.crypto?.current() ?? null;
-  }
-
-  private async readEncrypted(event: Record<string, unknown>, receivedAt: number): Promise<void> {
-    const device = this.device();
-    if (device === null || !this.encrypted.forBot(event)) {
-      await this.encrypted.notify(event);
-      return;
-    }
-    const plain = await device.decrypt(event, this.opts.keyWaitMs ?? 15_000);
-    if (plain.kind === "undecryptable") {
-      this.d.logger.info("encrypted message not decrypted", {
-        room: event.room_id,
-        sender: event.sender,
-        reason: plain.reason,
-        detail: plain.detail,
-      });
-      await this.encrypted.notify(event, plain.reason);
-      return;
-    }
-    // Only messages can be commands; other encrypted events (reactions, call keys) are not the bot's.
-    if (plain.type !== "m.room.message" || typeof event.room_id !== "string") return;
-    this.encryptedRooms.add(event.room_id);
-    await this.answer({ ...event, type: plain.type, content: plain.content }, receivedAt);
-  }
-
-  /** The bot's own membership in a room changed. */
-  onOwnMembership(roomId: string, membership: unknown): void {
-    this.encrypted.onOwnMembership(roomId, membership);
-  }
-
-  /** The intake's early look at a membership event: the bot joining a room counts for the rest of its transaction. */
+  /**
+   * The bot's own membership event, seen by the intake at the door (the one place the bot's set of joined rooms
+   * learns of it): a join counts for the rest of its transaction.
+   */
   noteMembership(event: Record<string, unknown>): void {
     if (event.state_key !== this.d.matrix.botUserId || typeof event.room_id !== "string") return;
     const content = event.content;
     if (typeof content === "object" && content !== null && "membership" in content)
-      this.onOwnMembership(event.room_id, content.membership);
+      this.encrypted.onOwnMembership(event.room_id, content.membership);
   }
 
   onInvite(event: Record<string, unknown>): void {
@@ -369,24 +345,8 @@ export class Bot {
     this.d.logger.info("command", { room: roomId, sender, command: cmd.name, result, args, ...extra });
   }
 
-  /** A notice; encrypted in rooms whose commands came encrypted (never plain there: a failure says only that). */
+  /** A notice; encrypted in rooms whose commands came encrypted (see `EncryptedChannel`). */
   private async reply(roomId: string, reply: Reply): Promise<void> {
-    const device = this.device();
-    if (device === null || !this.encryptedRooms.has(roomId)) {
-      await this.d.matrix.sendNotice(roomId, reply.text, reply.html);
-      return;
-    }
-    try {
-      await device.sendEncrypted(roomId, "m.room.message", {
-        msgtype: "m.notice",
-        body: reply.text,
-        format: "org.matrix.custom.html",
-        formatted_body: reply.html,
-      });
-    } catch (err) {
-      this.d.logger.warn("could not send an encrypted answer", { room: roomId, error: String(err) });
-      const note = "The answer to this command could not be encrypted, so it is not posted here.";
-      await this.d.matrix.sendNotice(roomId, note, note);
-    }
+    await this.encrypted.send(roomId, reply);
   }
 }

@@ -15,8 +15,6 @@ export interface BotEvents {
   onInvite(event: Record<string, unknown>): void;
   /** An encrypted room event that is no sticky call membership (a message for the bot's device, if it has one). */
   onEncrypted(event: Record<string, unknown>, receivedAt: number): void;
-  /** The bot's own room membership changed (joined, invited, left, banned). */
-  onOwnMembership(roomId: string, membership: unknown): void;
 }
 
 export interface EventRouterDeps {
@@ -66,10 +64,10 @@ export class EventRouter {
     }
     if (type === "m.room.power_levels" || type === "m.room.create") this.d.access.invalidate(entry.roomId);
     if (type === "m.room.member" && e.state_key === this.d.botUserId) {
+      // The bot's set of joined rooms learnt of this at the door (`FollowFilter`), for the rest of its transaction.
       this.d.access.invalidate(entry.roomId);
       const content =
         typeof e.content === "object" && e.content !== null ? (e.content as Record<string, unknown>) : {};
-      this.d.bot.onOwnMembership(entry.roomId, content.membership);
       if (content.membership === "invite")
         this.deferred.push(() => {
           this.d.bot.onInvite(e);
