@@ -34,6 +34,12 @@ export interface VerdictContext {
    * error can be (then every server timestamp is suspect, and expiry waits until the clocks agree again).
    */
   readonly expiryJudgeable?: boolean;
+  /**
+   * For a sticky member: until when its sender has an encrypted sticky event the service has not read. It may be a
+   * newer event of the same sticky key (another call, a refresh), and a leave written for this one would end it
+   * too, so nothing is decided about the member before it is read or lapses. Null or absent: none.
+   */
+  readonly unreadUpdateUntil?: EpochMs | null;
 }
 
 /** Plain JSON-able facts behind a verdict, for logs and the audit trail. */
@@ -79,7 +85,8 @@ export type Verdict = (
         | "sfu_stale"
         | "sfu_contested"
         | "expired_but_connected"
-        | "server_clock_unknown";
+        | "server_clock_unknown"
+        | "update_unread";
     }
 ) &
   VerdictTiming & { readonly evidence: VerdictEvidence };
@@ -107,7 +114,8 @@ function timed(j: Judgement, graceEnd: EpochMs | null = null, wentAt: EpochMs | 
 }
 
 /**
- * Judges one member. Order: not joined to the room → ghost; expired → ghost, unless the SFU shows it connected
+ * Judges one member. Order: not joined to the room → ghost; its sender's newer encrypted event unread → unknown;
+ * expired → ghost, unless the SFU shows it connected
  * (unknown: a live device outranks a timestamp) or the server clock is not known (unknown); then the SFU: no SFU →
  * alive; not ours / unavailable / stale → unknown; connected → alive; gone for at least the leave grace → ghost,
  * else alive; never seen (or only gone before this membership began: an earlier session) for at least the
@@ -127,6 +135,9 @@ export function judgeMember(member: RtcMember, ctx: VerdictContext): Verdict {
     sfu: sfu.kind,
   };
   if (ctx.userJoined === false) return timed({ kind: "ghost", reason: "not_joined", evidence: base });
+  const unreadUntil = ctx.unreadUpdateUntil ?? null;
+  if (unreadUntil !== null && now < unreadUntil)
+    return timed({ kind: "unknown", reason: "update_unread", evidence: base }, unreadUntil);
   if (expiresAt !== null && now >= expiresAt) {
     if (ctx.expiryJudgeable === false)
       return timed({ kind: "unknown", reason: "server_clock_unknown", evidence: base });

@@ -198,6 +198,7 @@ export function buildApp(d: AppDeps) {
     logger: log("encrypted-memberships"),
     metrics,
     keyWaitMs: config.encryption.key_wait,
+    botUserId: matrix.botUserId,
   });
   const router = new EventRouter({
     state,

@@ -1,5 +1,6 @@
 // Never silence in encrypted rooms: one plain notice per room and day, saying how to reach the service instead.
 import { ReplyBuilder } from "../../domain/commands/html";
+import { hasStickyMarker } from "../../domain/membership/parse";
 import type { Clock } from "../ports/clock";
 import type { Undecryptable } from "../ports/crypto";
 import type { Logger } from "../ports/logger";
@@ -64,7 +65,7 @@ export class EncryptedNotices {
    * a room the bot is in (unknown until the set is read: then yes).
    */
   forBot(event: Record<string, unknown>): boolean {
-    if ("msc4354_sticky" in event || event.sender === this.d.matrix.botUserId) return false;
+    if (hasStickyMarker(event) || event.sender === this.d.matrix.botUserId) return false;
     if (typeof event.room_id !== "string") return false;
     if (this.joined === null) {
       void this.load();

@@ -18,17 +18,56 @@ export interface EncryptedMembershipsDeps {
   readonly metrics: Metrics;
   /** How long one event waits for its room key (it reaches the device separately, often a moment later). */
   readonly keyWaitMs: number;
+  /** Keys reach the bot's device only in rooms it is in: elsewhere nothing is tried. */
+  readonly botUserId: string;
 }
 
 /** Decryptions running at once: each may wait up to `keyWaitMs` for a key, polling the device. */
 const CONCURRENCY = 8;
-/** Events waiting beyond that; past it an event stays unread (it still counts as a membership nobody can read). */
+/**
+ * Bounds of what waits: in all, and per sender in a room (one sender cannot hold the queue for the others). An
+ * event past them stays unread: it keeps counting as a membership nobody read, and keeps its sender's sticky
+ * memberships undecided until it lapses (`EncryptedSightings`), so dropping it is safe, never a wrong clear.
+ */
 const MAX_QUEUED = 10_000;
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+const MAX_QUEUED_PER_SENDER = 32;
+
+/** The fields decryption and the plain event need: nothing else of a large event is held while it waits. */
+const KEPT_FIELDS = [
+  "type",
+  "event_id",
+  "room_id",
+  "sender",
+  "origin_server_ts",
+  "content",
+  "msc4354_sticky",
+  "sticky",
+  "unsigned",
+  "state_key",
+] as const;
 
 interface Pending {
   readonly event: Readonly<Record<string, unknown>>;
   readonly roomId: string;
   readonly receivedAt: number;
+  /** Who waits: room and sender, for the per-sender bound. */
+  readonly who: string;
+  readonly bytes: number;
+}
+
+function kept(event: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of KEPT_FIELDS) if (event[field] !== undefined) out[field] = event[field];
+  return out;
+}
+
+/** The size that matters of an encrypted event: its ciphertext (the rest is bounded by the homeserver's checks). */
+function ciphertextBytes(event: Readonly<Record<string, unknown>>): number {
+  const content = event.content;
+  if (typeof content !== "object" || content === null) return 0;
+  const ciphertext = (content as Record<string, unknown>).ciphertext;
+  return typeof ciphertext === "string" ? ciphertext.length : 0;
 }
 
 /**
@@ -46,6 +85,8 @@ interface Pending {
  */
 export class EncryptedMemberships {
   private readonly queue: Pending[] = [];
+  private queuedBytes = 0;
+  private readonly perSender = new Map<string, number>();
   private running = 0;
   private readonly loggedRooms = new Set<string>();
   private idle: (() => void)[] = [];
@@ -65,15 +106,31 @@ export class EncryptedMemberships {
         );
       return;
     }
-    if (this.queue.length >= MAX_QUEUED) {
+    if (this.d.state.room(roomId)?.isJoined(this.d.botUserId) === false) return;
+    const who = `${roomId}\u0000${String(event.sender)}`;
+    const bytes = ciphertextBytes(event);
+    const waiting = this.perSender.get(who) ?? 0;
+    if (
+      this.queue.length >= MAX_QUEUED ||
+      this.queuedBytes + bytes > MAX_QUEUED_BYTES ||
+      waiting >= MAX_QUEUED_PER_SENDER
+    ) {
       this.d.logger.warn("encrypted membership left unread: too many waiting for their keys", {
         room: roomId,
         event_id: event.event_id,
+        sender: event.sender,
       });
       return;
     }
-    this.queue.push({ event, roomId, receivedAt });
+    this.perSender.set(who, waiting + 1);
+    this.queuedBytes += bytes;
+    this.queue.push({ event: kept(event), roomId, receivedAt, who, bytes });
     this.pump();
+  }
+
+  /** What waits for a decryption now: events and their ciphertext bytes. */
+  get waiting(): { readonly events: number; readonly bytes: number } {
+    return { events: this.queue.length, bytes: this.queuedBytes };
   }
 
   /** Resolves when nothing is queued or being decrypted (tests, shutdown). */
@@ -86,12 +143,16 @@ export class EncryptedMemberships {
     while (this.running < CONCURRENCY) {
       const next = this.queue.shift();
       if (next === undefined) break;
+      this.queuedBytes -= next.bytes;
       this.running++;
       void this.readOne(next)
         .catch((err: unknown) => {
           this.d.logger.error("reading an encrypted membership failed", { room: next.roomId, error: err });
         })
         .finally(() => {
+          const left = (this.perSender.get(next.who) ?? 1) - 1;
+          if (left > 0) this.perSender.set(next.who, left);
+          else this.perSender.delete(next.who);
           this.running--;
           this.pump();
           if (this.running === 0 && this.queue.length === 0)
@@ -116,21 +177,32 @@ export class EncryptedMemberships {
         sender: p.event.sender,
         reason: plain.reason,
       };
-      // `not_membership` is common (a call's ring is an encrypted sticky event too); the others are hostile.
-      if (plain.reason === "not_membership")
-        this.d.logger.debug("decrypted sticky event is no call membership", fields);
-      else this.d.logger.warn("decrypted sticky event refused as a call membership", fields);
-      return;
+      // `not_membership` is common (a call's ring is an encrypted sticky event too); the others are hostile, and
+      // stay unread: they keep their sender's own sticky memberships undecided until they lapse.
+      if (plain.reason !== "not_membership") {
+        this.d.logger.warn("decrypted sticky event refused as a call membership", fields);
+        return;
+      }
+      this.d.logger.debug("decrypted sticky event is no call membership", fields);
     }
-    this.d.store.transaction(() => {
-      this.d.reconciler.onApplied(this.d.state.apply(plain.event, p.roomId, p.receivedAt));
+    const eventId = String(p.event.event_id);
+    const outcome = this.d.store.transaction(() => {
+      // A room forgotten while the key was awaited (evicted) is not brought back by this: its next call event does.
+      if (this.d.state.room(p.roomId) === undefined) return "room_gone";
+      if (plain.kind === "membership")
+        this.d.reconciler.onApplied(this.d.state.apply(plain.event, p.roomId, p.receivedAt));
+      const read = this.d.state.encryptedRead(p.roomId, eventId, this.d.clock.now());
+      if (read !== null) this.d.reconciler.onApplied(read);
+      return plain.kind;
     });
-    this.d.metrics.matrixEvent(String(plain.event.type), "decrypted");
-    this.d.logger.info("encrypted membership decrypted", {
-      room: p.roomId,
-      event_id: p.event.event_id,
-      sender: p.event.sender,
-    });
+    if (outcome === "membership") {
+      this.d.metrics.matrixEvent(String(p.event.type), "decrypted");
+      this.d.logger.info("encrypted membership decrypted", {
+        room: p.roomId,
+        event_id: eventId,
+        sender: p.event.sender,
+      });
+    }
     this.d.reconciler.flush();
   }
 

@@ -1,5 +1,6 @@
 // Routes one journaled event: call membership and room events to the call state, messages (plain or encrypted) and
 // invites to the bot; asks for the state of a room whose first call event this is.
+import { hasStickyMarker } from "../../domain/membership/parse";
 import type { Clock } from "../ports/clock";
 import type { Logger } from "../ports/logger";
 import type { Metrics } from "../ports/metrics";
@@ -53,7 +54,7 @@ export class EventRouter {
       this.d.metrics.matrixEvent(type, "applied");
       return;
     }
-    if (type === "m.room.encrypted" && !("msc4354_sticky" in e)) {
+    if (type === "m.room.encrypted" && !hasStickyMarker(e)) {
       // Not a call membership: a message the bot decrypts if it can, answered with a notice rather than silence.
       if (e.sender !== this.d.botUserId)
         this.deferred.push(() => {

@@ -1,4 +1,5 @@
 // Decides at the door what is journaled: call events always, room events only of rooms the service follows.
+import { hasStickyMarker } from "../../domain/membership/parse";
 
 /** Call membership event types (MSC3401, MSC4143): each one makes its room followed. */
 const CALL_TYPES: ReadonlySet<string> = new Set([
@@ -46,7 +47,7 @@ export class FollowFilter {
   /** Whether the event is worth journaling (`type` is the event's own, already known to be one the intake reads). */
   wanted(type: string, event: Record<string, unknown>): boolean {
     if (CALL_TYPES.has(type)) return true;
-    if (type === "m.room.encrypted") return "msc4354_sticky" in event || this.d.bot.wantsEncrypted(event);
+    if (type === "m.room.encrypted") return hasStickyMarker(event) || this.d.bot.wantsEncrypted(event);
     if (type === "m.room.message") return this.d.bot.looksLikeCommand(event);
     if (type === "m.room.member" && event.state_key === this.d.botUserId) {
       this.d.bot.noteMembership(event);
@@ -58,7 +59,7 @@ export class FollowFilter {
 
   /** An event was journaled: a call event's room is followed from now on. */
   journaled(type: string, roomId: string, event: Record<string, unknown>): void {
-    if (CALL_TYPES.has(type) || (type === "m.room.encrypted" && "msc4354_sticky" in event)) {
+    if (CALL_TYPES.has(type) || (type === "m.room.encrypted" && hasStickyMarker(event))) {
       if (!this.d.followed(roomId)) this.arriving.add(roomId);
     }
   }

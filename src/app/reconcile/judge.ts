@@ -74,6 +74,8 @@ export class Judge {
       firstSeenAt: this.d.state.firstSeenAt(member),
       policy: this.d.policy,
       expiryJudgeable: this.d.serverClock.trusted,
+      unreadUpdateUntil:
+        member.source.stickyKey === null ? null : room.encryptedSightings.unreadUntil(member.userId, now),
     });
     if (isSfuBased(verdict) && this.d.falsePositives.backedOff(member, now)) {
       verdict = {

@@ -9,6 +9,7 @@ import type { EpochMs } from "../../domain/time";
 import type { RoomRow, Store } from "../ports/store";
 import { OurLeaves } from "./our-leaves";
 import { ROOM_EVENT_PREFIX, roomEventKey } from "./room-event-slots";
+import { isSightingKey, sightingKey, sightingOf, sightingRow } from "./sighting-rows";
 import { callRow, userRow } from "./session-rows";
 import { storedEvent } from "./stored-event";
 
@@ -116,7 +117,9 @@ export class CallState {
     }
     for (const slot of this.store.slots()) {
       const room = this.ensure(slot.roomId, slot.receivedAt);
-      room.apply(slot.event, { receivedAt: slot.receivedAt });
+      const sighting = sightingOf(slot);
+      if (sighting !== null) room.encryptedSightings.restore(sighting);
+      else room.apply(slot.event, { receivedAt: slot.receivedAt });
     }
     for (const m of this.store.memberships()) this.firstSeen.set(m.memberKey, m.firstSeenAt);
     this.sessions.restore(
@@ -135,6 +138,12 @@ export class CallState {
     const room = this.ensure(roomId, receivedAt);
     const outcome = room.apply(event, { receivedAt });
     this.persistSlot(room, outcome.parse, event, receivedAt);
+    if (outcome.parse.kind === "unreadable") {
+      const { eventId, sender } = outcome.parse;
+      this.store.putSlot(
+        sightingRow(roomId, room.encryptedSightings.note(eventId, sender, receivedAt), receivedAt),
+      );
+    }
     const sessions = this.record(outcome.changes, receivedAt);
     this.touchRoom(room, receivedAt);
     const applied = { roomId, parse: outcome.parse, changes: outcome.changes, sessions };
@@ -152,7 +161,11 @@ export class CallState {
     const changes = room.loadState([...events, ...sticky.map((s) => s.event)], { receivedAt });
     this.store.transaction(() => {
       for (const slot of this.store.slots(roomId))
-        if (!slot.slotKey.startsWith(ROOM_EVENT_PREFIX) && !room.slot(slot.slotKey))
+        if (
+          !slot.slotKey.startsWith(ROOM_EVENT_PREFIX) &&
+          !isSightingKey(slot.slotKey) &&
+          !room.slot(slot.slotKey)
+        )
           this.store.deleteSlot(roomId, slot.slotKey);
       for (const event of events) {
         const roomKey = roomEventKey(event);
@@ -187,6 +200,8 @@ export class CallState {
   expireSticky(now: EpochMs): Applied[] {
     const out: Applied[] = [];
     for (const room of this.rooms.values()) {
+      for (const s of room.encryptedSightings.lapse(now))
+        this.store.deleteSlot(room.roomId, sightingKey(s.eventId));
       const changes = room.expireSticky(now);
       if (changes.length === 0) continue;
       for (const change of changes) this.store.deleteSlot(room.roomId, change.member.slotKey);
@@ -201,7 +216,8 @@ export class CallState {
   }
 
   /**
-   * Forgets the rooms found without call state (no slot, no sticky leave still in force) at least `afterMs` ago,
+   * Forgets the rooms found without call state (no slot, no sticky leave or encrypted sighting still in force) at
+   * least `afterMs` ago,
    * unless the bot is in them: their state leaves memory, their row and slots the database; call history stays.
    * A room is first found idle by one call and forgotten by a later one. Returns the rooms forgotten.
    */
@@ -209,7 +225,8 @@ export class CallState {
     const evicted: string[] = [];
     for (const room of this.rooms.values()) {
       const roomId = room.roomId;
-      if (!room.idle || room.isJoined(this.d.botUserId) === true) {
+      // Encrypted sightings are no room state: a resync would not bring them back, so they keep their room.
+      if (!room.idle || room.encryptedSightings.any(now) || room.isJoined(this.d.botUserId) === true) {
         this.idleSince.delete(roomId);
         continue;
       }
@@ -318,6 +335,19 @@ export class CallState {
   private writeRoom(row: RoomRow, write: boolean): void {
     this.roomRows.set(row.roomId, row);
     if (write) this.store.upsertRoom(row);
+  }
+
+  /**
+   * The bot's device read an encrypted sticky event of the room (what it held was applied, if a membership): the
+   * sender's sticky memberships may be judged again. Null when the room is no longer followed (it was evicted; its
+   * next call event brings it back). Call inside a store transaction.
+   */
+  encryptedRead(roomId: string, eventId: string, at: EpochMs): Applied | null {
+    const room = this.rooms.get(roomId);
+    if (room === undefined) return null;
+    const read = room.encryptedSightings.read(eventId);
+    if (read !== undefined) this.store.putSlot(sightingRow(roomId, read, at));
+    return { roomId, parse: { kind: "encrypted-read" }, changes: [], sessions: [] };
   }
 
   /** Counts an encrypted sticky event (the rooms table keeps how many arrived, decrypted or not). */

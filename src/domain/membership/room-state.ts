@@ -12,6 +12,7 @@ import { parseRoomEvent, type RoomEventResult } from "./room-events";
 import { isRefresh, replaceSlotMembers, type EffectiveUsers } from "./slot-diff";
 import { MAX_STICKY_DURATION_MS } from "./parse/sticky-envelope";
 import { sweepSticky } from "./sticky-sweep";
+import type { EncryptedSightings } from "./encrypted-sightings";
 import { UnreadMemberships } from "./unread";
 import {
   markOf,
@@ -122,6 +123,11 @@ export class RoomCallState implements EffectiveUsers {
     return this.unread.any(now);
   }
 
+  /** The room's encrypted sticky events and whether the bot read them (see `EncryptedSightings`). */
+  get encryptedSightings(): EncryptedSightings {
+    return this.unread.encrypted;
+  }
+
   /** The member with this key, if its slot holds it (effective or not). */
   member(key: string): RtcMember | undefined {
     return this.slots.get(slotKeyOfMemberKey(key))?.members.find((m) => m.key === key);
@@ -164,7 +170,7 @@ export class RoomCallState implements EffectiveUsers {
       roomVersion,
       roomId: this.roomId,
     });
-    if (parse.kind === "unreadable") this.unread.noteEncrypted(ctx.receivedAt);
+    if (parse.kind === "unreadable") this.unread.encrypted.note(parse.eventId, parse.sender, ctx.receivedAt);
     if (parse.kind === "invalid" && parse.slot === null)
       this.unread.note(`unplaced\u0000${this.applied}`, ctx.receivedAt + MAX_STICKY_DURATION_MS);
     if ((parse.kind !== "slot" && parse.kind !== "invalid") || parse.slot === null) {

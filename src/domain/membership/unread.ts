@@ -1,17 +1,18 @@
 // Call memberships a room holds that this service could not read, though clients may: while any counts, nobody
 // can tell which SFU the room's oldest-membership call is on.
 import type { EpochMs } from "../time";
-import { MAX_STICKY_DURATION_MS } from "./parse/sticky-envelope";
+import { EncryptedSightings } from "./encrypted-sightings";
 
 /**
  * Clients are more lenient than the parsers (js-sdk accepts a negative `created_ts`, any state key, any
- * `membershipID`), and an encrypted sticky membership is unreadable to a server. Such a membership can be the
- * oldest a client sees, and so move the call to an SFU this service never learns of. Each is remembered by its
- * slot until a readable event replaces it (state), or until its stickiness can have ended (sticky, encrypted).
+ * `membershipID`), and an encrypted sticky membership may be unreadable to the service, or read differently by it
+ * than by clients. Such a membership can be the oldest a client sees, and so move the call to an SFU this service
+ * never learns of. A refused one is remembered by its slot until a readable event replaces it (state) or its
+ * stickiness can have ended; an encrypted one is an `EncryptedSightings` entry.
  */
 export class UnreadMemberships {
   private readonly bySlot = new Map<string, EpochMs>();
-  private encryptedUntil = Number.NEGATIVE_INFINITY;
+  readonly encrypted = new EncryptedSightings();
 
   /** The slot's latest event was a call membership we could not read; it counts until `until`. */
   note(slotKey: string, until: EpochMs): void {
@@ -23,19 +24,14 @@ export class UnreadMemberships {
     this.bySlot.delete(slotKey);
   }
 
-  /** An encrypted sticky event arrived at `at`: possibly a membership, sticky for at most an hour. */
-  noteEncrypted(at: EpochMs): void {
-    this.encryptedUntil = Math.max(this.encryptedUntil, at + MAX_STICKY_DURATION_MS);
-  }
-
   /** Carries the encrypted sightings over to the state a resync builds (they are not room state). */
   carryEncryptedTo(fresh: UnreadMemberships): void {
-    fresh.encryptedUntil = Math.max(fresh.encryptedUntil, this.encryptedUntil);
+    for (const s of this.encrypted.all()) fresh.encrypted.restore(s);
   }
 
   /** Whether any unread membership may still count at `now`. */
   any(now: EpochMs): boolean {
-    if (now < this.encryptedUntil) return true;
+    if (this.encrypted.any(now)) return true;
     for (const [key, until] of this.bySlot) {
       if (now < until) return true;
       this.bySlot.delete(key);

@@ -201,3 +201,30 @@ describe("ciphertext is the sender's to choose: it reaches no further than their
     expect(h.matrix.writes()).toEqual([]);
   });
 });
+
+test("a sighting is kept in the database until its stickiness lapses, then removed; while unread it holds its sender's sticky members", async () => {
+  const device = new FakeDevice();
+  const h = new Harness({ crypto: { current: () => device } });
+  await deliver(
+    h,
+    ...h.room({ users: [BOB] }),
+    encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
+  );
+  const unread = encryptedEnvelope(stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 }));
+  await deliver(h, unread);
+  const sightings = () => h.store.slots(ROOM).filter((s) => s.slotKey.startsWith("encrypted"));
+  expect(
+    sightings()
+      .map((s) => (s.event as { read: boolean }).read)
+      .sort(),
+  ).toEqual([false, true]);
+  await h.connect(BOB, "DEVB", "PB_1");
+  await h.advance(61_000);
+  await h.webhook("participant_left", BOB, "DEVB", "PB_1", "CONNECTION_TIMEOUT");
+  expect(h.label(BOB, "DEVB")).toBe("unknown:update_unread");
+  expect(h.matrix.writes()).toEqual([]);
+  await h.advance(3_600_000);
+  h.reconciler.sweep();
+  await h.settle();
+  expect(sightings()).toEqual([]);
+});

@@ -90,6 +90,30 @@ describe("judgeMember branches", () => {
     expect(judgeMember(member, ctx({ now: late, sfu })).reason).toBe("expired");
   });
 
+  test("while the sender has an unread encrypted event, nothing but leaving the room decides; the verdict says when to look again", () => {
+    const gone: SfuPresence = {
+      kind: "gone",
+      since: T0 + 1000,
+      sid: "PA",
+      room: "r",
+      reason: "CONNECTION_TIMEOUT",
+    };
+    const now = T0 + 120_000;
+    const until = now + 3_000_000;
+    expect(judgeMember(member, ctx({ now, sfu: observed(gone), unreadUpdateUntil: until }))).toMatchObject({
+      kind: "unknown",
+      reason: "update_unread",
+      recheckAt: until,
+    });
+    expect(judgeMember(member, ctx({ now, sfu: observed(gone), unreadUpdateUntil: now })).reason).toBe(
+      "left_sfu",
+    );
+    expect(
+      judgeMember(member, ctx({ now, userJoined: false, sfu: observed(gone), unreadUpdateUntil: until }))
+        .reason,
+    ).toBe("not_joined");
+  });
+
   test("an SFU chosen by other members' claims: connected or timed out there counts, never seen or left proves nothing", () => {
     const never: SfuPresence = { kind: "never-seen" };
     const contested = (presence: SfuPresence): SfuView => ({

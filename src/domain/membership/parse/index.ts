@@ -57,7 +57,8 @@ function parseSticky(event: JsonRecord, type: string, ctx: ParseContext): ParseR
   return reasons.length === 0 ? result : withReasons(result, slot, reasons);
 }
 
-function hasStickyMarker(event: JsonRecord): boolean {
+/** Whether an event is sticky (MSC4354, unstable or stable field names, or the homeserver's time-left marker). */
+export function hasStickyMarker(event: JsonRecord): boolean {
   if (event.msc4354_sticky !== undefined || event.sticky !== undefined) return true;
   const unsigned = event.unsigned;
   return (
