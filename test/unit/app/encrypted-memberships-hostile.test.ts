@@ -5,80 +5,67 @@ import {
   BOB,
   type ClientEvent,
   livekitFocus,
-  nextEventId,
   ROOM,
   sessionJoin,
   stickyJoin,
   T0,
 } from "../domain/builders";
+import {
+  aliceConnected,
+  aliceHangsUp,
+  deliverDecrypted,
+  encrypt,
+  encryptedEnvelope,
+  holdKeys,
+  tracked,
+} from "./encrypted-scenario";
 import { FakeDevice } from "./fakes/device";
-import { CAROL, DEPLOYMENT, Harness, identityOf, LK_ROOM } from "./harness";
+import { CAROL, Harness } from "./harness";
 
 const MALLORY = "@mallory:example.org";
 
-function encryptedEnvelope(plain: ClientEvent, over: Partial<ClientEvent> = {}): ClientEvent {
-  const { type: _type, content: _content, ...outer } = plain;
-  return {
-    ...outer,
-    event_id: nextEventId(),
-    type: "m.room.encrypted",
-    content: { algorithm: "m.megolm.v1.aes-sha2", ciphertext: "AwgA", session_id: "s1", device_id: "X" },
-    ...over,
-  };
-}
-
-function encrypt(device: FakeDevice, plain: ClientEvent): ClientEvent {
-  const e = encryptedEnvelope(plain);
-  device.decryptsTo(e, plain.type, plain.content, ROOM);
-  return e;
-}
-
-async function deliver(h: Harness, ...events: ClientEvent[]): Promise<void> {
-  await h.deliver(...events);
-  await h.encryptedMemberships.settled();
-  await h.settle();
-}
-
-function tracked(h: Harness): string[] {
-  return (
-    h.state
-      .room(ROOM)
-      ?.allSlotMembers()
-      .map((m) => `${m.userId} ${m.deviceId} ${m.slotId}`) ?? []
+/** Bob's decrypted join, connected to our SFU past the connect grace. */
+async function bobInCall(h: Harness, device: FakeDevice, users: readonly string[]): Promise<void> {
+  await deliverDecrypted(
+    h,
+    ...h.room({ users }),
+    encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
   );
+  await h.connect(BOB, "DEVB", "PB_1");
+  await h.advance(61_000);
+}
+
+/** Bob's device joins another call of the room: same sticky key (js-sdk: its member id), a new slot id, encrypted. */
+function bobMoves(h: Harness, device: FakeDevice): ClientEvent {
+  const plain = stickyJoin({
+    user: BOB,
+    device: "DEVB",
+    durationMs: 3_600_000,
+    slotId: "m.call#other",
+    ts: h.clock.now(),
+  });
+  return encrypt(device, plain);
+}
+
+/** Bob's client hangs up the old call's LiveKit room (he is live in the other call's), past the leave grace. */
+async function bobHangsUpOldCall(h: Harness): Promise<void> {
+  await h.webhook("participant_left", BOB, "DEVB", "PB_1", "CLIENT_INITIATED");
+  await h.advance(8_000);
+  h.reconciler.sweep();
+  await h.settle();
 }
 
 describe("no decrypted join is cleared while its sender has a newer encrypted event the bot has not read", () => {
   test("key on its way (≤ key_wait): Bob moves his device to another call; the leave written for the old join ends the new one", async () => {
     const device = new FakeDevice();
     const h = new Harness({ crypto: { current: () => device } });
-    await deliver(
-      h,
-      ...h.room({ users: [BOB] }),
-      encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
-    );
-    await h.connect(BOB, "DEVB", "PB_1");
-    await h.advance(61_000);
+    await bobInCall(h, device, [BOB]);
     // Bob's device joins another call of the room: same sticky key (js-sdk: its member id), a new slot id.
     // The event is encrypted; its room key reaches the bot's device a few seconds later.
-    let release = (): void => undefined;
-    device.gate = new Promise((resolve) => (release = resolve));
-    const moved = encrypt(
-      device,
-      stickyJoin({
-        user: BOB,
-        device: "DEVB",
-        durationMs: 3_600_000,
-        slotId: "m.call#other",
-        ts: h.clock.now(),
-      }),
-    );
-    await h.deliver(moved);
+    const release = holdKeys(device);
+    await h.deliver(bobMoves(h, device));
     // His client hangs up the old call's LiveKit room (he is live in the other call's room).
-    await h.webhook("participant_left", BOB, "DEVB", "PB_1", "CLIENT_INITIATED");
-    await h.advance(8_000);
-    h.reconciler.sweep();
-    await h.settle();
+    await bobHangsUpOldCall(h);
     release();
     await h.encryptedMemberships.settled();
     await h.settle();
@@ -89,41 +76,21 @@ describe("no decrypted join is cleared while its sender has a newer encrypted ev
   test("queue flood: Mallory's keyless events cannot crowd Bob's new membership out of the queue", async () => {
     const device = new FakeDevice();
     const h = new Harness({ crypto: { current: () => device } });
-    await deliver(
-      h,
-      ...h.room({ users: [BOB, MALLORY] }),
-      encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
-    );
-    await h.connect(BOB, "DEVB", "PB_1");
-    await h.advance(61_000);
+    await bobInCall(h, device, [BOB, MALLORY]);
     // Mallory: 10 008 encrypted sticky events nobody has a key for (each holds a decryption up to key_wait).
-    let release = (): void => undefined;
-    device.gate = new Promise((resolve) => (release = resolve));
+    const release = holdKeys(device);
     const junk: ClientEvent[] = [];
     for (let i = 0; i < 10_008; i++)
       junk.push(encryptedEnvelope(stickyJoin({ user: MALLORY, device: `M${i}`, durationMs: 3_600_000 })));
     await h.deliver(...junk);
-    const moved = encrypt(
-      device,
-      stickyJoin({
-        user: BOB,
-        device: "DEVB",
-        durationMs: 3_600_000,
-        slotId: "m.call#other",
-        ts: h.clock.now(),
-      }),
-    );
-    await h.deliver(moved);
+    await h.deliver(bobMoves(h, device));
     release();
     await h.encryptedMemberships.settled();
     await h.settle();
     const dropped = h.logger.find("encrypted membership left unread: too many waiting for their keys");
     expect(dropped.length).toBeGreaterThan(0);
     expect(dropped.every((l) => l.fields.sender === MALLORY)).toBe(true);
-    await h.webhook("participant_left", BOB, "DEVB", "PB_1", "CLIENT_INITIATED");
-    await h.advance(8_000);
-    h.reconciler.sweep();
-    await h.settle();
+    await bobHangsUpOldCall(h);
     expect(h.matrix.writes()).toEqual([]);
     expect(tracked(h)).toContain(`${BOB} DEVB m.call#other`);
   }, 120_000);
@@ -132,7 +99,7 @@ describe("no decrypted join is cleared while its sender has a newer encrypted ev
 test("the same move sent in the clear is read at once and nothing is written", async () => {
   const device = new FakeDevice();
   const h = new Harness({ crypto: { current: () => device } });
-  await deliver(
+  await deliverDecrypted(
     h,
     ...h.room({ users: [BOB] }),
     encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
@@ -158,8 +125,7 @@ test("the same move sent in the clear is read at once and nothing is written", a
 describe("the decryption queue is bounded in bytes and per sender", () => {
   test("2 000 encrypted sticky events of ~60 KB from one sender hold little memory while they wait", async () => {
     const device = new FakeDevice();
-    let release = (): void => undefined;
-    device.gate = new Promise((resolve) => (release = resolve));
+    const release = holdKeys(device);
     const h = new Harness({ crypto: { current: () => device } });
     await h.deliver(...h.room({ users: [MALLORY] }));
     const big = "A".repeat(60_000);
@@ -191,7 +157,7 @@ describe("a restart keeps the encrypted sightings", () => {
       ...h.room({ users: [ALICE, CAROL] }),
       sessionJoin({ user: ALICE, device: "DEVA", ts: T0 }),
     );
-    await deliver(
+    await deliverDecrypted(
       h,
       encrypt(
         device,
@@ -203,14 +169,8 @@ describe("a restart keeps the encrypted sightings", () => {
     const again = new Harness({ store: h.store, start: h.clock.now(), crypto: { current: () => device } });
     again.state.restore();
     again.sfu.restore();
-    await again.connect(ALICE, "DEVA", "PA_1");
-    await again.advance(61_000);
-    await again.poll();
-    again.livekit.disconnect(DEPLOYMENT, LK_ROOM, identityOf(ALICE, "DEVA"));
-    await again.webhook("participant_left", ALICE, "DEVA", "PA_1", "CLIENT_INITIATED");
-    await again.advance(6_000);
-    again.reconciler.sweep();
-    await again.settle();
+    await aliceConnected(again);
+    await aliceHangsUp(again);
     expect(again.label(ALICE, "DEVA")).toBe("unknown:sfu_contested");
     expect(again.matrix.writes()).toEqual([]);
   });
@@ -221,8 +181,7 @@ describe("eviction and a decryption in flight", () => {
     const device = new FakeDevice();
     // An operator's short eviction, and a key that takes long to arrive.
     const h = new Harness({ crypto: { current: () => device }, evictAfterMs: 60_000 });
-    let release = (): void => undefined;
-    device.gate = new Promise((resolve) => (release = resolve));
+    const release = holdKeys(device);
     await h.deliver(...h.room({ users: [ALICE, CAROL], botLevel: null }));
     await h.deliver(
       encrypt(
@@ -241,14 +200,8 @@ describe("eviction and a decryption in flight", () => {
     expect(tracked(h)).toContain(`${CAROL} DEVC m.call#ROOM`);
     // Alice starts a call with oldest-membership selection on our SFU, and hangs up there.
     await h.deliver(sessionJoin({ user: ALICE, device: "DEVA", ts: h.clock.now() }));
-    await h.connect(ALICE, "DEVA", "PA_1");
-    await h.advance(61_000);
-    await h.poll();
-    h.livekit.disconnect(DEPLOYMENT, LK_ROOM, identityOf(ALICE, "DEVA"));
-    await h.webhook("participant_left", ALICE, "DEVA", "PA_1", "CLIENT_INITIATED");
-    await h.advance(6_000);
-    h.reconciler.sweep();
-    await h.settle();
+    await aliceConnected(h);
+    await aliceHangsUp(h);
     expect(h.label(ALICE, "DEVA")).toBe("unknown:sfu_contested");
     expect(h.matrix.writes()).toEqual([]);
   });
@@ -262,19 +215,13 @@ describe("an encrypted sticky event marked with the stable `sticky` field only",
       ...h.room({ users: [ALICE, CAROL] }),
       sessionJoin({ user: ALICE, device: "DEVA", ts: T0 }),
     );
-    await h.connect(ALICE, "DEVA", "PA_1");
-    await h.advance(61_000);
-    await h.poll();
+    await aliceConnected(h);
     // Carol's client (stable MSC4354 field names) sends an encrypted sticky membership clients can read.
     const plain = stickyJoin({ user: CAROL, device: "DEVC", ttlMs: null, published: [livekitFocus()] });
     const e = encryptedEnvelope({ ...plain, sticky: { duration_ms: 3_600_000 } } as ClientEvent);
     device.decryptsTo(e, plain.type, plain.content, ROOM);
-    await deliver(h, e);
-    h.livekit.disconnect(DEPLOYMENT, LK_ROOM, identityOf(ALICE, "DEVA"));
-    await h.webhook("participant_left", ALICE, "DEVA", "PA_1", "CLIENT_INITIATED");
-    await h.advance(6_000);
-    h.reconciler.sweep();
-    await h.settle();
+    await deliverDecrypted(h, e);
+    await aliceHangsUp(h);
     expect(h.label(ALICE, "DEVA")).toBe("unknown:sfu_contested");
   });
 });

@@ -1,65 +1,29 @@
 // Sticky call memberships in encrypted rooms: decrypted by the bot's device, tracked and cleared like plain ones,
 // and never more than the sender's own plain event could be.
+import { ALICE, BOB, livekitFocus, ROOM, RTC_MEMBER, sessionJoin, stickyJoin, T0 } from "../domain/builders";
 import {
-  ALICE,
-  BOB,
-  type ClientEvent,
-  livekitFocus,
-  nextEventId,
-  ROOM,
-  RTC_MEMBER,
-  sessionJoin,
-  stickyJoin,
-  T0,
-} from "../domain/builders";
+  aliceConnected,
+  aliceHangsUp,
+  deliverDecrypted,
+  encrypt,
+  encryptedEnvelope,
+  holdKeys,
+  tracked,
+} from "./encrypted-scenario";
 import { FakeDevice } from "./fakes/device";
-import { CAROL, DEPLOYMENT, Harness, identityOf, LK_ROOM } from "./harness";
+import { CAROL, Harness } from "./harness";
 
 const MALLORY = "@mallory:example.org";
-
-/** What the homeserver delivers for a sticky event sent encrypted: the envelope, sticky fields and ciphertext. */
-function encryptedEnvelope(plain: ClientEvent, over: Partial<ClientEvent> = {}): ClientEvent {
-  const { type: _type, content: _content, ...outer } = plain;
-  return {
-    ...outer,
-    event_id: nextEventId(),
-    type: "m.room.encrypted",
-    content: { algorithm: "m.megolm.v1.aes-sha2", ciphertext: "AwgA", session_id: "s1", device_id: "X" },
-    ...over,
-  };
-}
-
-/** Encrypts `plain` for the fake device: the device decrypts the envelope back to its type and content. */
-function encrypt(device: FakeDevice, plain: ClientEvent, plaintextRoom: string | null = ROOM): ClientEvent {
-  const e = encryptedEnvelope(plain);
-  device.decryptsTo(e, plain.type, plain.content, plaintextRoom);
-  return e;
-}
-
-async function deliver(h: Harness, ...events: ClientEvent[]): Promise<void> {
-  await h.deliver(...events);
-  await h.encryptedMemberships.settled();
-  await h.settle();
-}
-
-function tracked(h: Harness): string[] {
-  return (
-    h.state
-      .room(ROOM)
-      ?.allSlotMembers()
-      .map((m) => `${m.userId} ${m.deviceId}`) ?? []
-  );
-}
 
 test("an encrypted sticky join the device decrypts is tracked; a timeout on the SFU ends it with the user's leave", async () => {
   const device = new FakeDevice();
   const h = new Harness({ crypto: { current: () => device } });
-  await deliver(
+  await deliverDecrypted(
     h,
     ...h.room({ users: [BOB] }),
     encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
   );
-  expect(tracked(h)).toEqual([`${BOB} DEVB`]);
+  expect(tracked(h)).toEqual([`${BOB} DEVB m.call#ROOM`]);
   expect(device.waits).toEqual([15_000]);
   expect(h.logger.find("encrypted membership decrypted")[0]?.fields).toMatchObject({
     room: ROOM,
@@ -86,21 +50,21 @@ test("an encrypted sticky join the device decrypts is tracked; a timeout on the 
 test("after a restart the decrypted membership is still there (the plaintext slot is stored)", async () => {
   const device = new FakeDevice();
   const h = new Harness({ crypto: { current: () => device } });
-  await deliver(
+  await deliverDecrypted(
     h,
     ...h.room({ users: [BOB] }),
     encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
   );
   const again = new Harness({ store: h.store, crypto: { current: () => null } });
   again.state.restore();
-  expect(tracked(again)).toEqual([`${BOB} DEVB`]);
+  expect(tracked(again)).toEqual([`${BOB} DEVB m.call#ROOM`]);
 });
 
 test("without the key, or without a device, the membership stays unread: nothing tracked, a warning once per room", async () => {
   const device = new FakeDevice();
   const h = new Harness({ crypto: { current: () => device } });
   const noKey = () => encryptedEnvelope(stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 }));
-  await deliver(h, ...h.room({ users: [BOB] }), noKey(), noKey());
+  await deliverDecrypted(h, ...h.room({ users: [BOB] }), noKey(), noKey());
   expect(tracked(h)).toEqual([]);
   const warned = h.logger.lines.filter((l) =>
     l.message.startsWith("encrypted membership could not be decrypted"),
@@ -108,7 +72,7 @@ test("without the key, or without a device, the membership stays unread: nothing
   expect(warned.map((l) => l.level)).toEqual(["warn", "debug"]);
 
   const off = new Harness({ crypto: { current: () => null } });
-  await deliver(off, ...off.room({ users: [BOB] }), noKey(), noKey());
+  await deliverDecrypted(off, ...off.room({ users: [BOB] }), noKey(), noKey());
   expect(tracked(off)).toEqual([]);
   expect(
     off.logger.lines.filter((l) => l.message.includes("cannot be read without the bot's device")),
@@ -117,8 +81,7 @@ test("without the key, or without a device, the membership stays unread: nothing
 
 test("a key that arrives after the event: the membership is tracked once it decrypts, in the order of the events", async () => {
   const device = new FakeDevice();
-  let release = (): void => undefined;
-  device.gate = new Promise((resolve) => (release = resolve));
+  const release = holdKeys(device);
   const h = new Harness({ crypto: { current: () => device } });
   const join = encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000, ts: T0 }));
   await h.deliver(...h.room({ users: [BOB] }), join);
@@ -141,7 +104,7 @@ describe("ciphertext is the sender's to choose: it reaches no further than their
     const plain = stickyJoin({ user: MALLORY, device: "DEVM", durationMs: 3_600_000 });
     const e = encryptedEnvelope(plain, { state_key: `_${BOB}_DEVB_m.call` });
     device.decryptsTo(e, RTC_MEMBER, plain.content);
-    await deliver(h, ...h.room({ users: [BOB, MALLORY] }), e);
+    await deliverDecrypted(h, ...h.room({ users: [BOB, MALLORY] }), e);
     expect(tracked(h)).toEqual([]);
     expect(h.logger.find("decrypted sticky event refused as a call membership")[0]?.fields).toMatchObject({
       reason: "state_event",
@@ -156,7 +119,7 @@ describe("ciphertext is the sender's to choose: it reaches no further than their
       stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 }),
       "!elsewhere:example.org",
     );
-    await deliver(h, ...h.room({ users: [BOB] }), e);
+    await deliverDecrypted(h, ...h.room({ users: [BOB] }), e);
     expect(tracked(h)).toEqual([]);
     expect(h.logger.find("decrypted sticky event refused as a call membership")[0]?.fields).toMatchObject({
       reason: "other_room",
@@ -169,7 +132,7 @@ describe("ciphertext is the sender's to choose: it reaches no further than their
     const bobs = stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 });
     const replay = encryptedEnvelope({ ...bobs, sender: MALLORY });
     device.decryptsTo(replay, bobs.type, bobs.content);
-    await deliver(h, ...h.room({ users: [BOB, MALLORY] }), replay);
+    await deliverDecrypted(h, ...h.room({ users: [BOB, MALLORY] }), replay);
     expect(tracked(h)).toEqual([]);
   });
 
@@ -180,23 +143,17 @@ describe("ciphertext is the sender's to choose: it reaches no further than their
       ...h.room({ users: [ALICE, CAROL] }),
       sessionJoin({ user: ALICE, device: "DEVA", ts: T0 }),
     );
-    await h.connect(ALICE, "DEVA", "PA_1");
-    await h.advance(61_000);
-    await h.poll();
+    await aliceConnected(h);
     // Carol's encrypted membership reads, for the bot, as one more member on our SFU (clients may see another).
-    await deliver(
+    await deliverDecrypted(
       h,
       encrypt(
         device,
         stickyJoin({ user: CAROL, device: "DEVC", durationMs: 3_600_000, published: [livekitFocus()] }),
       ),
     );
-    expect(tracked(h)).toContain(`${CAROL} DEVC`);
-    h.livekit.disconnect(DEPLOYMENT, LK_ROOM, identityOf(ALICE, "DEVA"));
-    await h.webhook("participant_left", ALICE, "DEVA", "PA_1", "CLIENT_INITIATED");
-    await h.advance(6_000);
-    h.reconciler.sweep();
-    await h.settle();
+    expect(tracked(h)).toContain(`${CAROL} DEVC m.call#ROOM`);
+    await aliceHangsUp(h);
     expect(h.label(ALICE, "DEVA")).toBe("unknown:sfu_contested");
     expect(h.matrix.writes()).toEqual([]);
   });
@@ -205,13 +162,13 @@ describe("ciphertext is the sender's to choose: it reaches no further than their
 test("a sighting is kept in the database until its stickiness lapses, then removed; while unread it holds its sender's sticky members", async () => {
   const device = new FakeDevice();
   const h = new Harness({ crypto: { current: () => device } });
-  await deliver(
+  await deliverDecrypted(
     h,
     ...h.room({ users: [BOB] }),
     encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
   );
   const unread = encryptedEnvelope(stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 }));
-  await deliver(h, unread);
+  await deliverDecrypted(h, unread);
   const sightings = () => h.store.slots(ROOM).filter((s) => s.slotKey.startsWith("encrypted"));
   expect(
     sightings()
