@@ -4,8 +4,9 @@ import { MAX_STICKY_DURATION_MS } from "./parse/sticky-envelope";
 
 /**
  * One encrypted sticky event: who sent it, until when it can count (its stickiness, at most an hour), and whether
- * the bot's device read it. `sender` null is the room's overflow entry: past `MAX_SIGHTINGS` the room no longer
- * tells senders apart, and every sender counts as having an unread one until it lapses.
+ * the bot's device read it. Past the bounds, one overflow entry stands for the rest: a sender's own (past
+ * `MAX_PER_SENDER`: that sender counts as having an unread one until it lapses), or the room's, with `sender` null
+ * (past `MAX_SIGHTINGS`: every sender does).
  */
 export interface Sighting {
   readonly eventId: string;
@@ -14,10 +15,11 @@ export interface Sighting {
   readonly read: boolean;
 }
 
-/** Sightings kept one by one per room; past this, one overflow entry stands for the rest. */
+/** Sightings kept one by one per room, and per sender in a room. */
 export const MAX_SIGHTINGS = 256;
-/** The event id of the overflow entry (no event id has this form: they start with `$`). */
-export const OVERFLOW_ID = "overflow";
+export const MAX_PER_SENDER = 32;
+/** Event ids of overflow entries start with this (real event ids start with `$`). */
+const OVERFLOW_ID = "overflow";
 
 /**
  * Two questions depend on them. Which SFU an oldest-membership call chose: every sighting counts while it can,
@@ -27,26 +29,26 @@ export const OVERFLOW_ID = "overflow";
  */
 export class EncryptedSightings {
   private readonly byId = new Map<string, Sighting>();
+  private readonly perSender = new Map<string, number>();
 
-  /** An encrypted sticky event arrived at `at`; returns the sighting to keep (the overflow entry, past the cap). */
+  /**
+   * An encrypted sticky event arrived at `at`; returns the sighting kept for it (an overflow entry past the
+   * bounds: one flooding sender holds up only their own memberships, until the room's bound is reached).
+   */
   note(eventId: string, sender: string, at: EpochMs): Sighting {
     const until = at + MAX_STICKY_DURATION_MS;
     const known = this.byId.get(eventId);
     if (known !== undefined) return known;
-    if (this.byId.size < MAX_SIGHTINGS) return this.put({ eventId, sender, until, read: false });
-    const overflow = this.byId.get(OVERFLOW_ID);
-    return this.put({
-      eventId: OVERFLOW_ID,
-      sender: null,
-      until: Math.max(until, overflow?.until ?? until),
-      read: false,
-    });
+    if (this.byId.size >= MAX_SIGHTINGS) return this.overflow(OVERFLOW_ID, null, until);
+    if ((this.perSender.get(sender) ?? 0) >= MAX_PER_SENDER)
+      return this.overflow(`${OVERFLOW_ID}\u0000${sender}`, sender, until);
+    return this.put({ eventId, sender, until, read: false });
   }
 
   /** The bot's device read the event (a membership now tracked, or no membership); undefined when not kept. */
   read(eventId: string): Sighting | undefined {
     const known = this.byId.get(eventId);
-    if (known === undefined || known.read || eventId === OVERFLOW_ID) return undefined;
+    if (known === undefined || known.read || eventId.startsWith(OVERFLOW_ID)) return undefined;
     return this.put({ ...known, read: true });
   }
 
@@ -75,7 +77,7 @@ export class EncryptedSightings {
   lapse(now: EpochMs): Sighting[] {
     const gone: Sighting[] = [];
     for (const s of this.byId.values()) if (now >= s.until) gone.push(s);
-    for (const s of gone) this.byId.delete(s.eventId);
+    for (const s of gone) this.remove(s);
     return gone;
   }
 
@@ -84,8 +86,24 @@ export class EncryptedSightings {
     return this.byId.values();
   }
 
+  /** Extends (or starts) an overflow entry to `until`. */
+  private overflow(eventId: string, sender: string | null, until: EpochMs): Sighting {
+    const before = this.byId.get(eventId)?.until ?? until;
+    return this.put({ eventId, sender, until: Math.max(before, until), read: false });
+  }
+
   private put(s: Sighting): Sighting {
+    const isNew = !this.byId.has(s.eventId);
     this.byId.set(s.eventId, s);
+    if (isNew && s.sender !== null) this.perSender.set(s.sender, (this.perSender.get(s.sender) ?? 0) + 1);
     return s;
+  }
+
+  private remove(s: Sighting): void {
+    this.byId.delete(s.eventId);
+    if (s.sender === null) return;
+    const left = (this.perSender.get(s.sender) ?? 1) - 1;
+    if (left > 0) this.perSender.set(s.sender, left);
+    else this.perSender.delete(s.sender);
   }
 }
