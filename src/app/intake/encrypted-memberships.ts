@@ -7,6 +7,7 @@ import type { Metrics } from "../ports/metrics";
 import type { Store } from "../ports/store";
 import type { Reconciler } from "../reconcile/reconciler";
 import type { CallState } from "../state/call-state";
+import { FairQueue } from "./fair-queue";
 
 export interface EncryptedMembershipsDeps {
   readonly crypto: CryptoSource;
@@ -25,13 +26,12 @@ export interface EncryptedMembershipsDeps {
 /** Decryptions running at once: each may wait up to `keyWaitMs` for a key, polling the device. */
 const CONCURRENCY = 8;
 /**
- * Bounds of what waits: in all, and per sender in a room (one sender cannot hold the queue for the others). An
- * event past them stays unread: it keeps counting as a membership nobody read, and keeps its sender's sticky
- * memberships undecided until it lapses (`EncryptedSightings`), so dropping it is safe, never a wrong clear.
+ * Bounds of what waits: in all, in bytes, and per sender across rooms (senders are served in turn, so one sender
+ * cannot hold the queue for the others). An event past them stays unread: it keeps counting as a membership
+ * nobody read, and keeps its sender's sticky memberships undecided until it lapses (`EncryptedSightings`), so
+ * dropping it is safe, never a wrong clear.
  */
-const MAX_QUEUED = 10_000;
-const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
-const MAX_QUEUED_PER_SENDER = 32;
+const LIMITS = { total: 10_000, bytes: 16 * 1024 * 1024, perKey: 32 };
 
 /** The fields decryption and the plain event need: nothing else of a large event is held while it waits. */
 const KEPT_FIELDS = [
@@ -40,34 +40,34 @@ const KEPT_FIELDS = [
   "room_id",
   "sender",
   "origin_server_ts",
-  "content",
   "msc4354_sticky",
   "sticky",
-  "unsigned",
   "state_key",
-] as const;
+];
+const KEPT_CONTENT = ["algorithm", "ciphertext", "session_id", "sender_key", "device_id"];
+const KEPT_UNSIGNED = ["msc4354_sticky_duration_ttl_ms", "sticky_duration_remaining_ms"];
 
 interface Pending {
   readonly event: Readonly<Record<string, unknown>>;
   readonly roomId: string;
   readonly receivedAt: number;
-  /** Who waits: room and sender, for the per-sender bound. */
-  readonly who: string;
-  readonly bytes: number;
 }
 
-function kept(event: Readonly<Record<string, unknown>>): Record<string, unknown> {
+function pick(from: unknown, fields: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const field of KEPT_FIELDS) if (event[field] !== undefined) out[field] = event[field];
+  if (typeof from !== "object" || from === null) return out;
+  const record = from as Record<string, unknown>;
+  for (const field of fields) if (record[field] !== undefined) out[field] = record[field];
   return out;
 }
 
-/** The size that matters of an encrypted event: its ciphertext (the rest is bounded by the homeserver's checks). */
-function ciphertextBytes(event: Readonly<Record<string, unknown>>): number {
-  const content = event.content;
-  if (typeof content !== "object" || content === null) return 0;
-  const ciphertext = (content as Record<string, unknown>).ciphertext;
-  return typeof ciphertext === "string" ? ciphertext.length : 0;
+/** The event as it waits: the fields above, with only the content and `unsigned` fields they need. */
+function kept(event: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out = pick(event, KEPT_FIELDS);
+  out.content = pick(event.content, KEPT_CONTENT);
+  const unsigned = pick(event.unsigned, KEPT_UNSIGNED);
+  if (Object.keys(unsigned).length > 0) out.unsigned = unsigned;
+  return out;
 }
 
 /**
@@ -80,13 +80,11 @@ function ciphertextBytes(event: Readonly<Record<string, unknown>>): number {
  * the sender shares its Megolm key with each device separately, so a hostile sender can show the bot's device
  * other content than the clients see, and its claims must not settle which SFU the oldest member chose.
  *
- * Concurrency: `read` only queues; up to `CONCURRENCY` decryptions await the device at once, the rest wait in
- * order. Each apply is synchronous, so nothing sees a room half updated.
+ * Concurrency: `read` only queues; up to `CONCURRENCY` decryptions await the device at once, the rest wait, their
+ * senders served in turn. Each apply is synchronous, so nothing sees a room half updated.
  */
 export class EncryptedMemberships {
-  private readonly queue: Pending[] = [];
-  private queuedBytes = 0;
-  private readonly perSender = new Map<string, number>();
+  private readonly queue = new FairQueue<Pending>(LIMITS);
   private running = 0;
   private readonly loggedRooms = new Set<string>();
   private idle: (() => void)[] = [];
@@ -107,14 +105,9 @@ export class EncryptedMemberships {
       return;
     }
     if (this.d.state.room(roomId)?.isJoined(this.d.botUserId) === false) return;
-    const who = `${roomId}\u0000${String(event.sender)}`;
-    const bytes = ciphertextBytes(event);
-    const waiting = this.perSender.get(who) ?? 0;
-    if (
-      this.queue.length >= MAX_QUEUED ||
-      this.queuedBytes + bytes > MAX_QUEUED_BYTES ||
-      waiting >= MAX_QUEUED_PER_SENDER
-    ) {
+    const waiting = kept(event);
+    const bytes = JSON.stringify(waiting).length;
+    if (!this.queue.push(String(event.sender), { event: waiting, roomId, receivedAt }, bytes)) {
       this.d.logger.warn("encrypted membership left unread: too many waiting for their keys", {
         room: roomId,
         event_id: event.event_id,
@@ -122,15 +115,12 @@ export class EncryptedMemberships {
       });
       return;
     }
-    this.perSender.set(who, waiting + 1);
-    this.queuedBytes += bytes;
-    this.queue.push({ event: kept(event), roomId, receivedAt, who, bytes });
     this.pump();
   }
 
   /** What waits for a decryption now: events and their ciphertext bytes. */
   get waiting(): { readonly events: number; readonly bytes: number } {
-    return { events: this.queue.length, bytes: this.queuedBytes };
+    return { events: this.queue.length, bytes: this.queue.bytes };
   }
 
   /** Resolves when nothing is queued or being decrypted (tests, shutdown). */
@@ -143,16 +133,12 @@ export class EncryptedMemberships {
     while (this.running < CONCURRENCY) {
       const next = this.queue.shift();
       if (next === undefined) break;
-      this.queuedBytes -= next.bytes;
       this.running++;
       void this.readOne(next)
         .catch((err: unknown) => {
           this.d.logger.error("reading an encrypted membership failed", { room: next.roomId, error: err });
         })
         .finally(() => {
-          const left = (this.perSender.get(next.who) ?? 1) - 1;
-          if (left > 0) this.perSender.set(next.who, left);
-          else this.perSender.delete(next.who);
           this.running--;
           this.pump();
           if (this.running === 0 && this.queue.length === 0)
@@ -191,7 +177,7 @@ export class EncryptedMemberships {
       if (this.d.state.room(p.roomId) === undefined) return "room_gone";
       if (plain.kind === "membership")
         this.d.reconciler.onApplied(this.d.state.apply(plain.event, p.roomId, p.receivedAt));
-      const read = this.d.state.encryptedRead(p.roomId, eventId, this.d.clock.now());
+      const read = this.d.state.encryptedRead(p.roomId, eventId, String(p.event.sender), this.d.clock.now());
       if (read !== null) this.d.reconciler.onApplied(read);
       return plain.kind;
     });

@@ -19,11 +19,21 @@ export interface MethodDone {
   readonly eventId: string | null;
 }
 
+/** The membership changed while a method awaited the homeserver: nothing was written, and nothing may be. */
+export class MembershipChanged extends Error {}
+
+/**
+ * Asked right before each write, with no await between: why the judged membership may no longer be ended (its
+ * slot moved on, or its sender has an event we have not read), or null when it still may.
+ */
+export type StillCurrent = () => string | null;
+
 export class ClearMethods {
   constructor(private readonly matrix: MatrixPort) {}
 
   /**
-   * Carries out one method; returns what was done, or null when the method does not apply.
+   * Carries out one method; returns what was done, or null when the method does not apply. Throws
+   * `MembershipChanged` when `stillCurrent` says no before a write.
    * `othersInSlot`: how many other members share the member's key (a shared `@user` key), now.
    */
   async execute(
@@ -31,12 +41,18 @@ export class ClearMethods {
     method: ClearMethod,
     owner: string | null,
     othersInSlot: number,
+    stillCurrent: StillCurrent,
   ): Promise<MethodDone | null> {
     const stateKey = m.source.stateKey;
+    const beforeWrite = (): void => {
+      const why = stillCurrent();
+      if (why !== null) throw new MembershipChanged(why);
+    };
     switch (method) {
       case "delayed_leave": {
         const pending = await this.pendingLeaves(m, othersInSlot);
         if (pending === null || pending.length === 0) return null;
+        beforeWrite();
         for (const d of pending) await this.matrix.delayedEventAction(d.delayId, "send", m.userId);
         const ids = pending.map((d) => d.delayId).join(", ");
         // The homeserver does not say which event a fired delayed event became.
@@ -44,7 +60,7 @@ export class ClearMethods {
       }
       case "write_as_user": {
         const as: Actor = { kind: "user", userId: m.userId };
-        const written = await this.writeLeave(m, as);
+        const written = await this.writeLeave(m, as, beforeWrite);
         // Writing does not cancel the user's pending delayed leave; left alone it could knock out a later re-join.
         const stale = (await this.pendingLeaves(m, othersInSlot).catch(() => null)) ?? [];
         for (const d of stale)
@@ -54,7 +70,7 @@ export class ClearMethods {
       }
       case "write_as_bot": {
         if (stateKey === null) return null;
-        const written = await this.writeLeave(m, { kind: "bot" });
+        const written = await this.writeLeave(m, { kind: "bot" }, beforeWrite);
         const over = owner ? ` over ${owner}'s key` : "";
         return { detail: `${written.detail} as the bot (power level)${over}`, eventId: written.eventId };
       }
@@ -69,7 +85,7 @@ export class ClearMethods {
     return list.filter((d) => isLeaveOf(d, m, othersInSlot));
   }
 
-  private async writeLeave(m: RtcMember, as: Actor): Promise<MethodDone> {
+  private async writeLeave(m: RtcMember, as: Actor, beforeWrite: () => void): Promise<MethodDone> {
     const stateKey = m.source.stateKey;
     if (stateKey === null) {
       const format = m.source.format === "rtc-latest" ? "rtc-latest" : "sticky";
@@ -78,6 +94,7 @@ export class ClearMethods {
         member: { id: m.memberId, user_id: m.userId, device_id: m.deviceId },
       };
       const content = stickyLeaveContent(format, original, m.source.stickyKey ?? "");
+      beforeWrite();
       const eventId = await this.matrix.sendEvent(
         m.roomId,
         m.source.type,
@@ -88,6 +105,7 @@ export class ClearMethods {
       return { detail: "sent the sticky leave", eventId };
     }
     if (isPerDeviceFormat(m.source.format)) {
+      beforeWrite();
       const eventId = await this.matrix.putState(m.roomId, m.source.type, stateKey, {}, as);
       return { detail: "wrote {} to the key", eventId };
     }
@@ -96,6 +114,7 @@ export class ClearMethods {
       { deviceId: m.deviceId, application: m.application, callId: m.callId },
     ]);
     if (rewritten === null) throw new Error("the key holds neither m.calls nor memberships");
+    beforeWrite();
     const eventId = await this.matrix.putState(m.roomId, m.source.type, stateKey, rewritten, as);
     const detail = stillHoldsEntries(rewritten)
       ? "rewrote the key without this device (others kept)"

@@ -8,7 +8,7 @@ import type { Metrics } from "../ports/metrics";
 import type { Store } from "../ports/store";
 import type { SfuService } from "../sfu/sfu-service";
 import type { CallState } from "../state/call-state";
-import { ClearMethods } from "./clear-methods";
+import { ClearMethods, MembershipChanged } from "./clear-methods";
 import { ghostLifetimeStart, ghostWentAt, leaveReasonFor } from "./clear-evidence";
 import type { FalsePositives } from "./false-positives";
 import { isSfuBased, type Judged } from "./judge";
@@ -188,6 +188,24 @@ export class Clearer {
     }
   }
 
+  /**
+   * Why the judged membership may no longer be ended now, or null: its slot must still hold the judged event and
+   * member, and a sticky member's sender must have no encrypted event we have not read (it may be a newer event of
+   * the same sticky key, which our leave would end too).
+   */
+  private stillCurrent(m: RtcMember): string | null {
+    const room = this.d.state.room(m.roomId);
+    const held = room?.heldSlot(m.slotKey);
+    if (!room || !held || held.ref.eventId !== m.source.eventId || !held.members.some((x) => x.key === m.key))
+      return "membership changed since the verdict";
+    if (
+      m.source.stickyKey !== null &&
+      room.encryptedSightings.unreadUntil(m.userId, this.d.clock.now()) !== null
+    )
+      return "the sender has an encrypted event not read yet";
+    return null;
+  }
+
   private async run(j: Judged, cause: ClearCause, dryRun: boolean): Promise<ClearOutcome> {
     const m = j.member;
     const now = this.d.clock.now();
@@ -202,18 +220,16 @@ export class Clearer {
         });
       }
     }
-    // 2. Still the same membership? Skip when the key changed since the verdict.
+    // 2. Still the same membership? Skip when the key changed since the verdict (asked again before each write).
     const room = this.d.state.room(m.roomId);
     const current = room?.heldSlot(m.slotKey);
-    if (
-      !current ||
-      current.ref.eventId !== m.source.eventId ||
-      !current.members.some((x) => x.key === m.key)
-    ) {
+    const stillCurrent = (): string | null => this.stillCurrent(m);
+    const changed = stillCurrent();
+    if (!current || changed !== null) {
       return this.record(j, cause, {
         result: "skipped",
         method: null,
-        detail: "membership changed since the verdict",
+        detail: changed ?? "membership changed since the verdict",
       });
     }
     const local = this.opts.isLocalUser(m.userId);
@@ -287,7 +303,7 @@ export class Clearer {
       }
       try {
         const others = current.members.filter((x) => x.key !== m.key).length;
-        const done = await this.methods.execute(j.member, method, current.ref.owner, others);
+        const done = await this.methods.execute(j.member, method, current.ref.owner, others, stillCurrent);
         if (!done) {
           this.d.state.ourLeaves.abandon(m.key);
           failures.push(`${method}: not applicable`);
@@ -313,6 +329,13 @@ export class Clearer {
         );
       } catch (err) {
         this.d.state.ourLeaves.abandon(m.key);
+        if (err instanceof MembershipChanged)
+          return this.record(
+            j,
+            cause,
+            { result: "skipped", method: null, detail: err.message },
+            { tried: failures },
+          );
         const why = err instanceof Error ? err.message : String(err);
         failures.push(`${method}: ${why}`);
         this.d.metrics.clearFailed(

@@ -342,11 +342,14 @@ export class CallState {
    * sender's sticky memberships may be judged again. Null when the room is no longer followed (it was evicted; its
    * next call event brings it back). Call inside a store transaction.
    */
-  encryptedRead(roomId: string, eventId: string, at: EpochMs): Applied | null {
+  encryptedRead(roomId: string, eventId: string, sender: string, at: EpochMs): Applied | null {
     const room = this.rooms.get(roomId);
     if (room === undefined) return null;
-    const read = room.encryptedSightings.read(eventId);
-    if (read !== undefined) this.store.putSlot(sightingRow(roomId, read, at));
+    const read = room.encryptedSightings.read(eventId, sender);
+    if (read !== undefined) {
+      this.store.deleteSlot(roomId, sightingKey(eventId));
+      this.store.putSlot(sightingRow(roomId, read, at));
+    }
     return { roomId, parse: { kind: "encrypted-read" }, changes: [], sessions: [] };
   }
 

@@ -3,10 +3,9 @@ import type { EpochMs } from "../time";
 import { MAX_STICKY_DURATION_MS } from "./parse/sticky-envelope";
 
 /**
- * One encrypted sticky event: who sent it, until when it can count (its stickiness, at most an hour), and whether
- * the bot's device read it. Past the bounds, one overflow entry stands for the rest: a sender's own (past
- * `MAX_PER_SENDER`: that sender counts as having an unread one until it lapses), or the room's, with `sender` null
- * (past `MAX_SIGHTINGS`: every sender does).
+ * One entry, as kept across restarts: an unread event (its sender, until when it can count: its stickiness, at
+ * most an hour), or one that stands for several — the read ones (`READ_ID`: only their latest end matters), a
+ * sender's overflow (past `MAX_PER_SENDER` unread), or the room's (`sender` null, past `MAX_SIGHTINGS` unread).
  */
 export interface Sighting {
   readonly eventId: string;
@@ -15,10 +14,11 @@ export interface Sighting {
   readonly read: boolean;
 }
 
-/** Sightings kept one by one per room, and per sender in a room. */
+/** Unread sightings kept one by one per room, and per sender in a room. */
 export const MAX_SIGHTINGS = 256;
 export const MAX_PER_SENDER = 32;
-/** Event ids of overflow entries start with this (real event ids start with `$`). */
+/** Ids of the entries that stand for several events (real event ids start with `$`). */
+const READ_ID = "read";
 const OVERFLOW_ID = "overflow";
 
 /**
@@ -26,84 +26,112 @@ const OVERFLOW_ID = "overflow";
  * read or not, because Megolm hands each device its key separately and a sender can show the bot's device other
  * content than clients see. And whether a sender's sticky membership may be ended: not while that sender has an
  * unread one, which may be a newer event of the same sticky key (a leave we wrote would end that one too).
+ * A lookup for a sender costs at most `MAX_PER_SENDER` steps, whatever the room holds.
  */
 export class EncryptedSightings {
-  private readonly byId = new Map<string, Sighting>();
-  private readonly perSender = new Map<string, number>();
+  /** Unread events by sender, each by event id with its end. */
+  private readonly unread = new Map<string, Map<string, EpochMs>>();
+  private unreadCount = 0;
+  private readonly senderOverflow = new Map<string, EpochMs>();
+  private roomOverflow: EpochMs = Number.NEGATIVE_INFINITY;
+  private readUntil: EpochMs = Number.NEGATIVE_INFINITY;
+  /** The latest end of anything kept. */
+  private latest: EpochMs = Number.NEGATIVE_INFINITY;
 
   /**
-   * An encrypted sticky event arrived at `at`; returns the sighting kept for it (an overflow entry past the
-   * bounds: one flooding sender holds up only their own memberships, until the room's bound is reached).
+   * An encrypted sticky event arrived at `at`; returns the entry kept for it (an overflow entry past the bounds:
+   * one flooding sender holds up only their own memberships, until the room's bound is reached).
    */
   note(eventId: string, sender: string, at: EpochMs): Sighting {
     const until = at + MAX_STICKY_DURATION_MS;
-    const known = this.byId.get(eventId);
-    if (known !== undefined) return known;
-    if (this.byId.size >= MAX_SIGHTINGS) return this.overflow(OVERFLOW_ID, null, until);
-    if ((this.perSender.get(sender) ?? 0) >= MAX_PER_SENDER)
-      return this.overflow(`${OVERFLOW_ID}\u0000${sender}`, sender, until);
-    return this.put({ eventId, sender, until, read: false });
+    const mine = this.unread.get(sender);
+    const known = mine?.get(eventId);
+    if (known !== undefined) return { eventId, sender, until: known, read: false };
+    this.latest = Math.max(this.latest, until);
+    if ((mine?.size ?? 0) >= MAX_PER_SENDER) {
+      const end = Math.max(this.senderOverflow.get(sender) ?? until, until);
+      this.senderOverflow.set(sender, end);
+      return { eventId: `${OVERFLOW_ID}\u0000${sender}`, sender, until: end, read: false };
+    }
+    if (this.unreadCount >= MAX_SIGHTINGS) {
+      this.roomOverflow = Math.max(this.roomOverflow, until);
+      return { eventId: OVERFLOW_ID, sender: null, until: this.roomOverflow, read: false };
+    }
+    if (mine === undefined) this.unread.set(sender, new Map([[eventId, until]]));
+    else mine.set(eventId, until);
+    this.unreadCount++;
+    return { eventId, sender, until, read: false };
   }
 
-  /** The bot's device read the event (a membership now tracked, or no membership); undefined when not kept. */
-  read(eventId: string): Sighting | undefined {
-    const known = this.byId.get(eventId);
-    if (known === undefined || known.read || eventId.startsWith(OVERFLOW_ID)) return undefined;
-    return this.put({ ...known, read: true });
+  /**
+   * The bot's device read the sender's event (a membership now tracked, or no membership): returns the entry
+   * that now stands for it among the read ones, or undefined when it was not kept one by one.
+   */
+  read(eventId: string, sender: string): Sighting | undefined {
+    const mine = this.unread.get(sender);
+    const until = mine?.get(eventId);
+    if (mine === undefined || until === undefined) return undefined;
+    this.dropUnread(sender, eventId);
+    this.readUntil = Math.max(this.readUntil, until);
+    return { eventId: READ_ID, sender: null, until: this.readUntil, read: true };
   }
 
-  /** Puts back a sighting kept across a restart. */
+  /** Puts back an entry kept across a restart. */
   restore(s: Sighting): void {
-    this.put(s);
+    this.latest = Math.max(this.latest, s.until);
+    if (s.read) this.readUntil = Math.max(this.readUntil, s.until);
+    else if (s.sender === null) this.roomOverflow = Math.max(this.roomOverflow, s.until);
+    else if (s.eventId.startsWith(OVERFLOW_ID)) this.senderOverflow.set(s.sender, s.until);
+    else {
+      const mine = this.unread.get(s.sender) ?? new Map<string, EpochMs>();
+      if (!mine.has(s.eventId)) this.unreadCount++;
+      mine.set(s.eventId, s.until);
+      this.unread.set(s.sender, mine);
+    }
   }
 
   /** Whether any sighting may still count at `now`. */
   any(now: EpochMs): boolean {
-    for (const s of this.byId.values()) if (now < s.until) return true;
-    return false;
+    return now < this.latest;
   }
 
   /** Until when `sender` has an unread sighting (or the room overflowed); null when none counts at `now`. */
   unreadUntil(sender: string, now: EpochMs): EpochMs | null {
-    let until: EpochMs | null = null;
-    for (const s of this.byId.values()) {
-      if (s.read || now >= s.until || (s.sender !== null && s.sender !== sender)) continue;
-      until = until === null ? s.until : Math.max(until, s.until);
-    }
-    return until;
+    let until = Math.max(this.roomOverflow, this.senderOverflow.get(sender) ?? Number.NEGATIVE_INFINITY);
+    for (const end of this.unread.get(sender)?.values() ?? []) until = Math.max(until, end);
+    return now < until ? until : null;
   }
 
-  /** Removes and returns the sightings that can no longer count at `now`. */
+  /** Removes and returns the entries that can no longer count at `now` (to forget them where they are kept). */
   lapse(now: EpochMs): Sighting[] {
-    const gone: Sighting[] = [];
-    for (const s of this.byId.values()) if (now >= s.until) gone.push(s);
-    for (const s of gone) this.remove(s);
+    if (this.latest === Number.NEGATIVE_INFINITY) return [];
+    const gone = [...this.all()].filter((s) => now >= s.until);
+    for (const s of gone) {
+      if (s.read) this.readUntil = Number.NEGATIVE_INFINITY;
+      else if (s.sender === null) this.roomOverflow = Number.NEGATIVE_INFINITY;
+      else if (s.eventId.startsWith(OVERFLOW_ID)) this.senderOverflow.delete(s.sender);
+      else this.dropUnread(s.sender, s.eventId);
+    }
+    if (!this.any(now)) this.latest = Number.NEGATIVE_INFINITY;
     return gone;
   }
 
-  /** Every sighting (a resync carries them over: they are not room state). */
-  all(): IterableIterator<Sighting> {
-    return this.byId.values();
+  /** Every entry (kept across restarts and resyncs: they are not room state). */
+  *all(): IterableIterator<Sighting> {
+    for (const [sender, mine] of this.unread)
+      for (const [eventId, until] of mine) yield { eventId, sender, until, read: false };
+    for (const [sender, until] of this.senderOverflow)
+      yield { eventId: `${OVERFLOW_ID}\u0000${sender}`, sender, until, read: false };
+    if (this.roomOverflow !== Number.NEGATIVE_INFINITY)
+      yield { eventId: OVERFLOW_ID, sender: null, until: this.roomOverflow, read: false };
+    if (this.readUntil !== Number.NEGATIVE_INFINITY)
+      yield { eventId: READ_ID, sender: null, until: this.readUntil, read: true };
   }
 
-  /** Extends (or starts) an overflow entry to `until`. */
-  private overflow(eventId: string, sender: string | null, until: EpochMs): Sighting {
-    const before = this.byId.get(eventId)?.until ?? until;
-    return this.put({ eventId, sender, until: Math.max(before, until), read: false });
-  }
-
-  private put(s: Sighting): Sighting {
-    const isNew = !this.byId.has(s.eventId);
-    this.byId.set(s.eventId, s);
-    if (isNew && s.sender !== null) this.perSender.set(s.sender, (this.perSender.get(s.sender) ?? 0) + 1);
-    return s;
-  }
-
-  private remove(s: Sighting): void {
-    this.byId.delete(s.eventId);
-    if (s.sender === null) return;
-    const left = (this.perSender.get(s.sender) ?? 1) - 1;
-    if (left > 0) this.perSender.set(s.sender, left);
-    else this.perSender.delete(s.sender);
+  private dropUnread(sender: string, eventId: string): void {
+    const mine = this.unread.get(sender);
+    if (mine?.delete(eventId) !== true) return;
+    this.unreadCount--;
+    if (mine.size === 0) this.unread.delete(sender);
   }
 }

@@ -7,6 +7,8 @@ export class FakeDevice implements CryptoPort {
   readonly results = new Map<string, Decryption>();
   readonly sent: { roomId: string; type: string; content: Record<string, unknown> }[] = [];
   readonly waits: number[] = [];
+  /** The events it was asked to decrypt, as handed over. */
+  readonly asked: Readonly<Record<string, unknown>>[] = [];
   failSends = false;
   /** While set, `decrypt` waits for it (a key on its way). */
   gate: Promise<void> | null = null;
@@ -28,6 +30,7 @@ export class FakeDevice implements CryptoPort {
 
   async decrypt(event: Readonly<Record<string, unknown>>, waitMs: number): Promise<Decryption> {
     this.waits.push(waitMs);
+    this.asked.push(event);
     if (this.gate !== null) await this.gate;
     const r = this.results.get(String(event.event_id));
     return r ?? { kind: "undecryptable", reason: "missing_key", detail: "no key" };
