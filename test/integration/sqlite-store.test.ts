@@ -65,6 +65,37 @@ describe("migrations", () => {
   });
 });
 
+describe("indexes", () => {
+  /** Each index the schema keeps, and a query of the store that reads through it. */
+  const READ_BY: Readonly<Record<string, string>> = {
+    inbox_pending: "SELECT * FROM inbox WHERE processed_at IS NULL ORDER BY seq LIMIT 1",
+    call_sessions_room: "SELECT * FROM call_sessions WHERE room_id = '!r' ORDER BY started_at DESC LIMIT 5",
+    user_sessions_call: "SELECT * FROM user_sessions WHERE call_session_id = 'c' ORDER BY joined_at",
+    user_sessions_open: "SELECT * FROM user_sessions WHERE left_at IS NULL",
+    sfu_presence_open:
+      "SELECT * FROM sfu_presence WHERE left_at IS NOT NULL AND left_at >= 1 ORDER BY left_at",
+    audit_at: "DELETE FROM audit WHERE at < 1",
+    memberships_room: "DELETE FROM memberships WHERE room_id = '!r'",
+  };
+
+  test("every index written is read by a query of the store (an index nothing reads only costs writes)", () => {
+    const { db } = openDatabase(":memory:");
+    const indexes = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").all() as {
+        name: string;
+      }[]
+    ).map((i) => i.name);
+    expect(indexes.sort()).toEqual(Object.keys(READ_BY).sort());
+    for (const [index, sql] of Object.entries(READ_BY)) {
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map(
+        (r) => r.detail,
+      );
+      expect(plan.join("; ")).toContain(`INDEX ${index}`);
+    }
+    db.close();
+  });
+});
+
 describe("file modes", () => {
   test("a new database, its -wal and -shm are readable by their owner only, whatever the umask", () => {
     const path = join(dir, "private", "new.sqlite");

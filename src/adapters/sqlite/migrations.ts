@@ -133,6 +133,12 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (day, name)
   );
   `,
+  // 2: indexes no query reads, dropped: every row written paid for them (user sessions are read by call or open,
+  // never by room; audit rows are read by time and pruned by time, never by room).
+  `
+  DROP INDEX user_sessions_room;
+  DROP INDEX audit_room;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
