@@ -28,7 +28,7 @@ describe("migrations", () => {
         .map((t) => t.name)
         .sort();
       expect(tables).toEqual(
-        expect.arrayContaining(["audit", "call_sessions", "inbox", "memberships", "slots", "user_sessions"]),
+        expect.arrayContaining(["audit", "call_sessions", "inbox", "slots", "user_sessions"]),
       );
       db.close();
     },
@@ -75,7 +75,6 @@ describe("indexes", () => {
     sfu_presence_open:
       "SELECT * FROM sfu_presence WHERE left_at IS NOT NULL AND left_at >= 1 ORDER BY left_at",
     audit_at: "DELETE FROM audit WHERE at < 1",
-    memberships_room: "DELETE FROM memberships WHERE room_id = '!r'",
   };
 
   test("every index written is read by a query of the store (an index nothing reads only costs writes)", () => {

@@ -139,6 +139,11 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX user_sessions_room;
   DROP INDEX audit_room;
   `,
+  // 3: no row per membership: the instant a member was first seen is its open user session's joined_received_at,
+  // written anyway; two B-tree inserts (the row and its room index) per join were spent on a copy of it.
+  `
+  DROP TABLE memberships;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -28,14 +28,6 @@ export interface SlotRow {
   readonly receivedAt: number;
 }
 
-export interface MembershipRow extends DeviceCall {
-  readonly format: string;
-  readonly eventId: string;
-  readonly createdTs: number;
-  readonly expiresAt: number | null;
-  readonly firstSeenAt: number;
-}
-
 /** Why a user session ended, as stored (the domain's reasons). */
 export type LeaveReason = UserLeaveReason;
 
@@ -128,16 +120,12 @@ export interface Store {
   upsertRoom(row: RoomRow): void;
   rooms(): readonly RoomRow[];
   room(roomId: string): RoomRow | null;
-  /** Deletes what is kept to follow a room (its row, slots and memberships); its call history stays. */
+  /** Deletes what is kept to follow a room (its row and slots); its call history stays. */
   forgetRoom(roomId: string): void;
 
   putSlot(row: SlotRow): void;
   deleteSlot(roomId: string, slotKey: string): void;
   slots(roomId?: string): readonly SlotRow[];
-
-  putMembership(row: MembershipRow): void;
-  deleteMembership(memberKey: string): void;
-  memberships(roomId?: string): readonly MembershipRow[];
 
   putUserSession(row: UserSessionRow): void;
   putCallSession(row: CallSessionRow): void;

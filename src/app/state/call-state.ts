@@ -1,10 +1,10 @@
-// Owns every followed room's call state and the session trackers; persists slots, memberships and sessions.
+// Owns every followed room's call state and the session trackers; persists slots, sessions and rooms.
 import type { MemberChange } from "../../domain/membership/changes";
 import type { RtcMember } from "../../domain/membership/model";
 import type { ParseResult } from "../../domain/membership/parse/result";
 import { RoomCallState } from "../../domain/membership/room-state";
 import { SessionTracker } from "../../domain/sessions/tracker";
-import { deviceCallOf, type SessionEvent } from "../../domain/sessions/types";
+import type { SessionEvent } from "../../domain/sessions/types";
 import type { EpochMs } from "../../domain/time";
 import type { RoomRow, Store } from "../ports/store";
 import { OurLeaves } from "./our-leaves";
@@ -37,7 +37,7 @@ export interface CallStateDeps {
 /**
  * The followed rooms: those with call state now or lately, and those the bot is in (the intake journals room
  * events of these rooms only). Every change is persisted inside the caller's transaction: the slot's current event
- * (so a restart rebuilds state exactly), the membership rows (first-seen instants survive restarts) and sessions.
+ * (so a restart rebuilds state exactly) and sessions (an open user session keeps when its member was first seen).
  */
 export class CallState {
   private readonly rooms = new Map<string, RoomCallState>();
@@ -46,6 +46,7 @@ export class CallState {
   /** Rooms found without call state by `evictIdle`, and since when (our clock); a call event removes its room. */
   private readonly idleSince = new Map<string, EpochMs>();
   private readonly store: Store;
+  /** When each member was first seen (our clock); after a restart, when its open user session was journaled. */
   private readonly firstSeen = new Map<string, EpochMs>();
   private readonly sessions = new SessionTracker();
   /** The leaves the clearer is writing or wrote, matched to the events that come back. */
@@ -118,9 +119,12 @@ export class CallState {
       const room = this.ensure(slot.roomId, slot.receivedAt);
       room.apply(slot.event, { receivedAt: slot.receivedAt });
     }
-    for (const m of this.store.memberships()) this.firstSeen.set(m.memberKey, m.firstSeenAt);
+    const open = this.store.openUserSessions();
+    // A member re-joined with a new membership keeps its first sighting in memory, its new session's after a
+    // restart: later or equal, so a restart can only lengthen the wait before a member is judged never connected.
+    for (const s of open) this.firstSeen.set(s.memberKey, s.joinedReceivedAt);
     this.sessions.restore(
-      this.store.openUserSessions().map((s) => ({
+      open.map((s) => ({
         ...s,
         leftAt: null,
         leaveReason: null,
@@ -283,22 +287,10 @@ export class CallState {
           const at = expected.leftAt === null ? change.at : Math.min(change.at, expected.leftAt);
           events.push(...this.sessions.apply({ ...change, at }, { leaveReason: expected.reason }));
         }
-        if (!this.room(member.roomId)?.member(member.key)) {
-          this.store.deleteMembership(member.key);
-          this.firstSeen.delete(member.key);
-        }
+        if (!this.room(member.roomId)?.member(member.key)) this.firstSeen.delete(member.key);
       } else {
         events.push(...this.sessions.apply(change));
-        const firstSeenAt = this.firstSeen.get(member.key) ?? receivedAt;
-        this.firstSeen.set(member.key, firstSeenAt);
-        this.store.putMembership({
-          ...deviceCallOf(member),
-          format: member.source.format,
-          eventId: member.source.eventId,
-          createdTs: member.createdTs,
-          expiresAt: member.expiresAt,
-          firstSeenAt,
-        });
+        if (!this.firstSeen.has(member.key)) this.firstSeen.set(member.key, receivedAt);
       }
       this.persistSessions(events.slice(before), receivedAt);
     }
