@@ -1,4 +1,4 @@
-// Owns every followed room's call state and the session trackers; persists slots, sessions and rooms.
+// Owns every followed room's call state and the session trackers; persists slots, sessions and rooms, written behind.
 import type { MemberChange } from "../../domain/membership/changes";
 import type { RtcMember } from "../../domain/membership/model";
 import type { ParseResult } from "../../domain/membership/parse/result";
@@ -8,6 +8,7 @@ import type { SessionEvent } from "../../domain/sessions/types";
 import type { EpochMs } from "../../domain/time";
 import type { RoomRow, Store } from "../ports/store";
 import { OurLeaves } from "./our-leaves";
+import { PendingRows } from "./pending-rows";
 import { ROOM_EVENT_PREFIX, roomEventKey } from "./room-event-slots";
 import { callRow, userRow } from "./session-rows";
 import { storedEvent } from "./stored-event";
@@ -36,8 +37,10 @@ export interface CallStateDeps {
 
 /**
  * The followed rooms: those with call state now or lately, and those the bot is in (the intake journals room
- * events of these rooms only). Every change is persisted inside the caller's transaction: the slot's current event
- * (so a restart rebuilds state exactly) and sessions (an open user session keeps when its member was first seen).
+ * events of these rooms only). Every change is persisted: the slot's current event (so a restart rebuilds state
+ * exactly), sessions (an open user session keeps when its member was first seen) and the rooms table. What `apply`
+ * changes is written by `flush`, once per row, in the transaction that marks the applied events processed (the
+ * journal replays them after a crash before it); every other change is written before its method returns.
  */
 export class CallState {
   private readonly rooms = new Map<string, RoomCallState>();
@@ -53,6 +56,8 @@ export class CallState {
   readonly ourLeaves = new OurLeaves();
   /** The rooms table as last written (saves a read and most writes per event). */
   private readonly roomRows = new Map<string, RoomRow>();
+  /** What `apply` changed since the last `flush`. */
+  private readonly pending = new PendingRows();
 
   constructor(private readonly d: CallStateDeps) {
     this.store = d.store;
@@ -93,7 +98,7 @@ export class CallState {
       });
       this.rooms.set(roomId, room);
       if (!row) {
-        this.store.upsertRoom({
+        this.pending.putRoom({
           roomId,
           roomVersion: null,
           encrypted: false,
@@ -132,9 +137,10 @@ export class CallState {
       })),
       this.store.openCallSessions(),
     );
+    this.flush();
   }
 
-  /** Applies one live event (already journaled). Call inside a store transaction. */
+  /** Applies one live event (already journaled); what it changed is written by the next `flush`. */
   apply(event: unknown, roomId: string, receivedAt: EpochMs): Applied {
     const room = this.ensure(roomId, receivedAt);
     const outcome = room.apply(event, { receivedAt });
@@ -147,8 +153,21 @@ export class CallState {
     return this.unread.delete(roomId) ? { ...applied, readState: true } : applied;
   }
 
+  /**
+   * Writes what `apply` changed since the last call, one write per row. Call inside the store transaction that marks
+   * those events processed, so that a crash before it commits replays them from the journal.
+   */
+  flush(): void {
+    if (this.pending.size === 0) return;
+    this.store.transaction(() => {
+      this.pending.flush(this.store);
+    });
+  }
+
   /** Replaces a room's state by a full resync. Call inside a store transaction. */
   resync(roomId: string, events: readonly unknown[], receivedAt: EpochMs): Applied {
+    // The slots read below must be those on disk now.
+    this.flush();
     const room = this.ensure(roomId, receivedAt);
     this.unread.delete(roomId);
     // Sticky memberships are not room state: keep the ones we hold so the resync does not drop them.
@@ -184,6 +203,7 @@ export class CallState {
     });
     const sessions = this.record(changes, receivedAt);
     this.touchRoom(room, receivedAt);
+    this.flush();
     return { roomId, parse: { kind: "resync" }, changes, sessions };
   }
 
@@ -193,7 +213,7 @@ export class CallState {
     for (const room of this.rooms.values()) {
       const changes = room.expireSticky(now);
       if (changes.length === 0) continue;
-      for (const change of changes) this.store.deleteSlot(room.roomId, change.member.slotKey);
+      for (const change of changes) this.pending.deleteSlot(room.roomId, change.member.slotKey);
       out.push({
         roomId: room.roomId,
         parse: { kind: "sticky-expiry" },
@@ -201,6 +221,7 @@ export class CallState {
         sessions: this.record(changes, now),
       });
     }
+    this.flush();
     return out;
   }
 
@@ -210,6 +231,8 @@ export class CallState {
    * A room is first found idle by one call and forgotten by a later one. Returns the rooms forgotten.
    */
   evictIdle(now: EpochMs, afterMs: number): string[] {
+    // Nothing written behind may land after a room's rows are deleted.
+    this.flush();
     const evicted: string[] = [];
     for (const room of this.rooms.values()) {
       const roomId = room.roomId;
@@ -248,7 +271,7 @@ export class CallState {
   ) {
     const roomKey = roomEventKey(event);
     if (roomKey !== null) {
-      this.store.putSlot({
+      this.pending.putSlot({
         roomId: room.roomId,
         slotKey: roomKey.key,
         eventId: roomKey.eventId,
@@ -262,7 +285,7 @@ export class CallState {
     const ref = parse.slot;
     const current = room.slot(ref.key);
     if (current && current.ref.eventId === ref.eventId) {
-      this.store.putSlot({
+      this.pending.putSlot({
         roomId: room.roomId,
         slotKey: ref.key,
         eventId: ref.eventId,
@@ -270,7 +293,7 @@ export class CallState {
         receivedAt,
       });
     } else if (!current) {
-      this.store.deleteSlot(room.roomId, ref.key);
+      this.pending.deleteSlot(room.roomId, ref.key);
     }
   }
 
@@ -300,16 +323,16 @@ export class CallState {
   private persistSessions(events: readonly SessionEvent[], receivedAt: EpochMs): void {
     for (const e of events) {
       if (e.kind === "user-session-opened" || e.kind === "user-session-closed") {
-        this.store.putUserSession(userRow(e.session, receivedAt, this.sessions.callIdOf(e.session.id)));
+        this.pending.putUserSession(userRow(e.session, receivedAt, this.sessions.callIdOf(e.session.id)));
       } else {
-        this.store.putCallSession(callRow(e.call));
+        this.pending.putCallSession(callRow(e.call));
       }
     }
   }
 
   private writeRoom(row: RoomRow, write: boolean): void {
     this.roomRows.set(row.roomId, row);
-    if (write) this.store.upsertRoom(row);
+    if (write) this.pending.putRoom(row);
   }
 
   /** Counts an encrypted sticky event we cannot read; true for the room's first. */
