@@ -68,7 +68,7 @@ async function floorEventsPerSecond(dir: string, hsToken: string): Promise<numbe
     onEvent: (event) => {
       const e = event as Record<string, unknown>;
       if (typeof e.event_id === "string" && typeof e.room_id === "string")
-        store.appendInbox(e.event_id, e.room_id, Date.now(), event);
+        store.appendInbox(e.event_id, e.room_id, Date.now(), JSON.stringify(event));
     },
     atomically: (run) => {
       store.transaction(run);

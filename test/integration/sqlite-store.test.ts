@@ -121,9 +121,9 @@ describe("store writes", () => {
   });
 
   test("the journal keeps each event id once and hands back pending events in order", () => {
-    expect(store.appendInbox("$a", "!r", 1, { event_id: "$a" })).toBe(true);
-    expect(store.appendInbox("$b", "!r", 2, { event_id: "$b" })).toBe(true);
-    expect(store.appendInbox("$a", "!r", 3, { event_id: "$a" })).toBe(false);
+    expect(store.appendInbox("$a", "!r", 1, '{"event_id":"$a"}')).toBe(true);
+    expect(store.appendInbox("$b", "!r", 2, '{"event_id":"$b"}')).toBe(true);
+    expect(store.appendInbox("$a", "!r", 3, '{"event_id":"$a"}')).toBe(false);
     const pending = store.pendingInbox(10);
     expect(pending.map((p) => p.eventId)).toEqual(["$a", "$b"]);
     store.markInboxProcessed(pending[0]!.seq, 10);
@@ -133,7 +133,7 @@ describe("store writes", () => {
   });
 
   test("marking through an entry marks every pending entry up to it, and keeps when earlier ones were marked", () => {
-    for (const id of ["$c", "$d", "$e"]) store.appendInbox(id, "!r", 4, { event_id: id });
+    for (const id of ["$c", "$d", "$e"]) store.appendInbox(id, "!r", 4, JSON.stringify({ event_id: id }));
     const pending = store.pendingInbox(10);
     expect(pending.map((p) => p.eventId)).toEqual(["$b", "$c", "$d", "$e"]);
     store.markInboxProcessed(pending[2]!.seq, 20);

@@ -53,10 +53,10 @@ export class SqliteStore implements Store {
     return this.runTransaction(fn) as T;
   }
 
-  appendInbox(eventId: string, roomId: string, receivedAt: number, event: unknown): boolean {
+  appendInbox(eventId: string, roomId: string, receivedAt: number, eventJson: string): boolean {
     const res = this.stmt(
       "INSERT OR IGNORE INTO inbox (event_id, room_id, received_at, event_json) VALUES (?, ?, ?, ?)",
-    ).run(eventId, roomId, receivedAt, JSON.stringify(event));
+    ).run(eventId, roomId, receivedAt, eventJson);
     return res.changes === 1;
   }
   pendingInbox(limit: number): readonly InboxEntry[] {

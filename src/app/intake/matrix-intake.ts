@@ -95,11 +95,14 @@ export class MatrixIntake {
       this.d.logger.debug("event without event_id or room_id dropped", { type });
       return;
     }
+    let json = "";
     let bytes: number;
     try {
-      // The whole event, `unsigned` included, is what gets journaled: it must serialise too.
-      JSON.stringify(event);
-      bytes = signedBytes(e);
+      // The whole event, `unsigned` included, is what gets journaled: serialised once, here. Without `unsigned` it
+      // can only be smaller, so it is measured apart only when the whole is over the limit.
+      json = JSON.stringify(event);
+      bytes = Buffer.byteLength(json, "utf8");
+      if (bytes > MAX_EVENT_BYTES) bytes = signedBytes(e);
     } catch {
       // Nesting too deep to serialise: it could never be journaled, so it must not block its transaction.
       bytes = Number.POSITIVE_INFINITY;
@@ -110,7 +113,7 @@ export class MatrixIntake {
       return;
     }
     try {
-      if (!this.d.store.appendInbox(e.event_id, e.room_id, this.d.clock.now(), event)) {
+      if (!this.d.store.appendInbox(e.event_id, e.room_id, this.d.clock.now(), json)) {
         // Redelivered (a retried or replayed transaction): already journaled, nothing more to do.
         this.d.metrics.matrixEvent(type, "duplicate");
         this.d.logger.debug("duplicate event ignored", { event_id: e.event_id, type });

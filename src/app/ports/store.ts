@@ -111,7 +111,8 @@ export interface Store {
   /** Runs `fn` in one transaction: all its writes land, or none. */
   transaction<T>(fn: () => T): T;
 
-  appendInbox(eventId: string, roomId: string, receivedAt: number, event: unknown): boolean;
+  /** Journals an event given as its JSON text; false when its event id is already journaled. */
+  appendInbox(eventId: string, roomId: string, receivedAt: number, eventJson: string): boolean;
   pendingInbox(limit: number): readonly InboxEntry[];
   /** Marks every pending entry up to and including `throughSeq` processed: one write for a whole batch. */
   markInboxProcessed(throughSeq: number, at: number): void;

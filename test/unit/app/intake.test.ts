@@ -161,6 +161,20 @@ describe("MatrixIntake", () => {
     expect(h.logger.find("transaction entry that is not an event skipped", "warn")).toHaveLength(6);
   });
 
+  test("serialises an event within the limit once on its way into the journal", () => {
+    const h = new Harness();
+    const join = sessionJoin({ user: ALICE, device: "DEVA" });
+    const stringify = jest.spyOn(JSON, "stringify");
+    try {
+      h.intake.accept(join);
+      expect(stringify.mock.calls.filter(([value]) => value === join)).toHaveLength(1);
+      expect(stringify).toHaveBeenCalledTimes(1);
+    } finally {
+      stringify.mockRestore();
+    }
+    expect(h.store.pendingInbox(10).map((e) => e.event)).toEqual([join]);
+  });
+
   test("measures an event without `unsigned`, in UTF-8 bytes, against the homeserver's 64 KiB", () => {
     const h = new Harness();
     const join = sessionJoin({ user: ALICE, device: "DEVA" });
