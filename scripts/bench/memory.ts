@@ -128,6 +128,7 @@ export function callStateBytesPerMember(members: number, rooms: number, now: num
         const event = memberEvent(k, rooms, now);
         state.apply(event, String(event.room_id), now);
       }
+      state.flush();
     });
   const after = settledHeapBytes();
   if (trackedMembers(state) !== members) throw new Error("members went missing");

@@ -133,6 +133,17 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (day, name)
   );
   `,
+  // 2: indexes no query reads, dropped: every row written paid for them (user sessions are read by call or open,
+  // never by room; audit rows are read by time and pruned by time, never by room).
+  `
+  DROP INDEX user_sessions_room;
+  DROP INDEX audit_room;
+  `,
+  // 3: no row per membership: the instant a member was first seen is its open user session's joined_received_at,
+  // written anyway; two B-tree inserts (the row and its room index) per join were spent on a copy of it.
+  `
+  DROP TABLE memberships;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

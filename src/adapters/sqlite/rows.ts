@@ -5,7 +5,6 @@ import type {
   CallSessionRow,
   InboxEntry,
   LeaveReason,
-  MembershipRow,
   RoomRow,
   SfuIntervalRow,
   SlotRow,
@@ -53,15 +52,6 @@ const toDeviceCall = (r: SqlRow): DeviceCall => ({
   deviceId: str(r.device_id),
   application: str(r.application),
   callId: str(r.call_id),
-});
-
-export const toMembership = (r: SqlRow): MembershipRow => ({
-  ...toDeviceCall(r),
-  format: str(r.format),
-  eventId: str(r.event_id),
-  createdTs: num(r.created_ts),
-  expiresAt: numOrNull(r.expires_at),
-  firstSeenAt: num(r.first_seen_at),
 });
 
 export const toUserSession = (r: SqlRow): UserSessionRow => ({

@@ -7,7 +7,6 @@ import type {
   BackoffRow,
   CallSessionRow,
   InboxEntry,
-  MembershipRow,
   RoomRow,
   SfuIntervalRow,
   SlotRow,
@@ -54,10 +53,10 @@ export class SqliteStore implements Store {
     return this.runTransaction(fn) as T;
   }
 
-  appendInbox(eventId: string, roomId: string, receivedAt: number, event: unknown): boolean {
+  appendInbox(eventId: string, roomId: string, receivedAt: number, eventJson: string): boolean {
     const res = this.stmt(
       "INSERT OR IGNORE INTO inbox (event_id, room_id, received_at, event_json) VALUES (?, ?, ?, ?)",
-    ).run(eventId, roomId, receivedAt, JSON.stringify(event));
+    ).run(eventId, roomId, receivedAt, eventJson);
     return res.changes === 1;
   }
   pendingInbox(limit: number): readonly InboxEntry[] {
@@ -96,8 +95,7 @@ export class SqliteStore implements Store {
 
   forgetRoom(roomId: string): void {
     this.transaction(() => {
-      for (const table of ["slots", "memberships", "rooms"])
-        this.stmt(`DELETE FROM ${table} WHERE room_id = ?`).run(roomId);
+      for (const table of ["slots", "rooms"]) this.stmt(`DELETE FROM ${table} WHERE room_id = ?`).run(roomId);
     });
   }
 
@@ -117,37 +115,6 @@ export class SqliteStore implements Store {
         ? this.all("SELECT * FROM slots ORDER BY room_id, received_at")
         : this.all("SELECT * FROM slots WHERE room_id = ? ORDER BY received_at", roomId);
     return list.map(rows.toSlot);
-  }
-
-  putMembership(m: MembershipRow): void {
-    this.stmt(
-      `INSERT INTO memberships (member_key, room_id, user_id, device_id, application, call_id, format, event_id,
-         created_ts, expires_at, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (member_key) DO UPDATE SET format = excluded.format, event_id = excluded.event_id,
-         created_ts = excluded.created_ts, expires_at = excluded.expires_at`,
-    ).run(
-      m.memberKey,
-      m.roomId,
-      m.userId,
-      m.deviceId,
-      m.application,
-      m.callId,
-      m.format,
-      m.eventId,
-      m.createdTs,
-      m.expiresAt,
-      m.firstSeenAt,
-    );
-  }
-  deleteMembership(memberKey: string): void {
-    this.stmt("DELETE FROM memberships WHERE member_key = ?").run(memberKey);
-  }
-  memberships(roomId?: string): readonly MembershipRow[] {
-    const list =
-      roomId === undefined
-        ? this.all("SELECT * FROM memberships")
-        : this.all("SELECT * FROM memberships WHERE room_id = ?", roomId);
-    return list.map(rows.toMembership);
   }
 
   putUserSession(s: UserSessionRow): void {

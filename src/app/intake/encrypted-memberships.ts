@@ -179,6 +179,8 @@ export class EncryptedMemberships {
         this.d.reconciler.onApplied(this.d.state.apply(plain.event, p.roomId, p.receivedAt));
       const read = this.d.state.encryptedRead(p.roomId, eventId, String(p.event.sender), this.d.clock.now());
       if (read !== null) this.d.reconciler.onApplied(read);
+      // Not from the journal: what the event changed is written now, in this transaction.
+      this.d.state.flush();
       return plain.kind;
     });
     if (outcome === "membership") {

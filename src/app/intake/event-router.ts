@@ -113,6 +113,11 @@ export class EventRouter {
     this.d.reconciler.onApplied(applied);
   }
 
+  /** Writes what the batch changed in the call state (inside the batch's transaction). */
+  flush(): void {
+    this.d.state.flush();
+  }
+
   /** Runs the network-bound reactions collected during the last batch (after its transactions committed). */
   afterBatch(): void {
     for (const run of this.deferred.splice(0)) {

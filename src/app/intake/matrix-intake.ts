@@ -21,8 +21,10 @@ export const FOLLOWED_TYPES: ReadonlySet<string> = new Set([
 
 /** What processes the journal (the event router). */
 export interface JournalHandler {
-  /** Handles one journaled event; runs inside a store transaction together with marking it processed. */
+  /** Handles one journaled event; runs inside its batch's store transaction. */
   handle(entry: InboxEntry): void;
+  /** Writes what the batch's entries changed; runs inside the batch's transaction, before it is marked processed. */
+  flush(): void;
   /** Runs after each batch's transaction committed (reactions that do network I/O). */
   afterBatch(): void;
 }
@@ -93,11 +95,14 @@ export class MatrixIntake {
       this.d.logger.debug("event without event_id or room_id dropped", { type });
       return;
     }
+    let json = "";
     let bytes: number;
     try {
-      // The whole event, `unsigned` included, is what gets journaled: it must serialise too.
-      JSON.stringify(event);
-      bytes = signedBytes(e);
+      // The whole event, `unsigned` included, is what gets journaled: serialised once, here. Without `unsigned` it
+      // can only be smaller, so it is measured apart only when the whole is over the limit.
+      json = JSON.stringify(event);
+      bytes = Buffer.byteLength(json, "utf8");
+      if (bytes > MAX_EVENT_BYTES) bytes = signedBytes(e);
     } catch {
       // Nesting too deep to serialise: it could never be journaled, so it must not block its transaction.
       bytes = Number.POSITIVE_INFINITY;
@@ -108,7 +113,7 @@ export class MatrixIntake {
       return;
     }
     try {
-      if (!this.d.store.appendInbox(e.event_id, e.room_id, this.d.clock.now(), event)) {
+      if (!this.d.store.appendInbox(e.event_id, e.room_id, this.d.clock.now(), json)) {
         // Redelivered (a retried or replayed transaction): already journaled, nothing more to do.
         this.d.metrics.matrixEvent(type, "duplicate");
         this.d.logger.debug("duplicate event ignored", { event_id: e.event_id, type });
@@ -141,8 +146,9 @@ export class MatrixIntake {
   }
 
   /**
-   * Processes every pending journal entry, in order: a batch per database transaction, each entry in its own
-   * savepoint, so a failing entry is skipped alone and the rest of the batch still lands.
+   * Processes every pending journal entry, in order: a batch per database transaction, which writes what the batch
+   * changed and marks it processed. A failing entry is skipped alone (logged); what it changed before it failed is
+   * kept in memory and so written too, so that the disk holds what the service acts on.
    */
   drain(): void {
     if (this.draining) return;
@@ -153,6 +159,7 @@ export class MatrixIntake {
         if (batch.length === 0) break;
         this.d.store.transaction(() => {
           for (const entry of batch) this.processOne(entry);
+          this.d.handler.flush();
           // Failed entries included: they were skipped, not left for later.
           this.d.store.markInboxProcessed((batch[batch.length - 1] as InboxEntry).seq, this.d.clock.now());
         });
@@ -167,9 +174,7 @@ export class MatrixIntake {
 
   private processOne(entry: InboxEntry): void {
     try {
-      this.d.store.transaction(() => {
-        this.d.handler.handle(entry);
-      });
+      this.d.handler.handle(entry);
     } catch (err) {
       // A handler bug must not wedge the journal: record and move on.
       this.d.logger.error("failed to process an event; skipped", { event_id: entry.eventId, error: err });

@@ -28,14 +28,6 @@ export interface SlotRow {
   readonly receivedAt: number;
 }
 
-export interface MembershipRow extends DeviceCall {
-  readonly format: string;
-  readonly eventId: string;
-  readonly createdTs: number;
-  readonly expiresAt: number | null;
-  readonly firstSeenAt: number;
-}
-
 /** Why a user session ended, as stored (the domain's reasons). */
 export type LeaveReason = UserLeaveReason;
 
@@ -119,7 +111,8 @@ export interface Store {
   /** Runs `fn` in one transaction: all its writes land, or none. */
   transaction<T>(fn: () => T): T;
 
-  appendInbox(eventId: string, roomId: string, receivedAt: number, event: unknown): boolean;
+  /** Journals an event given as its JSON text; false when its event id is already journaled. */
+  appendInbox(eventId: string, roomId: string, receivedAt: number, eventJson: string): boolean;
   pendingInbox(limit: number): readonly InboxEntry[];
   /** Marks every pending entry up to and including `throughSeq` processed: one write for a whole batch. */
   markInboxProcessed(throughSeq: number, at: number): void;
@@ -128,16 +121,12 @@ export interface Store {
   upsertRoom(row: RoomRow): void;
   rooms(): readonly RoomRow[];
   room(roomId: string): RoomRow | null;
-  /** Deletes what is kept to follow a room (its row, slots and memberships); its call history stays. */
+  /** Deletes what is kept to follow a room (its row and slots); its call history stays. */
   forgetRoom(roomId: string): void;
 
   putSlot(row: SlotRow): void;
   deleteSlot(roomId: string, slotKey: string): void;
   slots(roomId?: string): readonly SlotRow[];
-
-  putMembership(row: MembershipRow): void;
-  deleteMembership(memberKey: string): void;
-  memberships(roomId?: string): readonly MembershipRow[];
 
   putUserSession(row: UserSessionRow): void;
   putCallSession(row: CallSessionRow): void;

@@ -1,6 +1,7 @@
 // Judges every membership of a room against its SFU, expiry and room membership; logs and audits verdict changes.
 import type { RtcMember } from "../../domain/membership/model";
 import type { RoomCallState } from "../../domain/membership/room-state";
+import { SmallMap } from "../../domain/small-map";
 import type { EpochMs } from "../../domain/time";
 import { judgeMember, type Verdict, type VerdictPolicy } from "../../domain/verdict";
 import type { Logger } from "../ports/logger";
@@ -20,8 +21,6 @@ export interface Judged {
   readonly ghostSince: EpochMs | null;
 }
 
-const isGhostLabel = (label: string): boolean => label.startsWith("ghost:");
-
 const SFU_REASONS: ReadonlySet<string> = new Set(["left_sfu", "never_connected"]);
 
 export const isSfuBased = (verdict: Verdict): boolean =>
@@ -40,14 +39,18 @@ export interface JudgeDeps {
   readonly falsePositives: Pick<FalsePositives, "backedOff">;
 }
 
+/** A member's last verdict: its kind and reason (the domain's constants, so no string of their own per member). */
 interface Last {
-  readonly label: string;
+  readonly kind: Verdict["kind"];
+  readonly reason: Verdict["reason"];
   readonly ghostSince: EpochMs | null;
 }
 
+const labelOf = (last: Pick<Last, "kind" | "reason">): string => `${last.kind}:${last.reason}`;
+
 export class Judge {
-  /** Room → member key → its last verdict. */
-  private readonly last = new Map<string, Map<string, Last>>();
+  /** Room → member key → its last verdict (a room has a few members: a SmallMap, not a Map, per room). */
+  private readonly last = new Map<string, SmallMap<Last>>();
   /** How many of those verdicts are ghosts (kept as they change, so the gauge never walks every room). */
   private ghosts = 0;
 
@@ -112,9 +115,9 @@ export class Judge {
     const known = this.roomLast(room.roomId);
     if (known.size > all.length) {
       const keys = new Set(all.map((m) => m.key));
-      for (const [key, last] of known) {
+      for (const [key, last] of known.entries()) {
         if (keys.has(key)) continue;
-        if (isGhostLabel(last.label)) this.ghosts--;
+        if (last.kind === "ghost") this.ghosts--;
         known.delete(key);
         this.d.sfu.forget(key);
       }
@@ -125,32 +128,31 @@ export class Judge {
 
   /** Forgets a room no longer tracked: its verdicts and its members' cached SFU names. */
   forgetRoom(roomId: string): void {
-    for (const [key, last] of this.last.get(roomId) ?? []) {
-      if (isGhostLabel(last.label)) this.ghosts--;
+    for (const [key, last] of this.last.get(roomId)?.entries() ?? []) {
+      if (last.kind === "ghost") this.ghosts--;
       this.d.sfu.forget(key);
     }
     this.last.delete(roomId);
   }
 
-  private roomLast(roomId: string): Map<string, Last> {
+  private roomLast(roomId: string): SmallMap<Last> {
     let map = this.last.get(roomId);
-    if (!map) this.last.set(roomId, (map = new Map<string, Last>()));
+    if (!map) this.last.set(roomId, (map = new SmallMap<Last>()));
     return map;
   }
 
   private track(
-    known: Map<string, Last>,
+    known: SmallMap<Last>,
     roomId: string,
     member: RtcMember,
     verdict: Verdict,
     now: EpochMs,
   ): EpochMs | null {
-    const label = `${verdict.kind}:${verdict.reason}`;
     const previous = known.get(member.key);
-    if (previous?.label === label) return previous.ghostSince;
+    if (previous?.kind === verdict.kind && previous.reason === verdict.reason) return previous.ghostSince;
     const ghostSince = verdict.kind === "ghost" ? (previous?.ghostSince ?? now) : null;
-    known.set(member.key, { label, ghostSince });
-    this.ghosts += (verdict.kind === "ghost" ? 1 : 0) - (previous && isGhostLabel(previous.label) ? 1 : 0);
+    known.set(member.key, { kind: verdict.kind, reason: verdict.reason, ghostSince });
+    this.ghosts += (verdict.kind === "ghost" ? 1 : 0) - (previous?.kind === "ghost" ? 1 : 0);
     this.d.metrics.verdict(verdict.kind, verdict.reason);
     const fields = {
       room: roomId,
@@ -160,7 +162,7 @@ export class Judge {
       format: member.source.format,
       verdict: verdict.kind,
       reason: verdict.reason,
-      previous: previous?.label ?? null,
+      previous: previous === undefined ? null : labelOf(previous),
       evidence: verdict.evidence,
     };
     if (verdict.kind === "ghost") this.d.logger.info("verdict: ghost", fields);
@@ -174,14 +176,15 @@ export class Judge {
       memberKey: member.key,
       reason: verdict.reason,
       result: verdict.kind,
-      evidence: { ...verdict.evidence, previous: previous?.label ?? null },
+      evidence: { ...verdict.evidence, previous: previous === undefined ? null : labelOf(previous) },
     });
     return ghostSince;
   }
 
   /** The last verdict label of a member ("ghost:left_sfu"), if judged. */
   lastLabel(roomId: string, memberKey: string): string | null {
-    return this.last.get(roomId)?.get(memberKey)?.label ?? null;
+    const last = this.last.get(roomId)?.get(memberKey);
+    return last === undefined ? null : labelOf(last);
   }
 
   /** Members whose last verdict is a ghost. */

@@ -1,13 +1,14 @@
-// Owns every followed room's call state and the session trackers; persists slots, memberships and sessions.
+// Owns every followed room's call state and the session trackers; persists slots, sessions and rooms, written behind.
 import type { MemberChange } from "../../domain/membership/changes";
 import type { RtcMember } from "../../domain/membership/model";
 import type { ParseResult } from "../../domain/membership/parse/result";
 import { RoomCallState } from "../../domain/membership/room-state";
 import { SessionTracker } from "../../domain/sessions/tracker";
-import { deviceCallOf, type SessionEvent } from "../../domain/sessions/types";
+import type { SessionEvent } from "../../domain/sessions/types";
 import type { EpochMs } from "../../domain/time";
 import type { RoomRow, Store } from "../ports/store";
 import { OurLeaves } from "./our-leaves";
+import { PendingRows } from "./pending-rows";
 import { ROOM_EVENT_PREFIX, roomEventKey } from "./room-event-slots";
 import { isSightingKey, sightingKey, sightingOf, sightingRow } from "./sighting-rows";
 import { callRow, userRow } from "./session-rows";
@@ -37,8 +38,10 @@ export interface CallStateDeps {
 
 /**
  * The followed rooms: those with call state now or lately, and those the bot is in (the intake journals room
- * events of these rooms only). Every change is persisted inside the caller's transaction: the slot's current event
- * (so a restart rebuilds state exactly), the membership rows (first-seen instants survive restarts) and sessions.
+ * events of these rooms only). Every change is persisted: the slot's current event (so a restart rebuilds state
+ * exactly), sessions (an open user session keeps when its member was first seen) and the rooms table. What `apply`
+ * changes is written by `flush`, once per row, in the transaction that marks the applied events processed (the
+ * journal replays them after a crash before it); every other change is written before its method returns.
  */
 export class CallState {
   private readonly rooms = new Map<string, RoomCallState>();
@@ -47,12 +50,15 @@ export class CallState {
   /** Rooms found without call state by `evictIdle`, and since when (our clock); a call event removes its room. */
   private readonly idleSince = new Map<string, EpochMs>();
   private readonly store: Store;
+  /** When each member was first seen (our clock); after a restart, when its open user session was journaled. */
   private readonly firstSeen = new Map<string, EpochMs>();
   private readonly sessions = new SessionTracker();
   /** The leaves the clearer is writing or wrote, matched to the events that come back. */
   readonly ourLeaves = new OurLeaves();
   /** The rooms table as last written (saves a read and most writes per event). */
   private readonly roomRows = new Map<string, RoomRow>();
+  /** What `apply` changed since the last `flush`. */
+  private readonly pending = new PendingRows();
 
   constructor(private readonly d: CallStateDeps) {
     this.store = d.store;
@@ -93,7 +99,7 @@ export class CallState {
       });
       this.rooms.set(roomId, room);
       if (!row) {
-        this.store.upsertRoom({
+        this.pending.putRoom({
           roomId,
           roomVersion: null,
           encrypted: false,
@@ -121,9 +127,12 @@ export class CallState {
       if (sighting !== null) room.encryptedSightings.restore(sighting);
       else room.apply(slot.event, { receivedAt: slot.receivedAt });
     }
-    for (const m of this.store.memberships()) this.firstSeen.set(m.memberKey, m.firstSeenAt);
+    const open = this.store.openUserSessions();
+    // A member re-joined with a new membership keeps its first sighting in memory, its new session's after a
+    // restart: later or equal, so a restart can only lengthen the wait before a member is judged never connected.
+    for (const s of open) this.firstSeen.set(s.memberKey, s.joinedReceivedAt);
     this.sessions.restore(
-      this.store.openUserSessions().map((s) => ({
+      open.map((s) => ({
         ...s,
         leftAt: null,
         leaveReason: null,
@@ -131,16 +140,17 @@ export class CallState {
       })),
       this.store.openCallSessions(),
     );
+    this.flush();
   }
 
-  /** Applies one live event (already journaled). Call inside a store transaction. */
+  /** Applies one live event (already journaled); what it changed is written by the next `flush`. */
   apply(event: unknown, roomId: string, receivedAt: EpochMs): Applied {
     const room = this.ensure(roomId, receivedAt);
     const outcome = room.apply(event, { receivedAt });
     this.persistSlot(room, outcome.parse, event, receivedAt);
     if (outcome.parse.kind === "unreadable") {
       const { eventId, sender } = outcome.parse;
-      this.store.putSlot(
+      this.pending.putSlot(
         sightingRow(roomId, room.encryptedSightings.note(eventId, sender, receivedAt), receivedAt),
       );
     }
@@ -152,8 +162,21 @@ export class CallState {
     return this.unread.delete(roomId) ? { ...applied, readState: true } : applied;
   }
 
+  /**
+   * Writes what `apply` changed since the last call, one write per row. Call inside the store transaction that marks
+   * those events processed, so that a crash before it commits replays them from the journal.
+   */
+  flush(): void {
+    if (this.pending.size === 0) return;
+    this.store.transaction(() => {
+      this.pending.flush(this.store);
+    });
+  }
+
   /** Replaces a room's state by a full resync. Call inside a store transaction. */
   resync(roomId: string, events: readonly unknown[], receivedAt: EpochMs): Applied {
+    // The slots read below must be those on disk now.
+    this.flush();
     const room = this.ensure(roomId, receivedAt);
     this.unread.delete(roomId);
     // Sticky memberships are not room state: keep the ones we hold so the resync does not drop them.
@@ -193,6 +216,7 @@ export class CallState {
     });
     const sessions = this.record(changes, receivedAt);
     this.touchRoom(room, receivedAt);
+    this.flush();
     return { roomId, parse: { kind: "resync" }, changes, sessions };
   }
 
@@ -201,10 +225,10 @@ export class CallState {
     const out: Applied[] = [];
     for (const room of this.rooms.values()) {
       for (const s of room.encryptedSightings.lapse(now))
-        this.store.deleteSlot(room.roomId, sightingKey(s.eventId));
+        this.pending.deleteSlot(room.roomId, sightingKey(s.eventId));
       const changes = room.expireSticky(now);
       if (changes.length === 0) continue;
-      for (const change of changes) this.store.deleteSlot(room.roomId, change.member.slotKey);
+      for (const change of changes) this.pending.deleteSlot(room.roomId, change.member.slotKey);
       out.push({
         roomId: room.roomId,
         parse: { kind: "sticky-expiry" },
@@ -212,6 +236,7 @@ export class CallState {
         sessions: this.record(changes, now),
       });
     }
+    this.flush();
     return out;
   }
 
@@ -222,6 +247,8 @@ export class CallState {
    * A room is first found idle by one call and forgotten by a later one. Returns the rooms forgotten.
    */
   evictIdle(now: EpochMs, afterMs: number): string[] {
+    // Nothing written behind may land after a room's rows are deleted.
+    this.flush();
     const evicted: string[] = [];
     for (const room of this.rooms.values()) {
       const roomId = room.roomId;
@@ -261,7 +288,7 @@ export class CallState {
   ) {
     const roomKey = roomEventKey(event);
     if (roomKey !== null) {
-      this.store.putSlot({
+      this.pending.putSlot({
         roomId: room.roomId,
         slotKey: roomKey.key,
         eventId: roomKey.eventId,
@@ -275,7 +302,7 @@ export class CallState {
     const ref = parse.slot;
     const current = room.slot(ref.key);
     if (current && current.ref.eventId === ref.eventId) {
-      this.store.putSlot({
+      this.pending.putSlot({
         roomId: room.roomId,
         slotKey: ref.key,
         eventId: ref.eventId,
@@ -283,7 +310,7 @@ export class CallState {
         receivedAt,
       });
     } else if (!current) {
-      this.store.deleteSlot(room.roomId, ref.key);
+      this.pending.deleteSlot(room.roomId, ref.key);
     }
   }
 
@@ -300,22 +327,10 @@ export class CallState {
           const at = expected.leftAt === null ? change.at : Math.min(change.at, expected.leftAt);
           events.push(...this.sessions.apply({ ...change, at }, { leaveReason: expected.reason }));
         }
-        if (!this.room(member.roomId)?.member(member.key)) {
-          this.store.deleteMembership(member.key);
-          this.firstSeen.delete(member.key);
-        }
+        if (!this.room(member.roomId)?.member(member.key)) this.firstSeen.delete(member.key);
       } else {
         events.push(...this.sessions.apply(change));
-        const firstSeenAt = this.firstSeen.get(member.key) ?? receivedAt;
-        this.firstSeen.set(member.key, firstSeenAt);
-        this.store.putMembership({
-          ...deviceCallOf(member),
-          format: member.source.format,
-          eventId: member.source.eventId,
-          createdTs: member.createdTs,
-          expiresAt: member.expiresAt,
-          firstSeenAt,
-        });
+        if (!this.firstSeen.has(member.key)) this.firstSeen.set(member.key, receivedAt);
       }
       this.persistSessions(events.slice(before), receivedAt);
     }
@@ -325,30 +340,30 @@ export class CallState {
   private persistSessions(events: readonly SessionEvent[], receivedAt: EpochMs): void {
     for (const e of events) {
       if (e.kind === "user-session-opened" || e.kind === "user-session-closed") {
-        this.store.putUserSession(userRow(e.session, receivedAt, this.sessions.callIdOf(e.session.id)));
+        this.pending.putUserSession(userRow(e.session, receivedAt, this.sessions.callIdOf(e.session.id)));
       } else {
-        this.store.putCallSession(callRow(e.call));
+        this.pending.putCallSession(callRow(e.call));
       }
     }
   }
 
   private writeRoom(row: RoomRow, write: boolean): void {
     this.roomRows.set(row.roomId, row);
-    if (write) this.store.upsertRoom(row);
+    if (write) this.pending.putRoom(row);
   }
 
   /**
    * The bot's device read an encrypted sticky event of the room (what it held was applied, if a membership): the
    * sender's sticky memberships may be judged again. Null when the room is no longer followed (it was evicted; its
-   * next call event brings it back). Call inside a store transaction.
+   * next call event brings it back). What it changed is written by the next `flush`.
    */
   encryptedRead(roomId: string, eventId: string, sender: string, at: EpochMs): Applied | null {
     const room = this.rooms.get(roomId);
     if (room === undefined) return null;
     const read = room.encryptedSightings.read(eventId, sender);
     if (read !== undefined) {
-      this.store.deleteSlot(roomId, sightingKey(eventId));
-      this.store.putSlot(sightingRow(roomId, read, at));
+      this.pending.deleteSlot(roomId, sightingKey(eventId));
+      this.pending.putSlot(sightingRow(roomId, read, at));
     }
     return { roomId, parse: { kind: "encrypted-read" }, changes: [], sessions: [] };
   }

@@ -217,7 +217,9 @@ describe("replayed transactions are processed once", () => {
     const rows = sessions(room);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.left_at).not.toBeNull();
-    expect(svc.query(`SELECT member_key FROM memberships WHERE room_id = '${room}'`)).toEqual([]);
+    expect(
+      svc.query(`SELECT member_key FROM user_sessions WHERE room_id = '${room}' AND left_at IS NULL`),
+    ).toEqual([]);
   });
 });
 

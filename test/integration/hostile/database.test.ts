@@ -53,11 +53,12 @@ function writeDatabase(path: string): void {
   const { store } = SqliteStore.open(path);
   store.transaction(() => {
     for (let i = 0; i < 400; i++) {
-      store.appendInbox(`$e${i}`, "!r:db.local", i, {
-        event_id: `$e${i}`,
-        type: "m.room.message",
-        padding: "x".repeat(200),
-      });
+      store.appendInbox(
+        `$e${i}`,
+        "!r:db.local",
+        i,
+        JSON.stringify({ event_id: `$e${i}`, type: "m.room.message", padding: "x".repeat(200) }),
+      );
       store.audit({ at: i, action: "command", roomId: "!r:db.local", reason: "status", result: "ok" });
     }
   });

@@ -324,7 +324,7 @@ describe(`fuzz: ${FUZZ_REQUESTS} random webhook requests`, () => {
 
   test("no state change: no participant recorded, no membership, no session", () => {
     expect(after.presence).toBe(before.presence);
-    expect(svc.query("SELECT * FROM memberships")).toEqual([]);
+    expect(svc.query("SELECT member_key FROM user_sessions WHERE left_at IS NULL")).toEqual([]);
     expect(svc.query("SELECT * FROM user_sessions")).toEqual([]);
     expect(total(after.samples, "rtc_reconciler_tracked_members")).toBe(0);
   });

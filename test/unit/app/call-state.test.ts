@@ -51,6 +51,18 @@ describe("CallState restore", () => {
     expect(b.store.userSessionsOfCall(calls[0]?.id ?? "")).toHaveLength(2);
   });
 
+  test("first-seen instants come back from the open user sessions: no row per membership is written", async () => {
+    const a = new Harness();
+    await a.deliver(...a.room({ users: [ALICE, BOB] }), sessionJoin({ user: ALICE, device: "DEVA" }));
+    await a.advance(20_000);
+    await a.deliver(sessionJoin({ user: BOB, device: "DEVB", ts: T0 + 20_000 }));
+    const tables = a.store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    expect(tables).not.toContainEqual({ name: "memberships" });
+    const b = restart(a, 5_000);
+    expect(b.state.firstSeenAt(b.member(ALICE, "DEVA"))).toBe(T0);
+    expect(b.state.firstSeenAt(b.member(BOB, "DEVB"))).toBe(T0 + 20_000);
+  });
+
   test("a redelivered join after the restart opens no second session", async () => {
     const a = new Harness();
     const join = sessionJoin({ user: ALICE, device: "DEVA" });

@@ -22,7 +22,10 @@ export class Harness extends AppRing {
   feed(...events: ClientEvent[]): void {
     for (const e of events) {
       this.matrix.hold(e);
-      this.store.transaction(() => this.state.apply(e, e.room_id, this.clock.now()));
+      this.store.transaction(() => {
+        this.state.apply(e, e.room_id, this.clock.now());
+        this.state.flush();
+      });
     }
   }
 

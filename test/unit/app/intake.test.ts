@@ -32,6 +32,7 @@ function message(sender: string, body: string, msgtype = "m.text"): ClientEvent 
 function recordingIntake(h: Harness, failing: string | null = null) {
   const seen: string[] = [];
   let batches = 0;
+  let flushes = 0;
   const intake = new MatrixIntake({
     store: h.store,
     clock: h.clock,
@@ -43,12 +44,15 @@ function recordingIntake(h: Harness, failing: string | null = null) {
         h.store.audit({ at: entry.receivedAt, action: "command", reason: entry.eventId });
         if (entry.eventId === failing) throw new Error("handler bug");
       },
+      flush: () => {
+        flushes++;
+      },
       afterBatch: () => {
         batches++;
       },
     },
   });
-  return { intake, seen, batches: () => batches };
+  return { intake, seen, batches: () => batches, flushes: () => flushes };
 }
 
 describe("MatrixIntake", () => {
@@ -89,14 +93,15 @@ describe("MatrixIntake", () => {
     expect(ordered.userSessions().map((s) => s.leaveReason)).toEqual(["left"]);
   });
 
-  test("a throwing handler skips only its entry, whose writes are rolled back", () => {
+  test("a throwing handler skips only its entry; what it did before it threw is kept, as in memory", () => {
     const h = new Harness();
     const events = [roomMember(ALICE, "join"), roomMember(BOB, "join"), roomMember(BOT, "join")];
-    const { intake, seen, batches } = recordingIntake(h, events[1]?.event_id ?? null);
+    const { intake, seen, batches, flushes } = recordingIntake(h, events[1]?.event_id ?? null);
     for (const e of events) intake.accept(e);
     intake.drain();
     expect(seen).toHaveLength(3);
-    expect(h.audit("command").map((r) => r.reason)).toEqual([events[0]?.event_id, events[2]?.event_id]);
+    expect(h.audit("command").map((r) => r.reason)).toEqual(events.map((e) => e.event_id));
+    expect(flushes()).toBe(1);
     expect(h.store.pendingInbox(10)).toEqual([]);
     expect(h.store.inboxHasProcessed(events[1]?.event_id ?? "")).toBe(true);
     expect(h.logger.find("failed to process an event; skipped", "error")[0]?.fields).toMatchObject({
@@ -154,6 +159,20 @@ describe("MatrixIntake", () => {
     expect(h.store.pendingInbox(10).map((e) => e.eventId)).toEqual([join.event_id]);
     expect(h.metrics.of("matrixEvent")).toEqual(Array.from({ length: 6 }, () => ["other", "invalid"]));
     expect(h.logger.find("transaction entry that is not an event skipped", "warn")).toHaveLength(6);
+  });
+
+  test("serialises an event within the limit once on its way into the journal", () => {
+    const h = new Harness();
+    const join = sessionJoin({ user: ALICE, device: "DEVA" });
+    const stringify = jest.spyOn(JSON, "stringify");
+    try {
+      h.intake.accept(join);
+      expect(stringify.mock.calls.filter(([value]) => value === join)).toHaveLength(1);
+      expect(stringify).toHaveBeenCalledTimes(1);
+    } finally {
+      stringify.mockRestore();
+    }
+    expect(h.store.pendingInbox(10).map((e) => e.event)).toEqual([join]);
   });
 
   test("measures an event without `unsigned`, in UTF-8 bytes, against the homeserver's 64 KiB", () => {
