@@ -260,3 +260,31 @@ describe("store writes", () => {
     expect(store.firstWebhookSighting("WH_1", 5000)).toBe(true);
   });
 });
+
+describe("rollback hooks", () => {
+  test("a level that rolls back undoes what was handed to it, and only that; a commit forgets them all", () => {
+    const store = SqliteStore.open(":memory:").store;
+    const undone: string[] = [];
+    store.onRollback(() => undone.push("outside"));
+    store.transaction(() => {
+      store.onRollback(() => undone.push("outer"));
+      expect(() =>
+        store.transaction(() => {
+          store.onRollback(() => undone.push("inner"));
+          throw new Error("inner fails");
+        }),
+      ).toThrow("inner fails");
+    });
+    expect(undone).toEqual(["inner"]);
+    expect(() =>
+      store.transaction(() => {
+        store.onRollback(() => undone.push("first"));
+        store.transaction(() => {
+          store.onRollback(() => undone.push("nested, committed"));
+        });
+        throw new Error("outer fails");
+      }),
+    ).toThrow("outer fails");
+    expect(undone).toEqual(["inner", "nested, committed", "first"]);
+  });
+});

@@ -27,6 +27,9 @@ export class SqliteStore implements Store {
    * called, which costs more than the SAVEPOINT of a nested one (and the drain opens one per event).
    */
   private readonly runTransaction: (fn: () => unknown) => unknown;
+  /** How deep the running transaction is nested (0: none), and what to undo if a level of it rolls back. */
+  private depth = 0;
+  private readonly rollbackHooks: (() => void)[] = [];
 
   constructor(readonly db: Db) {
     this.runTransaction = db.transaction((fn: () => unknown) => fn());
@@ -50,7 +53,23 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.runTransaction(fn) as T;
+    const mark = this.rollbackHooks.length;
+    this.depth++;
+    try {
+      const result = this.runTransaction(fn) as T;
+      if (this.depth === 1) this.rollbackHooks.length = 0;
+      return result;
+    } catch (err) {
+      // This level's writes are undone (a savepoint, or the whole transaction): so is what was handed to them.
+      for (const undo of this.rollbackHooks.splice(mark).reverse()) undo();
+      throw err;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  onRollback(undo: () => void): void {
+    if (this.depth > 0) this.rollbackHooks.push(undo);
   }
 
   appendInbox(eventId: string, roomId: string, receivedAt: number, eventJson: string): boolean {

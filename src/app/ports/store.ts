@@ -110,6 +110,12 @@ export interface BackoffRow {
 export interface Store {
   /** Runs `fn` in one transaction: all its writes land, or none. */
   transaction<T>(fn: () => T): T;
+  /**
+   * Runs `undo` if the transaction running now (or the nested part of it running now) rolls back, so what was
+   * handed to it can be kept for a later attempt; forgotten once the outermost transaction commits. Outside a
+   * transaction it does nothing.
+   */
+  onRollback(undo: () => void): void;
 
   /** Journals an event given as its JSON text; false when its event id is already journaled. */
   appendInbox(eventId: string, roomId: string, receivedAt: number, eventJson: string): boolean;

@@ -130,7 +130,11 @@ export class CallState {
     const open = this.store.openUserSessions();
     // A member re-joined with a new membership keeps its first sighting in memory, its new session's after a
     // restart: later or equal, so a restart can only lengthen the wait before a member is judged never connected.
-    for (const s of open) this.firstSeen.set(s.memberKey, s.joinedReceivedAt);
+    // Only members the restored slots hold: an open session whose member is gone must not lend its old instant
+    // to a later join of the same device (that would shorten the wait).
+    for (const s of open)
+      if (this.rooms.get(s.roomId)?.member(s.memberKey) !== undefined)
+        this.firstSeen.set(s.memberKey, s.joinedReceivedAt);
     this.sessions.restore(
       open.map((s) => ({
         ...s,

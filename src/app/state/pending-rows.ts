@@ -51,20 +51,40 @@ export class PendingRows {
     this.rooms.set(row.roomId, row);
   }
 
-  /** Writes every pending row (call inside a store transaction) and forgets them. */
+  /**
+   * Writes every pending row (call inside a store transaction) and starts afresh. Should that transaction roll
+   * back, the rows written are pending again (under any newer change of the same row), so the next flush writes
+   * them: memory already holds their changes, and replaying their events changes nothing in memory.
+   */
   flush(store: Store): void {
     if (this.size === 0) return;
+    const { rooms, slots, callSessions, userSessions } = this;
     // Rooms first: nothing refers to them, but it keeps a room's row ahead of its slots for readers of the file.
-    for (const row of this.rooms.values()) store.upsertRoom(row);
-    for (const slot of this.slots.values()) {
+    for (const row of rooms.values()) store.upsertRoom(row);
+    for (const slot of slots.values()) {
       if ("deleted" in slot) store.deleteSlot(slot.roomId, slot.slotKey);
       else store.putSlot(slot);
     }
-    for (const row of this.callSessions.values()) store.putCallSession(row);
-    for (const row of this.userSessions.values()) store.putUserSession(row);
+    for (const row of callSessions.values()) store.putCallSession(row);
+    for (const row of userSessions.values()) store.putUserSession(row);
     this.rooms = new Map();
     this.slots = new Map();
     this.callSessions = new Map();
     this.userSessions = new Map();
+    store.onRollback(() => {
+      this.rooms = underNewer(rooms, this.rooms);
+      this.slots = underNewer(slots, this.slots);
+      this.callSessions = underNewer(callSessions, this.callSessions);
+      const newer = this.userSessions;
+      this.userSessions = new Map(userSessions);
+      for (const row of newer.values()) this.putUserSession(row);
+    });
   }
+}
+
+/** `older` with `newer`'s rows over it. */
+function underNewer<T>(older: Map<string, T>, newer: Map<string, T>): Map<string, T> {
+  const out = new Map(older);
+  for (const [key, row] of newer) out.set(key, row);
+  return out;
 }

@@ -11,12 +11,18 @@ import { Harness } from "./harness";
 class FlakyStore extends SqliteStore {
   userSessionWrites = 0;
   crashBeforeCommit = false;
+  /** Fails the next mark only (a busy or full disk the service survives). */
+  failNextMark = false;
   override putUserSession(row: UserSessionRow): void {
     this.userSessionWrites++;
     super.putUserSession(row);
   }
   override markInboxProcessed(throughSeq: number, at: number): void {
     if (this.crashBeforeCommit) throw new Error("crash before the batch committed");
+    if (this.failNextMark) {
+      this.failNextMark = false;
+      throw new Error("the disk was busy");
+    }
     super.markInboxProcessed(throughSeq, at);
   }
 }
@@ -119,6 +125,49 @@ describe("rows written behind", () => {
     );
     expect(onDisk(b.store)).toEqual(onDisk(c.store));
     crashing.close();
+    b.store.close();
+  });
+
+  test("a batch whose commit fails, drained again without a restart, still writes its rows", async () => {
+    const store = new FlakyStore(SqliteStore.open(":memory:").store.db);
+    const a = new Harness({ store });
+    const before: ClientEvent[] = [
+      ...a.room({ users: [ALICE, BOB] }),
+      sessionJoin({ user: ALICE, device: "DEVA" }),
+    ];
+    await a.deliver(...before);
+    const events: ClientEvent[] = [
+      sessionJoin({ user: BOB, device: "DEVB" }),
+      sessionLeave({ user: ALICE, device: "DEVA", ts: T0 + 1 }),
+    ];
+    store.failNextMark = true;
+    for (const e of events) a.intake.accept(e);
+    expect(() => {
+      a.intake.drain();
+    }).toThrow("the disk was busy");
+    // The service lives on (a resync's drain, whose error is caught): the next drain replays the batch.
+    a.intake.drain();
+    await a.settle();
+    expect(store.pendingInbox(10)).toEqual([]);
+    const c = new Harness();
+    await c.deliver(...before);
+    await c.deliver(...events);
+    expect(onDisk(store)).toEqual(onDisk(c.store));
+  });
+
+  test("after a restart, an open session whose member is gone lends its old first sighting to no later join", async () => {
+    const path = dbFile();
+    const a = new Harness({ store: SqliteStore.open(path).store });
+    await a.deliver(...a.room({ users: [ALICE] }), sessionJoin({ user: ALICE, device: "DEVA" }));
+    // The slot is gone and its session still open (what a handler failing half-way can leave behind).
+    const slot = a.store.slots(ROOM).find((row) => row.slotKey.startsWith("state"));
+    a.store.deleteSlot(ROOM, slot?.slotKey ?? "");
+    a.store.close();
+    const later = T0 + 3_600_000;
+    const b = new Harness({ store: SqliteStore.open(path).store, start: later });
+    b.state.restore();
+    await b.deliver(sessionJoin({ user: ALICE, device: "DEVA", ts: later }));
+    expect(b.state.firstSeenAt(b.member(ALICE, "DEVA"))).toBe(later);
     b.store.close();
   });
 });
