@@ -173,7 +173,7 @@ class FloorModel {
 }
 
 /** Runs the corpus through the floor model; events per second of processing (generation untimed). */
-function floorRun(withSfu: boolean): { perS: number; verdicts: number; alive: number } {
+export function floorRun(withSfu: boolean): { perS: number; verdicts: number; alive: number } {
   const generator = new CorpusGenerator(ROOMS);
   const model = new FloorModel(
     generator.rooms.map((r) => r.roomId),
@@ -207,4 +207,5 @@ function main(): void {
   bench("floor_verdict_alive", full.alive, "verdicts");
 }
 
-main();
+// bench:model imports `floorRun` to measure its floor in the same process; run alone, this prints the yardstick.
+if (require.main === module) main();

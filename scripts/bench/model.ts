@@ -8,6 +8,7 @@ import { SfuNameCache } from "../../src/domain/sfu/names";
 import { SfuPresenceTracker, type SfuView } from "../../src/domain/sfu/presence";
 import { DEFAULT_VERDICT_POLICY, judgeMember } from "../../src/domain/verdict";
 import { CorpusGenerator, type Chunk } from "./corpus";
+import { floorRun } from "./floor";
 import { GcRecorder, type GcShare } from "./gc-share";
 import { bench } from "./report";
 
@@ -245,6 +246,9 @@ function measureRun(gc: (() => void) | null): Measured {
 
 async function main(): Promise<void> {
   const gc = findGc();
+  // The floor first, on a heap as clean as the model's run gets: the least work this corpus takes in this process.
+  const floor = floorRun(true).perS;
+  gc?.();
   const { run: result, figures, totalMb } = measureRun(gc);
   // The heap with the room call states alone: the harness (sessions, presence, names) died with measureRun's frame.
   const roomsMb = heapMb(gc);
@@ -261,7 +265,10 @@ async function main(): Promise<void> {
     effective += room.memberCount;
   }
   const coreMs = elapsedMs - counts.sessionsMs;
-  bench("model_events_per_s", Math.round(processed / (coreMs / 1000)), "events/s");
+  const modelPerS = Math.round(processed / (coreMs / 1000));
+  bench("model_events_per_s", modelPerS, "events/s");
+  bench("floor_events_per_s", floor, "events/s");
+  bench("model_ratio_to_floor", modelPerS / floor, "ratio");
   bench("model_heap_mb", totalMb, "MB");
   bench("model_heap_rooms_only_mb", roomsMb, "MB");
   bench("model_events", processed, "events");
