@@ -29,10 +29,10 @@ const OVERFLOW_ID = "overflow";
  * A lookup for a sender costs at most `MAX_PER_SENDER` steps, whatever the room holds.
  */
 export class EncryptedSightings {
-  /** Unread events by sender, each by event id with its end. */
-  private readonly unread = new Map<string, Map<string, EpochMs>>();
+  /** Unread events by sender, each by event id with its end (made on first use: most rooms never have one). */
+  private unread: Map<string, Map<string, EpochMs>> | null = null;
   private unreadCount = 0;
-  private readonly senderOverflow = new Map<string, EpochMs>();
+  private senderOverflow: Map<string, EpochMs> | null = null;
   private roomOverflow: EpochMs = Number.NEGATIVE_INFINITY;
   private readUntil: EpochMs = Number.NEGATIVE_INFINITY;
   /** The latest end of anything kept. */
@@ -44,20 +44,21 @@ export class EncryptedSightings {
    */
   note(eventId: string, sender: string, at: EpochMs): Sighting {
     const until = at + MAX_STICKY_DURATION_MS;
-    const mine = this.unread.get(sender);
+    const mine = this.unread?.get(sender);
     const known = mine?.get(eventId);
     if (known !== undefined) return { eventId, sender, until: known, read: false };
     this.latest = Math.max(this.latest, until);
     if ((mine?.size ?? 0) >= MAX_PER_SENDER) {
-      const end = Math.max(this.senderOverflow.get(sender) ?? until, until);
-      this.senderOverflow.set(sender, end);
+      const overflow = (this.senderOverflow ??= new Map<string, EpochMs>());
+      const end = Math.max(overflow.get(sender) ?? until, until);
+      overflow.set(sender, end);
       return { eventId: `${OVERFLOW_ID}\u0000${sender}`, sender, until: end, read: false };
     }
     if (this.unreadCount >= MAX_SIGHTINGS) {
       this.roomOverflow = Math.max(this.roomOverflow, until);
       return { eventId: OVERFLOW_ID, sender: null, until: this.roomOverflow, read: false };
     }
-    if (mine === undefined) this.unread.set(sender, new Map([[eventId, until]]));
+    if (mine === undefined) (this.unread ??= new Map()).set(sender, new Map([[eventId, until]]));
     else mine.set(eventId, until);
     this.unreadCount++;
     return { eventId, sender, until, read: false };
@@ -68,7 +69,7 @@ export class EncryptedSightings {
    * that now stands for it among the read ones, or undefined when it was not kept one by one.
    */
   read(eventId: string, sender: string): Sighting | undefined {
-    const mine = this.unread.get(sender);
+    const mine = this.unread?.get(sender);
     const until = mine?.get(eventId);
     if (mine === undefined || until === undefined) return undefined;
     this.dropUnread(sender, eventId);
@@ -81,12 +82,13 @@ export class EncryptedSightings {
     this.latest = Math.max(this.latest, s.until);
     if (s.read) this.readUntil = Math.max(this.readUntil, s.until);
     else if (s.sender === null) this.roomOverflow = Math.max(this.roomOverflow, s.until);
-    else if (s.eventId.startsWith(OVERFLOW_ID)) this.senderOverflow.set(s.sender, s.until);
+    else if (s.eventId.startsWith(OVERFLOW_ID)) (this.senderOverflow ??= new Map()).set(s.sender, s.until);
     else {
-      const mine = this.unread.get(s.sender) ?? new Map<string, EpochMs>();
+      const unread = (this.unread ??= new Map<string, Map<string, EpochMs>>());
+      const mine = unread.get(s.sender) ?? new Map<string, EpochMs>();
       if (!mine.has(s.eventId)) this.unreadCount++;
       mine.set(s.eventId, s.until);
-      this.unread.set(s.sender, mine);
+      unread.set(s.sender, mine);
     }
   }
 
@@ -97,8 +99,9 @@ export class EncryptedSightings {
 
   /** Until when `sender` has an unread sighting (or the room overflowed); null when none counts at `now`. */
   unreadUntil(sender: string, now: EpochMs): EpochMs | null {
-    let until = Math.max(this.roomOverflow, this.senderOverflow.get(sender) ?? Number.NEGATIVE_INFINITY);
-    for (const end of this.unread.get(sender)?.values() ?? []) until = Math.max(until, end);
+    if (this.latest === Number.NEGATIVE_INFINITY) return null;
+    let until = Math.max(this.roomOverflow, this.senderOverflow?.get(sender) ?? Number.NEGATIVE_INFINITY);
+    for (const end of this.unread?.get(sender)?.values() ?? []) until = Math.max(until, end);
     return now < until ? until : null;
   }
 
@@ -109,7 +112,7 @@ export class EncryptedSightings {
     for (const s of gone) {
       if (s.read) this.readUntil = Number.NEGATIVE_INFINITY;
       else if (s.sender === null) this.roomOverflow = Number.NEGATIVE_INFINITY;
-      else if (s.eventId.startsWith(OVERFLOW_ID)) this.senderOverflow.delete(s.sender);
+      else if (s.eventId.startsWith(OVERFLOW_ID)) this.senderOverflow?.delete(s.sender);
       else this.dropUnread(s.sender, s.eventId);
     }
     if (!this.any(now)) this.latest = Number.NEGATIVE_INFINITY;
@@ -118,9 +121,9 @@ export class EncryptedSightings {
 
   /** Every entry (kept across restarts and resyncs: they are not room state). */
   *all(): IterableIterator<Sighting> {
-    for (const [sender, mine] of this.unread)
+    for (const [sender, mine] of this.unread ?? [])
       for (const [eventId, until] of mine) yield { eventId, sender, until, read: false };
-    for (const [sender, until] of this.senderOverflow)
+    for (const [sender, until] of this.senderOverflow ?? [])
       yield { eventId: `${OVERFLOW_ID}\u0000${sender}`, sender, until, read: false };
     if (this.roomOverflow !== Number.NEGATIVE_INFINITY)
       yield { eventId: OVERFLOW_ID, sender: null, until: this.roomOverflow, read: false };
@@ -129,9 +132,9 @@ export class EncryptedSightings {
   }
 
   private dropUnread(sender: string, eventId: string): void {
-    const mine = this.unread.get(sender);
+    const mine = this.unread?.get(sender);
     if (mine?.delete(eventId) !== true) return;
     this.unreadCount--;
-    if (mine.size === 0) this.unread.delete(sender);
+    if (mine.size === 0) this.unread?.delete(sender);
   }
 }
