@@ -1,5 +1,5 @@
 // Encrypted sticky call memberships: decrypted by the bot's device when a client shared the key, then tracked as plain.
-import { stickyFromDecrypted } from "../../domain/membership/parse/decrypted";
+import { ENVELOPE_FIELDS, stickyFromDecrypted } from "../../domain/membership/parse/decrypted";
 import type { Clock } from "../ports/clock";
 import type { CryptoSource, Undecryptable } from "../ports/crypto";
 import type { Logger } from "../ports/logger";
@@ -34,16 +34,7 @@ const CONCURRENCY = 8;
 const LIMITS = { total: 10_000, bytes: 16 * 1024 * 1024, perKey: 32 };
 
 /** The fields decryption and the plain event need: nothing else of a large event is held while it waits. */
-const KEPT_FIELDS = [
-  "type",
-  "event_id",
-  "room_id",
-  "sender",
-  "origin_server_ts",
-  "msc4354_sticky",
-  "sticky",
-  "state_key",
-];
+const KEPT_FIELDS: readonly string[] = ["type", ...ENVELOPE_FIELDS, "state_key"];
 const KEPT_CONTENT = ["algorithm", "ciphertext", "session_id", "sender_key", "device_id"];
 const KEPT_UNSIGNED = ["msc4354_sticky_duration_ttl_ms", "sticky_duration_remaining_ms"];
 

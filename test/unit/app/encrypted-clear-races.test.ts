@@ -1,38 +1,23 @@
 // A clear in flight meets a newer encrypted event; the decryption queue meets large events and many rooms (each
 // of these failed before its guard).
 import { BOB, type ClientEvent, ROOM, stickyJoin } from "../domain/builders";
-import { deliverDecrypted, encrypt, encryptedEnvelope, holdKeys, tracked } from "./encrypted-scenario";
+import {
+  bobInCall,
+  bobMoves,
+  encryptedEnvelope,
+  holdKeys,
+  tracked,
+  bobJoins,
+  withDevice,
+} from "./encrypted-scenario";
 import { FakeDevice } from "./fakes/device";
 import { BOT, flush, Harness, powerLevels } from "./harness";
-
-async function bobInCall(h: Harness, device: FakeDevice): Promise<void> {
-  await deliverDecrypted(
-    h,
-    ...h.room({ users: [BOB] }),
-    encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
-  );
-  await h.connect(BOB, "DEVB", "PB_1");
-  await h.advance(61_000);
-}
-
-function bobMoves(h: Harness, device: FakeDevice): ClientEvent {
-  return encrypt(
-    device,
-    stickyJoin({
-      user: BOB,
-      device: "DEVB",
-      durationMs: 3_600_000,
-      slotId: "m.call#other",
-      ts: h.clock.now(),
-    }),
-  );
-}
 
 describe("a clear in flight asks again, right before it writes", () => {
   test("Bob's encrypted move arrives while the clear of his old join awaits the room's access: nothing is written", async () => {
     const device = new FakeDevice();
     const h = new Harness({ crypto: { current: () => device } });
-    await bobInCall(h, device);
+    await bobInCall(h, device, [BOB]);
     // The room's access is read afresh (power levels changed, cache expired, ...): the homeserver is slow.
     await h.deliver(powerLevels({ [BOT]: 50 }));
     const releaseState = h.matrix.pause("stateEvent");
@@ -108,13 +93,8 @@ function stringBytes(v: unknown): number {
 
 describe("one sender cannot crowd the others out of the decryption queue", () => {
   test("one account's keyless events in 313 rooms of her own: Bob's move in his room is still read", async () => {
-    const device = new FakeDevice();
-    const h = new Harness({ crypto: { current: () => device } });
-    await deliverDecrypted(
-      h,
-      ...h.room({ users: [BOB] }),
-      encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
-    );
+    const { device, h } = withDevice();
+    await bobJoins(h, device);
     const MALLORY = "@mallory:example.org";
     // Mallory creates rooms (the bot is in none; its membership there is not known yet) and sends 32 encrypted
     // sticky events in each, keys for none: each holds a decryption for key_wait (15 s, 8 at once: hours in all).

@@ -12,48 +12,22 @@ import {
 } from "../domain/builders";
 import {
   aliceConnected,
+  bobHangsUpOldCall,
+  bobInCall,
+  bobMoves,
   aliceHangsUp,
   deliverDecrypted,
   encrypt,
   encryptedEnvelope,
   holdKeys,
   tracked,
+  bobJoins,
+  withDevice,
 } from "./encrypted-scenario";
 import { FakeDevice } from "./fakes/device";
 import { CAROL, Harness } from "./harness";
 
 const MALLORY = "@mallory:example.org";
-
-/** Bob's decrypted join, connected to our SFU past the connect grace. */
-async function bobInCall(h: Harness, device: FakeDevice, users: readonly string[]): Promise<void> {
-  await deliverDecrypted(
-    h,
-    ...h.room({ users }),
-    encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
-  );
-  await h.connect(BOB, "DEVB", "PB_1");
-  await h.advance(61_000);
-}
-
-/** Bob's device joins another call of the room: same sticky key (js-sdk: its member id), a new slot id, encrypted. */
-function bobMoves(h: Harness, device: FakeDevice): ClientEvent {
-  const plain = stickyJoin({
-    user: BOB,
-    device: "DEVB",
-    durationMs: 3_600_000,
-    slotId: "m.call#other",
-    ts: h.clock.now(),
-  });
-  return encrypt(device, plain);
-}
-
-/** Bob's client hangs up the old call's LiveKit room (he is live in the other call's), past the leave grace. */
-async function bobHangsUpOldCall(h: Harness): Promise<void> {
-  await h.webhook("participant_left", BOB, "DEVB", "PB_1", "CLIENT_INITIATED");
-  await h.advance(8_000);
-  h.reconciler.sweep();
-  await h.settle();
-}
 
 describe("no decrypted join is cleared while its sender has a newer encrypted event the bot has not read", () => {
   test("key on its way (≤ key_wait): Bob moves his device to another call; the leave written for the old join ends the new one", async () => {
@@ -97,13 +71,8 @@ describe("no decrypted join is cleared while its sender has a newer encrypted ev
 });
 
 test("the same move sent in the clear is read at once and nothing is written", async () => {
-  const device = new FakeDevice();
-  const h = new Harness({ crypto: { current: () => device } });
-  await deliverDecrypted(
-    h,
-    ...h.room({ users: [BOB] }),
-    encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
-  );
+  const { device, h } = withDevice();
+  await bobJoins(h, device);
   await h.connect(BOB, "DEVB", "PB_1");
   await h.advance(61_000);
   await h.deliver(

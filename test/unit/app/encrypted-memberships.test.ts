@@ -9,6 +9,8 @@ import {
   encryptedEnvelope,
   holdKeys,
   tracked,
+  bobJoins,
+  withDevice,
 } from "./encrypted-scenario";
 import { FakeDevice } from "./fakes/device";
 import { CAROL, Harness } from "./harness";
@@ -16,13 +18,8 @@ import { CAROL, Harness } from "./harness";
 const MALLORY = "@mallory:example.org";
 
 test("an encrypted sticky join the device decrypts is tracked; a timeout on the SFU ends it with the user's leave", async () => {
-  const device = new FakeDevice();
-  const h = new Harness({ crypto: { current: () => device } });
-  await deliverDecrypted(
-    h,
-    ...h.room({ users: [BOB] }),
-    encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
-  );
+  const { device, h } = withDevice();
+  await bobJoins(h, device);
   expect(tracked(h)).toEqual([`${BOB} DEVB m.call#ROOM`]);
   expect(device.waits).toEqual([15_000]);
   expect(h.logger.find("encrypted membership decrypted")[0]?.fields).toMatchObject({
@@ -48,13 +45,8 @@ test("an encrypted sticky join the device decrypts is tracked; a timeout on the 
 });
 
 test("after a restart the decrypted membership is still there (the plaintext slot is stored)", async () => {
-  const device = new FakeDevice();
-  const h = new Harness({ crypto: { current: () => device } });
-  await deliverDecrypted(
-    h,
-    ...h.room({ users: [BOB] }),
-    encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
-  );
+  const { device, h } = withDevice();
+  await bobJoins(h, device);
   const again = new Harness({ store: h.store, crypto: { current: () => null } });
   again.state.restore();
   expect(tracked(again)).toEqual([`${BOB} DEVB m.call#ROOM`]);
@@ -160,13 +152,8 @@ describe("ciphertext is the sender's to choose: it reaches no further than their
 });
 
 test("a sighting is kept in the database until its stickiness lapses, then removed; while unread it holds its sender's sticky members", async () => {
-  const device = new FakeDevice();
-  const h = new Harness({ crypto: { current: () => device } });
-  await deliverDecrypted(
-    h,
-    ...h.room({ users: [BOB] }),
-    encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
-  );
+  const { device, h } = withDevice();
+  await bobJoins(h, device);
   const unread = encryptedEnvelope(stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 }));
   await deliverDecrypted(h, unread);
   const sightings = () => h.store.slots(ROOM).filter((s) => s.slotKey.startsWith("encrypted"));

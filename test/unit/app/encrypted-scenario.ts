@@ -1,7 +1,7 @@
 // Scenario helpers for encrypted sticky memberships: envelopes the fake device decrypts, and Alice's oldest-membership call.
-import { ALICE, type ClientEvent, nextEventId, ROOM } from "../domain/builders";
-import type { FakeDevice } from "./fakes/device";
-import { DEPLOYMENT, type Harness, identityOf, LK_ROOM } from "./harness";
+import { ALICE, BOB, type ClientEvent, nextEventId, ROOM, stickyJoin } from "../domain/builders";
+import { FakeDevice } from "./fakes/device";
+import { DEPLOYMENT, Harness, identityOf, LK_ROOM } from "./harness";
 
 /** What the homeserver delivers for a sticky event sent encrypted: the envelope, sticky fields and ciphertext. */
 export function encryptedEnvelope(plain: ClientEvent, over: Partial<ClientEvent> = {}): ClientEvent {
@@ -62,6 +62,56 @@ export async function aliceHangsUp(h: Harness): Promise<void> {
   h.livekit.disconnect(DEPLOYMENT, LK_ROOM, identityOf(ALICE, "DEVA"));
   await h.webhook("participant_left", ALICE, "DEVA", "PA_1", "CLIENT_INITIATED");
   await h.advance(6_000);
+  h.reconciler.sweep();
+  await h.settle();
+}
+
+/** A harness whose bot has the fake device. */
+export function withDevice(): { device: FakeDevice; h: Harness } {
+  const device = new FakeDevice();
+  return { device, h: new Harness({ crypto: { current: () => device } }) };
+}
+
+/** The room (with `users`) and Bob's encrypted sticky join, decrypted. */
+export async function bobJoins(
+  h: Harness,
+  device: FakeDevice,
+  users: readonly string[] = [BOB],
+): Promise<void> {
+  await deliverDecrypted(
+    h,
+    ...h.room({ users }),
+    encrypt(device, stickyJoin({ user: BOB, device: "DEVB", durationMs: 3_600_000 })),
+  );
+}
+
+/** Bob's decrypted join, connected to our SFU past the connect grace. */
+export async function bobInCall(
+  h: Harness,
+  device: FakeDevice,
+  users: readonly string[] = [BOB],
+): Promise<void> {
+  await bobJoins(h, device, users);
+  await h.connect(BOB, "DEVB", "PB_1");
+  await h.advance(61_000);
+}
+
+/** Bob's device joins another call of the room: same sticky key (js-sdk: its member id), a new slot id, encrypted. */
+export function bobMoves(h: Harness, device: FakeDevice): ClientEvent {
+  const plain = stickyJoin({
+    user: BOB,
+    device: "DEVB",
+    durationMs: 3_600_000,
+    slotId: "m.call#other",
+    ts: h.clock.now(),
+  });
+  return encrypt(device, plain);
+}
+
+/** Bob's client hangs up the old call's LiveKit room (he is live in the other call's), past the leave grace. */
+export async function bobHangsUpOldCall(h: Harness): Promise<void> {
+  await h.webhook("participant_left", BOB, "DEVB", "PB_1", "CLIENT_INITIATED");
+  await h.advance(8_000);
   h.reconciler.sweep();
   await h.settle();
 }

@@ -51,6 +51,25 @@ function onDisk(store: SqliteStore): unknown {
   };
 }
 
+/** Alice in a call, processed; then the batch under test: Bob joins, Alice leaves. */
+function aliceThenBatch(h: Harness): { before: ClientEvent[]; events: ClientEvent[] } {
+  return {
+    before: [...h.room({ users: [ALICE, BOB] }), sessionJoin({ user: ALICE, device: "DEVA" })],
+    events: [
+      sessionJoin({ user: BOB, device: "DEVB" }),
+      sessionLeave({ user: ALICE, device: "DEVA", ts: T0 + 1 }),
+    ],
+  };
+}
+
+/** Journals the batch's events and drains it: the drain throws `message` (the store fails the batch). */
+function failingBatch(h: Harness, events: readonly ClientEvent[], message: string): void {
+  for (const e of events) h.intake.accept(e);
+  expect(() => {
+    h.intake.drain();
+  }).toThrow(message);
+}
+
 describe("rows written behind", () => {
   test("a session opened and closed in one batch is written once, with when its join and its leave were received", () => {
     const store = new FlakyStore(SqliteStore.open(":memory:").store.db);
@@ -72,21 +91,11 @@ describe("rows written behind", () => {
     const crashing = new FlakyStore(SqliteStore.open(path).store.db);
     const a = new Harness({ store: crashing });
     // Before the crash: the room and its first call event, processed (the room's state read).
-    const before: ClientEvent[] = [
-      ...a.room({ users: [ALICE, BOB] }),
-      sessionJoin({ user: ALICE, device: "DEVA" }),
-    ];
+    const { before, events } = aliceThenBatch(a);
     await a.deliver(...before);
     // The batch that crashes before its commit: its events are journaled, its rows never written.
-    const events: ClientEvent[] = [
-      sessionJoin({ user: BOB, device: "DEVB" }),
-      sessionLeave({ user: ALICE, device: "DEVA", ts: T0 + 1 }),
-    ];
     crashing.crashBeforeCommit = true;
-    for (const e of events) a.intake.accept(e);
-    expect(() => {
-      a.intake.drain();
-    }).toThrow("crash before the batch committed");
+    failingBatch(a, events, "crash before the batch committed");
     expect(
       a.state
         .room(ROOM)
@@ -131,20 +140,10 @@ describe("rows written behind", () => {
   test("a batch whose commit fails, drained again without a restart, still writes its rows", async () => {
     const store = new FlakyStore(SqliteStore.open(":memory:").store.db);
     const a = new Harness({ store });
-    const before: ClientEvent[] = [
-      ...a.room({ users: [ALICE, BOB] }),
-      sessionJoin({ user: ALICE, device: "DEVA" }),
-    ];
+    const { before, events } = aliceThenBatch(a);
     await a.deliver(...before);
-    const events: ClientEvent[] = [
-      sessionJoin({ user: BOB, device: "DEVB" }),
-      sessionLeave({ user: ALICE, device: "DEVA", ts: T0 + 1 }),
-    ];
     store.failNextMark = true;
-    for (const e of events) a.intake.accept(e);
-    expect(() => {
-      a.intake.drain();
-    }).toThrow("the disk was busy");
+    failingBatch(a, events, "the disk was busy");
     // The service lives on (a resync's drain, whose error is caught): the next drain replays the batch.
     a.intake.drain();
     await a.settle();

@@ -15,15 +15,16 @@ export type DecryptedSticky =
   | { readonly kind: "skip"; readonly reason: "state_event" | "other_room" | "not_membership" };
 
 /** Fields of the outer event the homeserver vouches for (who sent it, when, where, how long it stays sticky). */
-const OUTER_FIELDS = [
+export const ENVELOPE_FIELDS = [
   "event_id",
   "room_id",
   "sender",
   "origin_server_ts",
   "msc4354_sticky",
   "sticky",
-  "unsigned",
 ] as const;
+/** What a plain event keeps of the outer one: its envelope, and `unsigned` (the homeserver's time-left marker). */
+const OUTER_FIELDS = [...ENVELOPE_FIELDS, "unsigned"] as const;
 
 /**
  * The plain event a decrypted sticky call membership stands for: the sender's inner type and content inside the
