@@ -1,17 +1,16 @@
-// Owns every followed room's call state and the session trackers; persists slots, sessions and rooms, written behind.
+// Owns every followed room's call state and its sessions; persists slots, sessions and rooms, written behind.
 import type { MemberChange } from "../../domain/membership/changes";
 import type { RtcMember } from "../../domain/membership/model";
 import type { ParseResult } from "../../domain/membership/parse/result";
 import { RoomCallState } from "../../domain/membership/room-state";
-import { SessionTracker } from "../../domain/sessions/tracker";
 import type { SessionEvent } from "../../domain/sessions/types";
 import type { EpochMs } from "../../domain/time";
 import type { RoomRow, Store } from "../ports/store";
-import { OurLeaves } from "./our-leaves";
+import type { OurLeaves } from "./our-leaves";
 import { PendingRows } from "./pending-rows";
 import { ROOM_EVENT_PREFIX, roomEventKey } from "./room-event-slots";
 import { isSightingKey, sightingKey, sightingOf, sightingRow } from "./sighting-rows";
-import { callRow, userRow } from "./session-rows";
+import { SessionRecords } from "./session-records";
 import { storedEvent } from "./stored-event";
 
 /** What one applied event did, for the intake to count and log. */
@@ -50,18 +49,25 @@ export class CallState {
   /** Rooms found without call state by `evictIdle`, and since when (our clock); a call event removes its room. */
   private readonly idleSince = new Map<string, EpochMs>();
   private readonly store: Store;
-  /** When each member was first seen (our clock); after a restart, when its open user session was journaled. */
-  private readonly firstSeen = new Map<string, EpochMs>();
-  private readonly sessions = new SessionTracker();
-  /** The leaves the clearer is writing or wrote, matched to the events that come back. */
-  readonly ourLeaves = new OurLeaves();
   /** The rooms table as last written (saves a read and most writes per event). */
   private readonly roomRows = new Map<string, RoomRow>();
   /** What `apply` changed since the last `flush`. */
   private readonly pending = new PendingRows();
+  /** Sessions, first sightings and our own leaves. */
+  private readonly sessions: SessionRecords;
 
   constructor(private readonly d: CallStateDeps) {
     this.store = d.store;
+    this.sessions = new SessionRecords({
+      store: d.store,
+      pending: this.pending,
+      held: (member) => this.rooms.get(member.roomId)?.member(member.key) !== undefined,
+    });
+  }
+
+  /** The leaves the clearer is writing or wrote, matched to the events that come back. */
+  get ourLeaves(): OurLeaves {
+    return this.sessions.ourLeaves;
   }
 
   room(roomId: string): RoomCallState | undefined {
@@ -77,15 +83,15 @@ export class CallState {
   }
 
   firstSeenAt(member: RtcMember): EpochMs {
-    return this.firstSeen.get(member.key) ?? member.source.receivedAt;
+    return this.sessions.firstSeenAt(member);
   }
 
   openSessionOf(memberKey: string) {
-    return this.sessions.sessionOf(memberKey);
+    return this.sessions.openSessionOf(memberKey);
   }
 
   openCalls() {
-    return this.sessions.openCallSessions();
+    return this.sessions.openCalls();
   }
 
   private ensure(roomId: string, receivedAt: EpochMs): RoomCallState {
@@ -127,23 +133,7 @@ export class CallState {
       if (sighting !== null) room.encryptedSightings.restore(sighting);
       else room.apply(slot.event, { receivedAt: slot.receivedAt });
     }
-    const open = this.store.openUserSessions();
-    // A member re-joined with a new membership keeps its first sighting in memory, its new session's after a
-    // restart: later or equal, so a restart can only lengthen the wait before a member is judged never connected.
-    // Only members the restored slots hold: an open session whose member is gone must not lend its old instant
-    // to a later join of the same device (that would shorten the wait).
-    for (const s of open)
-      if (this.rooms.get(s.roomId)?.member(s.memberKey) !== undefined)
-        this.firstSeen.set(s.memberKey, s.joinedReceivedAt);
-    this.sessions.restore(
-      open.map((s) => ({
-        ...s,
-        leftAt: null,
-        leaveReason: null,
-        leaveEventId: null,
-      })),
-      this.store.openCallSessions(),
-    );
+    this.sessions.restore();
     this.flush();
   }
 
@@ -158,7 +148,7 @@ export class CallState {
         sightingRow(roomId, room.encryptedSightings.note(eventId, sender, receivedAt), receivedAt),
       );
     }
-    const sessions = this.record(outcome.changes, receivedAt);
+    const sessions = this.sessions.record(outcome.changes, receivedAt);
     this.touchRoom(room, receivedAt);
     const applied = { roomId, parse: outcome.parse, changes: outcome.changes, sessions };
     if (!CALL_EVENT_KINDS.has(outcome.parse.kind)) return applied;
@@ -218,7 +208,7 @@ export class CallState {
         }
       }
     });
-    const sessions = this.record(changes, receivedAt);
+    const sessions = this.sessions.record(changes, receivedAt);
     this.touchRoom(room, receivedAt);
     this.flush();
     return { roomId, parse: { kind: "resync" }, changes, sessions };
@@ -237,7 +227,7 @@ export class CallState {
         roomId: room.roomId,
         parse: { kind: "sticky-expiry" },
         changes,
-        sessions: this.record(changes, now),
+        sessions: this.sessions.record(changes, now),
       });
     }
     this.flush();
@@ -315,39 +305,6 @@ export class CallState {
       });
     } else if (!current) {
       this.pending.deleteSlot(room.roomId, ref.key);
-    }
-  }
-
-  private record(changes: readonly MemberChange[], receivedAt: EpochMs): SessionEvent[] {
-    const events: SessionEvent[] = [];
-    for (const change of changes) {
-      const member = change.member;
-      // Rows are written right after each change: the tracker only knows the call of sessions the latest change closed.
-      const before = events.length;
-      if (change.kind === "left") {
-        const expected = this.ourLeaves.claim(member.key, change.eventId, change.at);
-        if (expected === null) events.push(...this.sessions.apply(change));
-        else {
-          const at = expected.leftAt === null ? change.at : Math.min(change.at, expected.leftAt);
-          events.push(...this.sessions.apply({ ...change, at }, { leaveReason: expected.reason }));
-        }
-        if (!this.room(member.roomId)?.member(member.key)) this.firstSeen.delete(member.key);
-      } else {
-        events.push(...this.sessions.apply(change));
-        if (!this.firstSeen.has(member.key)) this.firstSeen.set(member.key, receivedAt);
-      }
-      this.persistSessions(events.slice(before), receivedAt);
-    }
-    return events;
-  }
-
-  private persistSessions(events: readonly SessionEvent[], receivedAt: EpochMs): void {
-    for (const e of events) {
-      if (e.kind === "user-session-opened" || e.kind === "user-session-closed") {
-        this.pending.putUserSession(userRow(e.session, receivedAt, this.sessions.callIdOf(e.session.id)));
-      } else {
-        this.pending.putCallSession(callRow(e.call));
-      }
     }
   }
 
