@@ -2,7 +2,7 @@
 import type { EpochMs } from "../../domain/time";
 import type { Clock } from "../ports/clock";
 import type { Scheduler } from "../ports/scheduler";
-import { DueQueue } from "./due-queue";
+import { DueQueue } from "../../domain/due-queue";
 
 /**
  * The longest delay a Node.js timer honours (2^31 − 1 ms, about 24.8 days); a longer one fires at once. A room due

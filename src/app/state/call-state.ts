@@ -1,5 +1,6 @@
 // Owns every followed room's call state and its sessions; persists slots, sessions and rooms, written behind.
 import type { MemberChange } from "../../domain/membership/changes";
+import { DueQueue } from "../../domain/due-queue";
 import type { RtcMember } from "../../domain/membership/model";
 import type { ParseResult } from "../../domain/membership/parse/result";
 import { RoomCallState } from "../../domain/membership/room-state";
@@ -55,6 +56,11 @@ export class CallState {
   private readonly pending = new PendingRows();
   /** Sessions, first sightings and our own leaves. */
   private readonly sessions: SessionRecords;
+  /**
+   * Rooms by the next instant something sticky of theirs may lapse (a membership, a tombstone, an encrypted
+   * sighting), so that a sweep looks only at those due and not at every followed room.
+   */
+  private readonly stickyDue = new DueQueue();
 
   constructor(private readonly d: CallStateDeps) {
     this.store = d.store;
@@ -133,6 +139,7 @@ export class CallState {
       if (sighting !== null) room.encryptedSightings.restore(sighting);
       else room.apply(slot.event, { receivedAt: slot.receivedAt });
     }
+    for (const room of this.rooms.values()) this.queueSticky(room);
     this.sessions.restore();
     this.flush();
   }
@@ -148,6 +155,7 @@ export class CallState {
         sightingRow(roomId, room.encryptedSightings.note(eventId, sender, receivedAt), receivedAt),
       );
     }
+    this.queueSticky(room);
     const sessions = this.sessions.record(outcome.changes, receivedAt);
     this.touchRoom(room, receivedAt);
     const applied = { roomId, parse: outcome.parse, changes: outcome.changes, sessions };
@@ -176,6 +184,7 @@ export class CallState {
     // Sticky memberships are not room state: keep the ones we hold so the resync does not drop them.
     const sticky = this.store.slots(roomId).filter((s) => s.slotKey.startsWith("sticky"));
     const changes = room.loadState([...events, ...sticky.map((s) => s.event)], { receivedAt });
+    this.queueSticky(room);
     this.store.transaction(() => {
       for (const slot of this.store.slots(roomId))
         if (
@@ -214,13 +223,16 @@ export class CallState {
     return { roomId, parse: { kind: "resync" }, changes, sessions };
   }
 
-  /** Ends sticky memberships whose stickiness lapsed. */
+  /** Ends sticky memberships whose stickiness lapsed, in the rooms where something sticky is due. */
   expireSticky(now: EpochMs): Applied[] {
     const out: Applied[] = [];
-    for (const room of this.rooms.values()) {
+    for (const roomId of this.stickyDue.take(now, Number.POSITIVE_INFINITY)) {
+      const room = this.rooms.get(roomId);
+      if (room === undefined) continue;
       for (const s of room.encryptedSightings.lapse(now))
         this.pending.deleteSlot(room.roomId, sightingKey(s.eventId));
       const changes = room.expireSticky(now);
+      this.queueSticky(room);
       if (changes.length === 0) continue;
       for (const change of changes) this.pending.deleteSlot(room.roomId, change.member.slotKey);
       out.push({
@@ -261,6 +273,7 @@ export class CallState {
       this.roomRows.delete(roomId);
       this.idleSince.delete(roomId);
       this.unread.delete(roomId);
+      this.stickyDue.delete(roomId);
     }
     return evicted;
   }
@@ -308,6 +321,14 @@ export class CallState {
     }
   }
 
+  /** Queues the room for the sweep at the next instant something sticky of it may lapse. */
+  private queueSticky(room: RoomCallState): void {
+    const at = room.nextStickyEnd();
+    if (at === Number.POSITIVE_INFINITY) this.stickyDue.delete(room.roomId);
+    // Not a finite instant (no sane event gives one): looked at by the next sweep, which queues it again.
+    else this.stickyDue.set(room.roomId, Number.isFinite(at) ? at : 0);
+  }
+
   private writeRoom(row: RoomRow, write: boolean): void {
     this.roomRows.set(row.roomId, row);
     if (write) this.pending.putRoom(row);
@@ -325,6 +346,7 @@ export class CallState {
     if (read !== undefined) {
       this.pending.deleteSlot(roomId, sightingKey(eventId));
       this.pending.putSlot(sightingRow(roomId, read, at));
+      this.queueSticky(room);
     }
     return { roomId, parse: { kind: "encrypted-read" }, changes: [], sessions: [] };
   }

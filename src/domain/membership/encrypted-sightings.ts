@@ -105,6 +105,14 @@ export class EncryptedSightings {
     return now < until ? until : null;
   }
 
+  /** The earliest instant an entry lapses (+∞ when none is kept): when `lapse` next has something to do. */
+  nextLapse(): EpochMs {
+    let at = Number.POSITIVE_INFINITY;
+    if (this.latest === Number.NEGATIVE_INFINITY) return at;
+    for (const s of this.all()) at = Math.min(at, s.until);
+    return at;
+  }
+
   /** Removes and returns the entries that can no longer count at `now` (to forget them where they are kept). */
   lapse(now: EpochMs): Sighting[] {
     if (this.latest === Number.NEGATIVE_INFINITY) return [];

@@ -128,6 +128,14 @@ export class RoomCallState implements EffectiveUsers {
     return this.unread.encrypted;
   }
 
+  /**
+   * The earliest instant `expireSticky` or the sightings' `lapse` may have something to do: no sticky membership,
+   * tombstone or encrypted sighting of the room ends before it (+∞: the room has none).
+   */
+  nextStickyEnd(): EpochMs {
+    return Math.min(this.stickyFloor, this.unread.encrypted.nextLapse());
+  }
+
   /** The member with this key, if its slot holds it (effective or not). */
   member(key: string): RtcMember | undefined {
     return this.slots.get(slotKeyOfMemberKey(key))?.members.find((m) => m.key === key);

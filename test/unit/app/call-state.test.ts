@@ -157,3 +157,41 @@ describe("CallState call history", () => {
     ]);
   });
 });
+
+describe("CallState sticky lapse", () => {
+  const ids = (h: Harness) => (h.state.room(ROOM)?.members() ?? []).map((m) => m.deviceId).sort();
+
+  test("a sticky membership restored after a restart still lapses at its end", async () => {
+    const a = new Harness();
+    await a.deliver(
+      ...a.room({ users: [ALICE] }),
+      stickyJoin({ user: ALICE, device: "DEVA", ttlMs: 60_000 }),
+    );
+    const b = restart(a, 10_000);
+    expect(ids(b)).toEqual(["DEVA"]);
+    expect(b.state.expireSticky(T0 + 55_000)).toEqual([]);
+    const lapsed = b.state.expireSticky(T0 + 61_000);
+    expect(lapsed.flatMap((applied) => applied.changes.map((c) => c.kind))).toEqual(["left"]);
+    expect(ids(b)).toEqual([]);
+  });
+
+  test("a sweep looks only at the rooms where something sticky is due, however many rooms are followed", async () => {
+    const h = new Harness();
+    const other = "!other:example.org";
+    await h.deliver(
+      ...h.room({ users: [ALICE] }),
+      stickyJoin({ user: ALICE, device: "DEVA", ttlMs: 60_000 }),
+    );
+    await h.deliver(sessionJoin({ user: BOB, device: "DEVB", roomId: other }));
+    const room = h.state.room(ROOM);
+    const plain = h.state.room(other);
+    if (room === undefined || plain === undefined) throw new Error("rooms not followed");
+    const lookedAt = jest.spyOn(room, "expireSticky");
+    const plainLookedAt = jest.spyOn(plain, "expireSticky");
+    h.state.expireSticky(T0 + 30_000);
+    expect(lookedAt).not.toHaveBeenCalled();
+    expect(h.state.expireSticky(T0 + 61_000)).toHaveLength(1);
+    expect(lookedAt).toHaveBeenCalledTimes(1);
+    expect(plainLookedAt).not.toHaveBeenCalled();
+  });
+});

@@ -1,6 +1,6 @@
 // DueQueue and DueRooms: one instant per key, earliest first; one timer for the earliest room, capped to Node's limit.
 import fc from "fast-check";
-import { DueQueue } from "../../../src/app/reconcile/due-queue";
+import { DueQueue } from "../../../src/domain/due-queue";
 import { DueRooms, MAX_TIMER_MS } from "../../../src/app/reconcile/due-rooms";
 import { T0 } from "../domain/builders";
 import { FakeClock, ManualScheduler } from "./fakes/clock";
