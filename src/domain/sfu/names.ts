@@ -22,7 +22,8 @@ interface CallEntry {
   refs: number;
 }
 
-interface MemberEntry {
+/** A member's names (the entry is its own `SfuNames`) and what they were computed from. */
+interface MemberEntry extends SfuNames {
   readonly userId: string;
   readonly sessionId: string | null;
   readonly memberId: string | null;
@@ -30,7 +31,6 @@ interface MemberEntry {
   /** Own transports (each interned, so compared by identity): their aliases are among the room names. */
   readonly transports: RtcMember["transports"];
   readonly call: CallEntry;
-  readonly names: SfuNames;
   /** The last target handed out, reused while the chosen transport stays the same. */
   target: SfuTarget | null;
 }
@@ -55,7 +55,7 @@ export class SfuNameCache {
   }
 
   namesOf(member: RtcMember): SfuNames {
-    return this.entryOf(member).names;
+    return this.entryOf(member);
   }
 
   /**
@@ -67,8 +67,7 @@ export class SfuNameCache {
     if (transport === null) return null;
     const entry = this.entryOf(member);
     if (entry.target?.transport === transport) return entry.target;
-    const names = entry.names;
-    entry.target = { transport, rooms: withAlias(names.rooms, transport), identities: names.identities };
+    entry.target = { transport, rooms: withAlias(entry.rooms, transport), identities: entry.identities };
     return entry.target;
   }
 
@@ -106,7 +105,8 @@ export class SfuNameCache {
       slotId: member.slotId,
       transports: member.transports,
       call,
-      names: { rooms, identities: participantIdentities(member) },
+      rooms,
+      identities: participantIdentities(member),
       target: null,
     };
     this.members.set(member.key, entry);
