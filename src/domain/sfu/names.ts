@@ -31,8 +31,6 @@ interface MemberEntry extends SfuNames {
   /** Own transports (each interned, so compared by identity): their aliases are among the room names. */
   readonly transports: RtcMember["transports"];
   readonly call: CallEntry;
-  /** The last target handed out, reused while the chosen transport stays the same. */
-  target: SfuTarget | null;
 }
 
 /** The room names plus the transport's `livekit_alias` when it has one they lack (a new list only then). */
@@ -66,9 +64,7 @@ export class SfuNameCache {
     const transport = sfuTransportFor(member, peers);
     if (transport === null) return null;
     const entry = this.entryOf(member);
-    if (entry.target?.transport === transport) return entry.target;
-    entry.target = { transport, rooms: withAlias(entry.rooms, transport), identities: entry.identities };
-    return entry.target;
+    return { transport, rooms: withAlias(entry.rooms, transport), identities: entry.identities };
   }
 
   /** The member's cache entry, computed when missing or when its user, session, member id or transports changed. */
@@ -107,7 +103,6 @@ export class SfuNameCache {
       call,
       rooms,
       identities: participantIdentities(member),
-      target: null,
     };
     this.members.set(member.key, entry);
     return entry;
