@@ -4,14 +4,15 @@ import type { Judged } from "./judge";
 const NONE: readonly string[] = Object.freeze([]);
 
 /**
- * LiveKit room names ↔ Matrix rooms, kept to the rooms' current members only. Both sides are almost always one
- * or two names long (a call's room name and its alias; the one Matrix room of a LiveKit room), and there is one of
- * each per room with a call: they are kept as exact-size arrays, a new one on each change, not as a Set each
- * (a Set costs about 200 bytes with one entry).
+ * LiveKit room names ↔ Matrix rooms, kept to the rooms' current members only. A Matrix room's call has a few
+ * names (its room id, two hashes, an alias), kept as an exact-size array, a new one on each change, not as a Set
+ * (a Set costs about 200 bytes with one entry). A LiveKit room name almost always maps to one Matrix room: that
+ * room id is kept as it is, an array only when several rooms share the name (a one-element array costs 56 bytes,
+ * for each of the names).
  */
 export class LivekitRooms {
-  /** LiveKit room name → Matrix rooms whose members map to it. */
-  private readonly matrixRooms = new Map<string, readonly string[]>();
+  /** LiveKit room name → the Matrix room whose members map to it, or the rooms when several do. */
+  private readonly matrixRooms = new Map<string, string | readonly string[]>();
   /** Matrix room → its members' LiveKit room names. */
   private readonly livekitRooms = new Map<string, readonly string[]>();
 
@@ -22,7 +23,8 @@ export class LivekitRooms {
 
   /** The Matrix rooms with a member that maps to `livekitRoom`. */
   roomsOf(livekitRoom: string): readonly string[] {
-    return this.matrixRooms.get(livekitRoom) ?? NONE;
+    const rooms = this.matrixRooms.get(livekitRoom) ?? NONE;
+    return typeof rooms === "string" ? [rooms] : rooms;
   }
 
   /** Records where the room's members, as just judged, are looked for on the SFU. */
@@ -32,17 +34,23 @@ export class LivekitRooms {
     const before = this.livekitRooms.get(roomId) ?? NONE;
     if (sameNames(before, now)) return;
     for (const lk of before) {
-      if (now.includes(lk)) continue;
-      const rooms = (this.matrixRooms.get(lk) ?? NONE).filter((r) => r !== roomId);
-      if (rooms.length === 0) this.matrixRooms.delete(lk);
-      else this.matrixRooms.set(lk, rooms);
+      if (!now.includes(lk))
+        this.setRoomsOf(
+          lk,
+          this.roomsOf(lk).filter((r) => r !== roomId),
+        );
     }
     for (const lk of now) {
-      const rooms = this.matrixRooms.get(lk) ?? NONE;
-      if (!rooms.includes(roomId)) this.matrixRooms.set(lk, rooms.concat([roomId]));
+      const rooms = this.roomsOf(lk);
+      if (!rooms.includes(roomId)) this.setRoomsOf(lk, rooms.concat([roomId]));
     }
     if (now.length > 0) this.livekitRooms.set(roomId, now.slice());
     else this.livekitRooms.delete(roomId);
+  }
+
+  private setRoomsOf(livekitRoom: string, rooms: readonly string[]): void {
+    if (rooms.length === 0) this.matrixRooms.delete(livekitRoom);
+    else this.matrixRooms.set(livekitRoom, rooms.length === 1 ? (rooms[0] as string) : rooms);
   }
 }
 

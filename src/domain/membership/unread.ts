@@ -11,17 +11,18 @@ import { EncryptedSightings } from "./encrypted-sightings";
  * stickiness can have ended; an encrypted one is an `EncryptedSightings` entry.
  */
 export class UnreadMemberships {
-  private readonly bySlot = new Map<string, EpochMs>();
+  /** Refused slots → until when they count; made on first use (most rooms never hold one). */
+  private bySlot: Map<string, EpochMs> | null = null;
   readonly encrypted = new EncryptedSightings();
 
   /** The slot's latest event was a call membership we could not read; it counts until `until`. */
   note(slotKey: string, until: EpochMs): void {
-    this.bySlot.set(slotKey, until);
+    (this.bySlot ??= new Map()).set(slotKey, until);
   }
 
   /** The slot's latest event was read: whatever it held before no longer counts. */
   clear(slotKey: string): void {
-    this.bySlot.delete(slotKey);
+    this.bySlot?.delete(slotKey);
   }
 
   /** Carries the encrypted sightings over to the state a resync builds (they are not room state). */
@@ -32,6 +33,7 @@ export class UnreadMemberships {
   /** Whether any unread membership may still count at `now`. */
   any(now: EpochMs): boolean {
     if (this.encrypted.any(now)) return true;
+    if (this.bySlot === null) return false;
     for (const [key, until] of this.bySlot) {
       if (now < until) return true;
       this.bySlot.delete(key);

@@ -4,7 +4,7 @@ import { KEY_SEP } from "../membership/keys";
 import type { RtcMember } from "../membership/model";
 import type { EpochMs } from "../time";
 import { CallSessionTracker, type RestoredCall } from "./call-sessions";
-import { deviceCallOf, type SessionEvent, type UserLeaveReason, type UserSession } from "./types";
+import type { DeviceCall, SessionEvent, UserLeaveReason, UserSession } from "./types";
 
 /** Caller's knowledge about a change: the app knows when a leave was its own clear, and why it cleared. */
 export interface ChangeNote {
@@ -12,6 +12,47 @@ export interface ChangeNote {
 }
 
 const NO_EVENTS: readonly SessionEvent[] = Object.freeze([]);
+
+/**
+ * An open user session as the tracker keeps it, one per tracked member: no id (the member key and join event id
+ * make it) and no leave fields (all null while open). The `UserSession` is built when one is handed out.
+ */
+interface OpenSession extends DeviceCall {
+  readonly joinedAt: EpochMs;
+  readonly joinEventId: string;
+  readonly joinedBeforeTracking: boolean;
+}
+
+/** The id of the user session that joined with this event: unique per join. */
+function userSessionId(memberKey: string, joinEventId: string): string {
+  return `${memberKey}${KEY_SEP}${joinEventId}`;
+}
+
+/** The open session's fields alone, listed one by one (a row read back from the store has more). */
+function openSession(session: OpenSession): OpenSession {
+  return {
+    memberKey: session.memberKey,
+    roomId: session.roomId,
+    userId: session.userId,
+    deviceId: session.deviceId,
+    application: session.application,
+    callId: session.callId,
+    joinedAt: session.joinedAt,
+    joinEventId: session.joinEventId,
+    joinedBeforeTracking: session.joinedBeforeTracking,
+  };
+}
+
+/** The user session of an open one. */
+function userSessionOf(open: OpenSession): UserSession {
+  return {
+    id: userSessionId(open.memberKey, open.joinEventId),
+    ...open,
+    leftAt: null,
+    leaveReason: null,
+    leaveEventId: null,
+  };
+}
 
 /** The session leave reason a room-state leave cause maps to (MSC4143 `delayed_leave` when the leave says so). */
 export function leaveReasonOf(cause: LeaveCause, leaveCode: string | null): UserLeaveReason {
@@ -33,7 +74,7 @@ export function leaveReasonOf(cause: LeaveCause, leaveCode: string | null): User
  * order); it returns the session events to persist. `updated` changes refresh a membership and change nothing.
  */
 export class SessionTracker {
-  private readonly open = new Map<string, UserSession>();
+  private readonly open = new Map<string, OpenSession>();
   private readonly calls = new CallSessionTracker();
   /** User session id → call session id, for the sessions closed by the latest `apply` (their call may be gone). */
   private recentlyClosed = new Map<string, string>();
@@ -56,17 +97,19 @@ export class SessionTracker {
     const events: SessionEvent[] = [];
     if (this.open.has(member.key))
       events.push(...this.leave(member.key, at, "replaced", member.source.eventId));
-    const session: UserSession = {
-      id: `${member.key}${KEY_SEP}${member.source.eventId}`,
-      ...deviceCallOf(member),
+    const open: OpenSession = {
+      memberKey: member.key,
+      roomId: member.roomId,
+      userId: member.userId,
+      deviceId: member.deviceId,
+      application: member.application,
+      callId: member.callId,
       joinedAt: resync ? Math.min(member.createdTs, at) : at,
-      leftAt: null,
-      leaveReason: null,
       joinEventId: member.source.eventId,
-      leaveEventId: null,
       joinedBeforeTracking: resync,
     };
-    this.open.set(member.key, session);
+    this.open.set(member.key, open);
+    const session = userSessionOf(open);
     events.push({ kind: "user-session-opened", session });
     const { call, started } = this.calls.open(session);
     events.push({ kind: started ? "call-session-started" : "call-session-updated", call });
@@ -74,9 +117,10 @@ export class SessionTracker {
   }
 
   private leave(key: string, at: EpochMs, reason: UserLeaveReason, eventId: string | null): SessionEvent[] {
-    const current = this.open.get(key);
-    if (current === undefined) return [];
+    const open = this.open.get(key);
+    if (open === undefined) return [];
     this.open.delete(key);
+    const current = userSessionOf(open);
     const session: UserSession = {
       ...current,
       leftAt: Math.max(at, current.joinedAt),
@@ -101,8 +145,9 @@ export class SessionTracker {
     for (const call of calls) this.calls.restore(call);
     for (const session of userSessions) {
       if (this.open.has(session.memberKey)) continue;
-      this.open.set(session.memberKey, session);
-      this.calls.open(session, false);
+      const open = openSession(session);
+      this.open.set(session.memberKey, open);
+      this.calls.open(userSessionOf(open), false);
     }
   }
 
@@ -110,21 +155,24 @@ export class SessionTracker {
    * The call session a user session belongs to: for open sessions, and for those closed by the latest `apply`
    * (so that the events it returned can be persisted with their call); null otherwise.
    */
-  callIdOf(userSessionId: string): string | null {
-    const recent = this.recentlyClosed.get(userSessionId);
+  callIdOf(sessionId: string): string | null {
+    const recent = this.recentlyClosed.get(sessionId);
     if (recent !== undefined) return recent;
-    const memberKey = userSessionId.slice(0, userSessionId.lastIndexOf(KEY_SEP));
-    const session = this.open.get(memberKey);
-    return session?.id === userSessionId ? this.calls.idOf(session) : null;
+    const memberKey = sessionId.slice(0, sessionId.lastIndexOf(KEY_SEP));
+    const open = this.open.get(memberKey);
+    return open !== undefined && userSessionId(memberKey, open.joinEventId) === sessionId
+      ? this.calls.idOf(open)
+      : null;
   }
 
   /** The open user session of a member key, if any. */
   sessionOf(memberKey: string): UserSession | undefined {
-    return this.open.get(memberKey);
+    const open = this.open.get(memberKey);
+    return open === undefined ? undefined : userSessionOf(open);
   }
 
   openUserSessions(): UserSession[] {
-    return [...this.open.values()];
+    return [...this.open.values()].map(userSessionOf);
   }
 
   openCallSessions(): ReturnType<CallSessionTracker["openCalls"]> {

@@ -1,5 +1,4 @@
 // MSC4143 "historic sessions": user sessions (one device's join → leave) and call sessions (their overlap).
-import type { RtcMember } from "../membership/model";
 import type { EpochMs } from "../time";
 
 /**
@@ -28,18 +27,6 @@ export interface DeviceCall {
   readonly deviceId: string;
   readonly application: string;
   readonly callId: string;
-}
-
-/** A member's device-call fields. */
-export function deviceCallOf(member: RtcMember): DeviceCall {
-  return {
-    memberKey: member.key,
-    roomId: member.roomId,
-    userId: member.userId,
-    deviceId: member.deviceId,
-    application: member.application,
-    callId: member.callId,
-  };
 }
 
 /** One device's membership of one call (application + call id) from join to leave (MSC4143). */

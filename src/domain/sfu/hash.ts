@@ -3,11 +3,12 @@ import { hash } from "node:crypto";
 
 /**
  * `b64(sha256(input))` with the standard alphabet and no `=` padding (Matrix "unpadded base64"). Not memoised
- * here: the SFU name cache keeps each call's and each member's names, which is where they repeat.
+ * here: the SFU name cache keeps each call's and each member's names, which is where they repeat. Made from the
+ * unpadded URL-safe digest, not by slicing the padding off: a slice would be kept as a view on the padded string,
+ * about 32 bytes more for each name held.
  */
 export function unpaddedB64Sha256(input: string): string {
-  const digest = hash("sha256", input, "base64");
-  return digest.endsWith("=") ? digest.slice(0, digest.indexOf("=")) : digest;
+  return hash("sha256", input, "base64url").replace(/[-_]/g, (c) => (c === "-" ? "+" : "/"));
 }
 
 /** `b64(sha256(canonicalJSON([...parts])))`: for arrays of strings, JSON.stringify is canonical JSON. */

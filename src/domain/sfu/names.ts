@@ -22,7 +22,8 @@ interface CallEntry {
   refs: number;
 }
 
-interface MemberEntry {
+/** A member's names (the entry is its own `SfuNames`) and what they were computed from. */
+interface MemberEntry extends SfuNames {
   readonly userId: string;
   readonly sessionId: string | null;
   readonly memberId: string | null;
@@ -30,9 +31,6 @@ interface MemberEntry {
   /** Own transports (each interned, so compared by identity): their aliases are among the room names. */
   readonly transports: RtcMember["transports"];
   readonly call: CallEntry;
-  readonly names: SfuNames;
-  /** The last target handed out, reused while the chosen transport stays the same. */
-  target: SfuTarget | null;
 }
 
 /** The room names plus the transport's `livekit_alias` when it has one they lack (a new list only then). */
@@ -55,7 +53,7 @@ export class SfuNameCache {
   }
 
   namesOf(member: RtcMember): SfuNames {
-    return this.entryOf(member).names;
+    return this.entryOf(member);
   }
 
   /**
@@ -66,10 +64,7 @@ export class SfuNameCache {
     const transport = sfuTransportFor(member, peers);
     if (transport === null) return null;
     const entry = this.entryOf(member);
-    if (entry.target?.transport === transport) return entry.target;
-    const names = entry.names;
-    entry.target = { transport, rooms: withAlias(names.rooms, transport), identities: names.identities };
-    return entry.target;
+    return { transport, rooms: withAlias(entry.rooms, transport), identities: entry.identities };
   }
 
   /** The member's cache entry, computed when missing or when its user, session, member id or transports changed. */
@@ -106,8 +101,8 @@ export class SfuNameCache {
       slotId: member.slotId,
       transports: member.transports,
       call,
-      names: { rooms, identities: participantIdentities(member) },
-      target: null,
+      rooms,
+      identities: participantIdentities(member),
     };
     this.members.set(member.key, entry);
     return entry;

@@ -30,6 +30,15 @@ export const RTC_MEMBER_TYPES: ReadonlySet<string> = new Set([
 
 const EMPTY_CONTENT: JsonRecord = Object.freeze({});
 
+/**
+ * The set's own string equal to `type`, if any: members keep it as their source's type rather than the event's
+ * copy (a string per member otherwise, as every parsed event brings its own).
+ */
+function knownType(types: ReadonlySet<string>, type: string): string | undefined {
+  for (const known of types) if (known === type) return known;
+  return undefined;
+}
+
 /** A sticky membership (MSC4354 map entry): D (js-sdk 43), E (latest MSC4143), or D's `{slot_id, sticky key}` leave. */
 function parseSticky(event: JsonRecord, type: string, ctx: ParseContext): ParseResult {
   const reasons: string[] = [];
@@ -87,11 +96,13 @@ function parse(event: unknown, ctx: ParseContext): ParseResult {
   const type = event.type;
   if (typeof type !== "string")
     return invalid(null, [type === undefined ? "type: missing" : "type: not a string"]);
-  if (CALL_MEMBER_TYPES.has(type)) return parseStateMembership(event, type, ctx, false);
-  if (RTC_MEMBER_TYPES.has(type)) {
+  const callType = knownType(CALL_MEMBER_TYPES, type);
+  if (callType !== undefined) return parseStateMembership(event, callType, ctx, false);
+  const rtcType = knownType(RTC_MEMBER_TYPES, type);
+  if (rtcType !== undefined) {
     return event.state_key === undefined
-      ? parseSticky(event, type, ctx)
-      : parseStateMembership(event, type, ctx, true);
+      ? parseSticky(event, rtcType, ctx)
+      : parseStateMembership(event, rtcType, ctx, true);
   }
   if (type === "m.room.encrypted") return parseEncrypted(event);
   return NOT_MEMBERSHIP;
