@@ -6,4 +6,6 @@ ensure_node
 ensure_deps
 build
 cd "$ROOT"
-exec node "$@"
+# The service's own V8 flags (bin/node-flags), so that benchmarks measure what operators run.
+mapfile -t flags < <(grep -v '^[[:space:]]*\(#\|$\)' "$ROOT/bin/node-flags")
+exec node "${flags[@]}" "$@"
