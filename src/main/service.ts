@@ -20,6 +20,7 @@ import {
 import { advertisedServiceUrls } from "../adapters/matrix/transports";
 import { PrometheusMetrics } from "../adapters/metrics/prometheus";
 import { checkExistingDatabase } from "../adapters/sqlite/database";
+import { checkpointInBackground } from "../adapters/sqlite/checkpointer";
 import { SqliteStore } from "../adapters/sqlite/store";
 import { systemClock } from "../adapters/system/clock";
 import { CronScheduler } from "../adapters/system/cron-scheduler";
@@ -198,6 +199,14 @@ export class Service {
     this.stack.push(() => {
       store.close();
     });
+    if (config.database.path !== ":memory:") {
+      const stopCheckpoints = checkpointInBackground(store.db, config.database.path, (err) => {
+        logger.warn("background checkpoints stopped; the service checkpoints the database itself", {
+          error: err,
+        });
+      });
+      this.stack.push(stopCheckpoints);
+    }
     app.state.restore();
     app.sfu.restore();
     if (config.metrics.enabled) {

@@ -121,11 +121,14 @@ describe("store writes", () => {
   });
 
   test("the journal keeps each event id once and hands back pending events in order", () => {
-    expect(store.appendInbox("$a", "!r", 1, '{"event_id":"$a"}')).toBe(true);
-    expect(store.appendInbox("$b", "!r", 2, '{"event_id":"$b"}')).toBe(true);
-    expect(store.appendInbox("$a", "!r", 3, '{"event_id":"$a"}')).toBe(false);
+    const a = store.appendInbox("$a", "!r", 1, '{"event_id":"$a"}');
+    const b = store.appendInbox("$b", "!r", 2, '{"event_id":"$b"}');
+    expect(store.appendInbox("$a", "!r", 3, '{"event_id":"$a"}')).toBeNull();
     const pending = store.pendingInbox(10);
     expect(pending.map((p) => p.eventId)).toEqual(["$a", "$b"]);
+    // Each append hands back its entry's seq.
+    expect(a).toEqual(expect.any(Number));
+    expect(pending.map((p) => p.seq)).toEqual([a, b]);
     store.markInboxProcessed(pending[0]!.seq, 10);
     expect(store.pendingInbox(10).map((p) => p.eventId)).toEqual(["$b"]);
     expect(store.inboxHasProcessed("$a")).toBe(true);

@@ -72,11 +72,11 @@ export class SqliteStore implements Store {
     if (this.depth > 0) this.rollbackHooks.push(undo);
   }
 
-  appendInbox(eventId: string, roomId: string, receivedAt: number, eventJson: string): boolean {
+  appendInbox(eventId: string, roomId: string, receivedAt: number, eventJson: string): number | null {
     const res = this.stmt(
       "INSERT OR IGNORE INTO inbox (event_id, room_id, received_at, event_json) VALUES (?, ?, ?, ?)",
     ).run(eventId, roomId, receivedAt, eventJson);
-    return res.changes === 1;
+    return res.changes === 1 ? Number(res.lastInsertRowid) : null;
   }
   pendingInbox(limit: number): readonly InboxEntry[] {
     return this.all("SELECT * FROM inbox WHERE processed_at IS NULL ORDER BY seq LIMIT ?", limit).map(

@@ -67,6 +67,16 @@ export class MatrixIntake {
   private draining = false;
   private scheduled = false;
   private readonly idle: (() => void)[] = [];
+  /**
+   * The entries this process journaled and has not processed yet, in journal order, with their events as parsed
+   * from the transaction: the drain takes them from here rather than reading back and parsing what it just wrote.
+   */
+  private readonly journaled: InboxEntry[] = [];
+  /**
+   * Whether the journal may hold pending entries that are not in `journaled` (those left by an earlier run): until
+   * the journal is found empty, the drain reads it.
+   */
+  private backlog = true;
 
   constructor(private readonly d: MatrixIntakeDeps) {}
 
@@ -112,18 +122,22 @@ export class MatrixIntake {
       this.d.logger.warn("oversized event dropped", { type, event_id: e.event_id, bytes });
       return;
     }
+    const receivedAt = this.d.clock.now();
+    let seq: number | null;
     try {
-      if (!this.d.store.appendInbox(e.event_id, e.room_id, this.d.clock.now(), json)) {
-        // Redelivered (a retried or replayed transaction): already journaled, nothing more to do.
-        this.d.metrics.matrixEvent(type, "duplicate");
-        this.d.logger.debug("duplicate event ignored", { event_id: e.event_id, type });
-        return;
-      }
+      seq = this.d.store.appendInbox(e.event_id, e.room_id, receivedAt, json);
     } catch (err) {
       // The homeserver must retry the transaction: rethrowing fails the request with 500.
       this.d.logger.error("could not journal an event", { event_id: e.event_id, error: err });
       throw err;
     }
+    if (seq === null) {
+      // Redelivered (a retried or replayed transaction): already journaled, nothing more to do.
+      this.d.metrics.matrixEvent(type, "duplicate");
+      this.d.logger.debug("duplicate event ignored", { event_id: e.event_id, type });
+      return;
+    }
+    this.keep({ seq, eventId: e.event_id, roomId: e.room_id, receivedAt, event: e });
     this.d.filter?.journaled(type, e.room_id, e);
     this.d.logger.debug("matrix event received", {
       event_id: e.event_id,
@@ -155,14 +169,16 @@ export class MatrixIntake {
     this.draining = true;
     try {
       for (;;) {
-        const batch = this.d.store.pendingInbox(BATCH);
+        const batch = this.nextBatch();
         if (batch.length === 0) break;
+        const last = (batch[batch.length - 1] as InboxEntry).seq;
         this.d.store.transaction(() => {
           for (const entry of batch) this.processOne(entry);
           this.d.handler.flush();
           // Failed entries included: they were skipped, not left for later.
-          this.d.store.markInboxProcessed((batch[batch.length - 1] as InboxEntry).seq, this.d.clock.now());
+          this.d.store.markInboxProcessed(last, this.d.clock.now());
         });
+        this.processedThrough(last);
         this.d.handler.afterBatch();
       }
     } finally {
@@ -170,6 +186,40 @@ export class MatrixIntake {
     }
     this.d.filter?.drained();
     for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  /**
+   * Keeps a new entry for the drain. Should the transaction journaling it roll back, it is forgotten with it (the
+   * homeserver retries the transaction); the drain takes it only once journaled, since it runs on a later turn.
+   */
+  private keep(entry: InboxEntry): void {
+    this.journaled.push(entry);
+    this.d.store.onRollback(() => {
+      const at = this.journaled.lastIndexOf(entry);
+      if (at >= 0) this.journaled.splice(at, 1);
+    });
+  }
+
+  /** The next pending entries, oldest first: read from the journal while it may hold some that are not kept here. */
+  private nextBatch(): readonly InboxEntry[] {
+    if (this.backlog) {
+      const batch = this.d.store.pendingInbox(BATCH);
+      if (batch.length > 0) return batch;
+      // Everything pending is kept here from now on.
+      this.backlog = false;
+    }
+    return this.journaled.slice(0, BATCH);
+  }
+
+  /** Entries up to `seq` are processed (committed): they are no longer kept. */
+  private processedThrough(seq: number): void {
+    let done = 0;
+    while (done < this.journaled.length && (this.journaled[done] as InboxEntry).seq <= seq) done++;
+    this.journaled.splice(0, done);
+  }
+
+  private hasPending(): boolean {
+    return this.backlog ? this.d.store.pendingInbox(1).length > 0 : this.journaled.length > 0;
   }
 
   private processOne(entry: InboxEntry): void {
@@ -183,7 +233,7 @@ export class MatrixIntake {
 
   /** Resolves once the journal has been drained (tests, start-up). */
   async settled(): Promise<void> {
-    if (!this.draining && !this.scheduled && this.d.store.pendingInbox(1).length === 0) return;
+    if (!this.draining && !this.scheduled && !this.hasPending()) return;
     await new Promise<void>((resolve) => {
       this.idle.push(resolve);
       this.schedule();

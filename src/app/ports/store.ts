@@ -117,8 +117,8 @@ export interface Store {
    */
   onRollback(undo: () => void): void;
 
-  /** Journals an event given as its JSON text; false when its event id is already journaled. */
-  appendInbox(eventId: string, roomId: string, receivedAt: number, eventJson: string): boolean;
+  /** Journals an event given as its JSON text; its entry's `seq`, or null when its event id is already journaled. */
+  appendInbox(eventId: string, roomId: string, receivedAt: number, eventJson: string): number | null;
   pendingInbox(limit: number): readonly InboxEntry[];
   /** Marks every pending entry up to and including `throughSeq` processed: one write for a whole batch. */
   markInboxProcessed(throughSeq: number, at: number): void;

@@ -93,6 +93,46 @@ describe("MatrixIntake", () => {
     expect(ordered.userSessions().map((s) => s.leaveReason)).toEqual(["left"]);
   });
 
+  test("entries an earlier run left pending are processed first, then the new ones, each once", async () => {
+    const h = new Harness();
+    const earlier = [roomMember(ALICE, "join"), roomMember(BOB, "join")];
+    // Journaled by a run that stopped before processing them.
+    for (const e of earlier) h.store.appendInbox(e.event_id, e.room_id, T0, JSON.stringify(e));
+    const { intake, seen } = recordingIntake(h);
+    const later = [roomMember(BOT, "join"), sessionJoin({ user: ALICE, device: "DEVA" })];
+    for (const e of later) intake.accept(e);
+    await intake.settled();
+    expect(seen).toEqual([...earlier, ...later].map((e) => e.event_id));
+    expect(h.store.pendingInbox(10)).toEqual([]);
+    const more = roomMember(ALICE, "leave");
+    intake.accept(more);
+    await intake.settled();
+    expect(seen).toEqual([...earlier, ...later, more].map((e) => e.event_id));
+  });
+
+  test("events of a transaction that could not be journaled are not processed", async () => {
+    const h = new Harness();
+    const { intake, seen } = recordingIntake(h);
+    const kept = roomMember(ALICE, "join");
+    intake.accept(kept);
+    await intake.settled();
+    const lost = [roomMember(BOB, "join"), roomMember(BOT, "join")];
+    expect(() => {
+      h.store.transaction(() => {
+        for (const e of lost) intake.accept(e);
+        throw new Error("disk full");
+      });
+    }).toThrow("disk full");
+    await intake.settled();
+    expect(seen).toEqual([kept.event_id]);
+    // The homeserver's retry of the transaction journals and processes them.
+    h.store.transaction(() => {
+      for (const e of lost) intake.accept(e);
+    });
+    await intake.settled();
+    expect(seen).toEqual([kept, ...lost].map((e) => e.event_id));
+  });
+
   test("a throwing handler skips only its entry; what it did before it threw is kept, as in memory", () => {
     const h = new Harness();
     const events = [roomMember(ALICE, "join"), roomMember(BOB, "join"), roomMember(BOT, "join")];

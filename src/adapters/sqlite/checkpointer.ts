@@ -1,0 +1,62 @@
+// Checkpoints the write-ahead log from a worker thread, so the event loop only appends to it.
+import { Worker } from "node:worker_threads";
+import type { Db } from "./database";
+
+/**
+ * Pages the log may hold before the service's own connection checkpoints it anyway: a backstop for a worker
+ * that fell behind or died. The worker keeps the log well under it.
+ */
+export const BACKSTOP_PAGES = 10_000;
+
+/** How often the worker copies what the log gained into the database file. */
+const INTERVAL_MS = 100;
+
+/**
+ * The worker: its own connection to the file, a PASSIVE checkpoint (it never blocks the writer) every interval.
+ * Run from source rather than a file of its own, so that it needs no build step of its own under the tests.
+ */
+const WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { fileMustExist: true });
+db.pragma("synchronous = NORMAL");
+db.pragma("busy_timeout = 5000");
+const timer = setInterval(() => db.pragma("wal_checkpoint(PASSIVE)"), workerData.intervalMs);
+parentPort.once("message", () => {
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+/**
+ * Moves the checkpoints of the database at `path` (WAL mode, open as `db`) off the event loop: what a commit
+ * appended to the log is copied into the database file by a worker thread on another core. Commits stay as durable
+ * as before (they are in the log); the writer's own automatic checkpoint only comes back past `BACKSTOP_PAGES`.
+ * Resolves `stop` once the worker closed its connection (before the database is closed, so the last connection
+ * to close checkpoints what is left and removes the log). A worker that fails reports it to `onError`.
+ */
+export function checkpointInBackground(
+  db: Db,
+  path: string,
+  onError: (err: unknown) => void,
+): () => Promise<void> {
+  const worker = new Worker(WORKER, {
+    eval: true,
+    workerData: { path, driver: require.resolve("better-sqlite3"), intervalMs: INTERVAL_MS },
+  });
+  worker.unref();
+  worker.on("error", onError);
+  db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+  const exited = new Promise<void>((resolve) => {
+    worker.once("exit", () => {
+      resolve();
+    });
+  });
+  return async () => {
+    // Held again while it stops: waiting for an unreferenced worker would not keep the process alive.
+    worker.ref();
+    worker.postMessage("stop");
+    await exited;
+  };
+}
