@@ -195,3 +195,26 @@ describe("CallState sticky lapse", () => {
     expect(plainLookedAt).not.toHaveBeenCalled();
   });
 });
+
+describe("CallState sticky lapse after a failed sweep", () => {
+  test("a sweep that fails in one room leaves the other due rooms to the next sweep", async () => {
+    const h = new Harness();
+    const other = "!other:example.org";
+    await h.deliver(
+      ...h.room({ users: [ALICE] }),
+      stickyJoin({ user: ALICE, device: "DEVA", ttlMs: 30_000 }),
+      stickyJoin({ user: BOB, device: "DEVB", roomId: other, ttlMs: 60_000 }),
+    );
+    const room = h.state.room(ROOM);
+    if (room === undefined || h.state.room(other) === undefined) throw new Error("rooms not followed");
+    // The first room due fails (whatever the cause): the sweep stops there.
+    jest.spyOn(room, "expireSticky").mockImplementationOnce(() => {
+      throw new Error("sweep failed");
+    });
+    expect(() => h.state.expireSticky(T0 + 61_000)).toThrow("sweep failed");
+    // The next sweep ends both memberships: neither room was dropped from the sweep.
+    const lapsed = h.state.expireSticky(T0 + 62_000);
+    expect(lapsed.map((applied) => applied.roomId).sort()).toEqual([other, ROOM].sort());
+    expect(h.state.room(other)?.members() ?? []).toEqual([]);
+  });
+});
