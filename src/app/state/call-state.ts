@@ -226,21 +226,31 @@ export class CallState {
   /** Ends sticky memberships whose stickiness lapsed, in the rooms where something sticky is due. */
   expireSticky(now: EpochMs): Applied[] {
     const out: Applied[] = [];
-    for (const roomId of this.stickyDue.take(now, Number.POSITIVE_INFINITY)) {
-      const room = this.rooms.get(roomId);
-      if (room === undefined) continue;
-      for (const s of room.encryptedSightings.lapse(now))
-        this.pending.deleteSlot(room.roomId, sightingKey(s.eventId));
-      const changes = room.expireSticky(now);
-      this.queueSticky(room);
-      if (changes.length === 0) continue;
-      for (const change of changes) this.pending.deleteSlot(room.roomId, change.member.slotKey);
-      out.push({
-        roomId: room.roomId,
-        parse: { kind: "sticky-expiry" },
-        changes,
-        sessions: this.sessions.record(changes, now),
-      });
+    const due = this.stickyDue.take(now, Number.POSITIVE_INFINITY);
+    let next = 0;
+    try {
+      for (; next < due.length; next++) {
+        const room = this.rooms.get(due[next] as string);
+        if (room === undefined) continue;
+        for (const s of room.encryptedSightings.lapse(now))
+          this.pending.deleteSlot(room.roomId, sightingKey(s.eventId));
+        const changes = room.expireSticky(now);
+        this.queueSticky(room);
+        if (changes.length === 0) continue;
+        for (const change of changes) this.pending.deleteSlot(room.roomId, change.member.slotKey);
+        out.push({
+          roomId: room.roomId,
+          parse: { kind: "sticky-expiry" },
+          changes,
+          sessions: this.sessions.record(changes, now),
+        });
+      }
+    } finally {
+      // Taken off the queue but not swept (a room failed): they stay due, for the next sweep.
+      for (; next < due.length; next++) {
+        const room = this.rooms.get(due[next] as string);
+        if (room !== undefined) this.stickyDue.setEarlier(room.roomId, now);
+      }
     }
     this.flush();
     return out;
