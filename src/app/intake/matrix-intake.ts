@@ -155,20 +155,28 @@ export class MatrixIntake {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.drain();
+      // One batch per turn of the event loop: a backlog (after downtime, or a burst) never holds back requests,
+      // webhooks and timers for longer than a batch takes.
+      if (this.drain(1)) this.schedule();
     });
   }
 
   /**
-   * Processes every pending journal entry, in order: a batch per database transaction, which writes what the batch
-   * changed and marks it processed. A failing entry is skipped alone (logged); what it changed before it failed is
-   * kept in memory and so written too, so that the disk holds what the service acts on.
+   * Processes pending journal entries, in order, at most `maxBatches` batches: a batch per database transaction,
+   * which writes what the batch changed and marks it processed. A failing entry is skipped alone (logged); what it
+   * changed before it failed is kept in memory and so written too, so that the disk holds what the service acts on.
+   * Returns whether entries are still pending.
    */
-  drain(): void {
-    if (this.draining) return;
+  drain(maxBatches = Number.POSITIVE_INFINITY): boolean {
+    if (this.draining) return false;
     this.draining = true;
+    let more = false;
     try {
-      for (;;) {
+      for (let done = 0; ; done++) {
+        if (done >= maxBatches) {
+          more = this.hasPending();
+          break;
+        }
         const batch = this.nextBatch();
         if (batch.length === 0) break;
         const last = (batch[batch.length - 1] as InboxEntry).seq;
@@ -184,8 +192,10 @@ export class MatrixIntake {
     } finally {
       this.draining = false;
     }
+    if (more) return true;
     this.d.filter?.drained();
     for (const resolve of this.idle.splice(0)) resolve();
+    return false;
   }
 
   /**

@@ -150,6 +150,25 @@ describe("MatrixIntake", () => {
     expect(batches()).toBe(1);
   });
 
+  test("a backlog is drained a batch per turn of the event loop, so requests and timers are served between", async () => {
+    const h = new Harness();
+    const { intake, seen, batches } = recordingIntake(h);
+    const events = Array.from({ length: 450 }, (_, i) => roomMember(`@u${i}:example.org`, "join"));
+    h.store.transaction(() => {
+      for (const e of events) intake.accept(e);
+    });
+    let between: number | null = null;
+    // Queued right behind the drain's first turn: it runs before the second batch.
+    setImmediate(() => {
+      between = seen.length;
+    });
+    await intake.settled();
+    expect(between).toBe(200);
+    expect(seen).toEqual(events.map((e) => e.event_id));
+    expect(batches()).toBe(3);
+    expect(h.store.pendingInbox(10)).toEqual([]);
+  });
+
   test("a batch is marked processed with one write, its failed entry included", () => {
     /** Counts the journal's writes that mark entries processed. */
     class CountingStore extends SqliteStore {

@@ -97,7 +97,7 @@ describe("rows written behind", () => {
     crashing.crashBeforeCommit = true;
     failingBatch(a, events, "crash before the batch committed");
     // The crashed process is gone: the drain its intake had scheduled never runs (it would retry the batch).
-    jest.spyOn(a.intake, "drain").mockImplementation(() => undefined);
+    jest.spyOn(a.intake, "drain").mockImplementation(() => false);
     expect(
       a.state
         .room(ROOM)
