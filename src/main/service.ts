@@ -14,7 +14,6 @@ import { type Registration, userNamespaceMatcher } from "../adapters/matrix/regi
 import {
   checkHomeserverBasics,
   checkHomeserverReachesUs,
-  REGISTRATION_PLACES,
   type StartupCheckOptions,
 } from "../adapters/matrix/startup-check";
 import { advertisedServiceUrls } from "../adapters/matrix/transports";
@@ -26,13 +25,11 @@ import { systemClock } from "../adapters/system/clock";
 import { CronScheduler } from "../adapters/system/cron-scheduler";
 import { ServerClockOffset } from "../app/server-clock";
 import { normaliseServiceUrl } from "../app/sfu/deployments";
+import { HomeserverContact, QUIET_HOMESERVER_WARNING_MS } from "./homeserver-contact";
 import { type App, buildApp } from "./wiring";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const WEBHOOK_ID_TTL_MS = 86_400_000;
-
-/** Without an appservice ping, silence from the homeserver this long after start-up is worth a warning. */
-const QUIET_HOMESERVER_WARNING_MS = 10 * 60_000;
 
 export interface ServiceOptions {
   readonly config: Config;
@@ -62,7 +59,7 @@ export class Service {
   private readonly scheduler: CronScheduler;
   private parts: Parts | null = null;
   /** Whether the homeserver has sent us a transaction we accepted, and whether one with a wrong token was refused. */
-  private readonly heard = { accepted: false, refusedWarned: false };
+  private readonly contact: HomeserverContact;
   private readonly crypto = new CryptoSlot();
   private device: BotDevice | null = null;
   metricsPort: number | null = null;
@@ -81,6 +78,13 @@ export class Service {
       },
     });
     this.scheduler = new CronScheduler(logger.child({ component: "scheduler" }));
+    this.contact = new HomeserverContact({
+      logger,
+      registrationUrl: registration.url,
+      after: (ms, run) => {
+        this.scheduler.after(ms, run);
+      },
+    });
   }
 
   /** The app ring, built by `start()`. */
@@ -145,7 +149,7 @@ export class Service {
         app.intake.accept(event);
       },
       onTransaction: (accepted) => {
-        this.onTransaction(accepted);
+        this.contact.onTransaction(accepted);
       },
       atomically: (run) => {
         store.transaction(run);
@@ -233,7 +237,8 @@ export class Service {
       ping_ms: facts.pingMs,
       delayed_events: facts.unstableFeatures["org.matrix.msc4140"] === true,
     });
-    if (!facts.supportsPing) this.watchForSilence();
+    if (!facts.supportsPing)
+      this.contact.watchForSilence(this.opts.quietHomeserverWarningMs ?? QUIET_HOMESERVER_WARNING_MS);
     await this.compareTransports();
     await this.startEncryption();
     app.intake.drain();
@@ -252,44 +257,6 @@ export class Service {
       dry_run: config.reconciliation.dry_run,
       deployments: app.directory.names(),
       rooms: app.state.roomCount,
-    });
-  }
-
-  /**
-   * A homeserver without the appservice ping (Dendrite, the Conduit family) cannot show at start-up that it reaches
-   * us: say so, and warn if no transaction arrives for a while (a wrong registration url looks exactly like that).
-   */
-  private watchForSilence(): void {
-    const { registration, logger } = this.opts;
-    const waitMs = this.opts.quietHomeserverWarningMs ?? QUIET_HOMESERVER_WARNING_MS;
-    logger.warn("homeserver has no appservice ping: cannot check that it reaches this service", {
-      registration_url: registration.url,
-      warn_after_s: Math.round(waitMs / 1000),
-    });
-    this.scheduler.after(waitMs, () => {
-      if (this.heard.accepted) return;
-      logger.warn("no transaction from the homeserver since start-up", {
-        minutes: Math.round(waitMs / 60_000),
-        registration_url: registration.url,
-        hint:
-          "if anything happened in rooms meanwhile, the homeserver cannot reach this service: check the registration's " +
-          `url and hs_token, and that the homeserver loaded it (${REGISTRATION_PLACES})`,
-      });
-    });
-  }
-
-  /** Every transaction request: accepted ones prove the homeserver reaches us; a wrong token means a stale registration. */
-  private onTransaction(accepted: boolean): void {
-    if (accepted) {
-      this.heard.accepted = true;
-      return;
-    }
-    if (this.heard.refusedWarned) return;
-    this.heard.refusedWarned = true;
-    this.opts.logger.warn("refused a transaction with a token other than our hs_token", {
-      hint:
-        "if the homeserver sent it, it loaded a different registration: give it this service's registration file " +
-        `and restart it (${REGISTRATION_PLACES})`,
     });
   }
 
