@@ -155,7 +155,10 @@ export class CallState {
         sightingRow(roomId, room.encryptedSightings.note(eventId, sender, receivedAt), receivedAt),
       );
     }
-    this.queueSticky(room);
+    // Only a sticky event (a membership or its tombstone) or an unreadable one can bring the next lapse earlier.
+    const parse = outcome.parse;
+    if (parse.kind === "unreadable" || ("slot" in parse && parse.slot?.stickyKey != null))
+      this.queueSticky(room);
     const sessions = this.sessions.record(outcome.changes, receivedAt);
     this.touchRoom(room, receivedAt);
     const applied = { roomId, parse: outcome.parse, changes: outcome.changes, sessions };
