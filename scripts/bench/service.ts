@@ -70,9 +70,7 @@ async function floorEventsPerSecond(dir: string, hsToken: string): Promise<numbe
       if (typeof e.event_id === "string" && typeof e.room_id === "string")
         store.appendInbox(e.event_id, e.room_id, Date.now(), JSON.stringify(event));
     },
-    atomically: (run) => {
-      store.transaction(run);
-    },
+    atomically: (run) => store.tryTransaction(run),
   });
   const server = createServer(app);
   const base = await listenOnLoopback(server);

@@ -151,9 +151,8 @@ export class Service {
       onTransaction: (accepted) => {
         this.contact.onTransaction(accepted);
       },
-      atomically: (run) => {
-        store.transaction(run);
-      },
+      // Without waiting for the write lock: while the checkpointer holds it, the transaction is tried again later.
+      atomically: (run) => store.tryTransaction(run),
       onTransactionBody: (body) => {
         this.device?.accept(body);
       },
@@ -241,7 +240,8 @@ export class Service {
       this.contact.watchForSilence(this.opts.quietHomeserverWarningMs ?? QUIET_HOMESERVER_WARNING_MS);
     await this.compareTransports();
     await this.startEncryption();
-    app.intake.drain();
+    // What an earlier run journaled and left, in turns: requests and the metrics listener are served meanwhile.
+    await app.intake.settled();
     await app.sfu.pollAll();
     const report = await app.resync.all();
     logger.info("resynced rooms", {

@@ -3,8 +3,10 @@
 //
 // Concurrency: a transaction's body is read asynchronously (reads of several requests interleave); it is then
 // handled in one synchronous step: every event goes to `onEvent` inside `atomically`, and the 200 is sent only
-// after `atomically` returned, i.e. after the journal committed. Handling never interleaves. The same transaction
-// arriving twice at once is harmless: the journal is idempotent by event id.
+// after `atomically` returned, i.e. after the journal committed. Handling never interleaves. While the database's
+// write lock is taken (the checkpointer restarting the log), `atomically` runs nothing and the step is tried again
+// a moment later, without holding the event loop. The same transaction arriving twice at once is harmless: the
+// journal is idempotent by event id.
 import type { Application, Request, RequestHandler, Response } from "express";
 import type { Logger } from "../../app/ports/logger";
 import { bearerChecker } from "./bearer-token";
@@ -23,14 +25,20 @@ import { bodyRefusal, type MatrixErrcode, sendMatrixError } from "./matrix-error
 export const TRANSACTION_MAX_BYTES = 64 * 1024 * 1024;
 /** A ping carries `{"transaction_id": "..."}`. */
 const PING_MAX_BYTES = 64 * 1024;
+/** How soon a transaction the store could not take yet is tried again, and for how long before it fails (500). */
+const STORE_RETRY_MS = 2;
+const STORE_WAIT_MS = 5_000;
 
 export interface AppserviceRoutesOptions {
   readonly hsToken: string;
   readonly logger: Logger;
   /** Called synchronously for every entry of a transaction's `events`, inside `atomically`. */
   readonly onEvent: (event: unknown) => void;
-  /** Runs a transaction's `onEvent` calls as one unit; throwing means nothing of it was kept. */
-  readonly atomically: (run: () => void) => void;
+  /**
+   * Runs a transaction's `onEvent` calls as one unit; throwing means nothing of it was kept. False: not run yet,
+   * the store cannot take writes at this instant; it is asked again a moment later.
+   */
+  readonly atomically: (run: () => void) => boolean;
   /** Told of every transaction request: accepted, or refused for a wrong token (a wrong `hs_token` setting). */
   readonly onTransaction?: (accepted: boolean) => void;
   /**
@@ -129,26 +137,36 @@ export function mountAppserviceRoutes(app: Application, opts: AppserviceRoutesOp
           res.status(200).json({});
           return;
         }
-        try {
-          opts.atomically(() => {
-            for (const event of events) opts.onEvent(event);
-          });
-        } catch (err) {
-          // Not remembered as done: the homeserver retries it, and the retry is handled in full.
-          log.error("transaction could not be journaled; the homeserver will retry it", {
-            txn_id: txnId,
-            error: err,
-          });
-          sendMatrixError(res, 500, "M_UNKNOWN", "could not store the transaction");
-          return;
-        }
-        lastAcknowledged = txnId;
-        res.status(200).json({});
-        try {
-          opts.onTransactionBody?.(body as Record<string, unknown>);
-        } catch (err) {
-          log.error("transaction extras could not be handled", { txn_id: txnId, error: err });
-        }
+        const since = Date.now();
+        const journal = (): void => {
+          let kept: boolean;
+          try {
+            kept = opts.atomically(() => {
+              for (const event of events) opts.onEvent(event);
+            });
+            if (!kept && Date.now() - since > STORE_WAIT_MS) throw new Error("the database stayed locked");
+          } catch (err) {
+            // Not remembered as done: the homeserver retries it, and the retry is handled in full.
+            log.error("transaction could not be journaled; the homeserver will retry it", {
+              txn_id: txnId,
+              error: err,
+            });
+            sendMatrixError(res, 500, "M_UNKNOWN", "could not store the transaction");
+            return;
+          }
+          if (!kept) {
+            setTimeout(journal, STORE_RETRY_MS);
+            return;
+          }
+          lastAcknowledged = txnId;
+          res.status(200).json({});
+          try {
+            opts.onTransactionBody?.(body as Record<string, unknown>);
+          } catch (err) {
+            log.error("transaction extras could not be handled", { txn_id: txnId, error: err });
+          }
+        };
+        journal();
       }),
     )
     .all(methodNotAllowed);

@@ -18,9 +18,10 @@ export interface AppserviceListenerOptions {
   readonly onEvent: (event: unknown) => void;
   /**
    * Runs one whole transaction's `onEvent` calls as a unit (e.g. one database transaction); the homeserver gets
-   * its 200 only after it returns, and a 500 (so it retries) when it throws.
+   * its 200 only after it returns true, and a 500 (so it retries) when it throws. False: nothing was run, the store
+   * cannot take writes at this instant; it is asked again a moment later.
    */
-  readonly atomically?: (run: () => void) => void;
+  readonly atomically?: (run: () => void) => boolean;
   /** Told of every transaction request: accepted, or refused for a token other than our hs_token. */
   readonly onTransaction?: (accepted: boolean) => void;
   /** Told each newly kept transaction's whole body (to-device messages, device lists, key counts). */
@@ -73,6 +74,7 @@ export class AppserviceListener {
         this.opts.atomically ??
         ((run) => {
           run();
+          return true;
         }),
     });
     this.opts.extraRoutes?.(app);

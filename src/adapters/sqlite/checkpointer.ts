@@ -6,14 +6,23 @@ import type { Db } from "./database";
  * Pages the log may hold before the service's own connection checkpoints it anyway: a backstop for a worker
  * that fell behind or died. The worker keeps the log well under it.
  */
-export const BACKSTOP_PAGES = 10_000;
+export const BACKSTOP_PAGES = 16_000;
+
+/**
+ * Pages past which the worker restarts the log. A log only starts again from its beginning once a checkpoint has
+ * copied all of it while no write came in between, which never happens on its own while writes keep coming; the
+ * RESTART mode takes the write lock for that moment (a copy of the last pages and a sync). The service's frequent
+ * writers (the journal, the drain) try again a moment later rather than wait (`Store.tryTransaction`).
+ */
+export const RESTART_PAGES = 8_000;
 
 /** How often the worker copies what the log gained into the database file. */
 const INTERVAL_MS = 100;
 
 /**
- * The worker: its own connection to the file, a PASSIVE checkpoint (it never blocks the writer) every interval.
- * Run from source rather than a file of its own, so that it needs no build step of its own under the tests.
+ * The worker: its own connection to the file, a PASSIVE checkpoint (it never blocks the writer) every interval, and
+ * a RESTART one when the log has grown past `RESTART_PAGES`. Run from source rather than a file of its own, so that
+ * it needs no build step of its own under the tests.
  */
 const WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -21,7 +30,10 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");
-const timer = setInterval(() => db.pragma("wal_checkpoint(PASSIVE)"), workerData.intervalMs);
+const timer = setInterval(() => {
+  const [{ log }] = db.pragma("wal_checkpoint(PASSIVE)");
+  if (log >= workerData.restartPages) db.pragma("wal_checkpoint(RESTART)");
+}, workerData.intervalMs);
 parentPort.once("message", () => {
   clearInterval(timer);
   db.close();
@@ -43,7 +55,12 @@ export function checkpointInBackground(
 ): () => Promise<void> {
   const worker = new Worker(WORKER, {
     eval: true,
-    workerData: { path, driver: require.resolve("better-sqlite3"), intervalMs: INTERVAL_MS },
+    workerData: {
+      path,
+      driver: require.resolve("better-sqlite3"),
+      intervalMs: INTERVAL_MS,
+      restartPages: RESTART_PAGES,
+    },
   });
   worker.unref();
   worker.on("error", onError);

@@ -35,6 +35,9 @@ export function checkExistingDatabase(path: string, migrations: readonly string[
   if (path !== ":memory:" && existsSync(path)) precheck(path, migrations.length);
 }
 
+/** How long a statement waits for another connection's lock (the background checkpointer's) before failing. */
+export const BUSY_TIMEOUT_MS = 5000;
+
 /** Opens (creating when absent) and migrates the database at `path` (":memory:" for tests). */
 export function openDatabase(
   path: string,
@@ -59,7 +62,7 @@ export function openDatabase(
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
-    db.pragma("busy_timeout = 5000");
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const { from, to } = migrate(db, migrations);
     return { db, from, to };
   } catch (err) {

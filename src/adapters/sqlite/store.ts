@@ -13,7 +13,7 @@ import type {
   Store,
   UserSessionRow,
 } from "../../app/ports/store";
-import { openDatabase, type Db } from "./database";
+import { BUSY_TIMEOUT_MS, openDatabase, type Db } from "./database";
 import * as rows from "./rows";
 
 type Stmt = Database.Statement;
@@ -26,7 +26,9 @@ export class SqliteStore implements Store {
    * One transaction wrapper for every call: better-sqlite3 builds four wrapper functions each time `transaction` is
    * called, which costs more than the SAVEPOINT of a nested one (and the drain opens one per event).
    */
-  private readonly runTransaction: (fn: () => unknown) => unknown;
+  private readonly runTransaction: ((fn: () => unknown) => unknown) & {
+    immediate: (fn: () => unknown) => unknown;
+  };
   /** How deep the running transaction is nested (0: none), and what to undo if a level of it rolls back. */
   private depth = 0;
   private readonly rollbackHooks: (() => void)[] = [];
@@ -53,10 +55,37 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(fn: () => T): T {
+    return this.run(fn, this.runTransaction);
+  }
+
+  tryTransaction(fn: () => void): boolean {
+    if (this.depth > 0) {
+      // Inside a transaction already: the lock is ours, or taken by its first write as usual.
+      this.transaction(fn);
+      return true;
+    }
+    const attempt = { began: false };
+    this.stmt("PRAGMA busy_timeout = 0").get();
+    try {
+      // IMMEDIATE: the write lock is taken at BEGIN, before `fn` changes anything in memory.
+      this.run(() => {
+        attempt.began = true;
+        fn();
+      }, this.runTransaction.immediate);
+      return true;
+    } catch (err) {
+      if (!attempt.began && (err as { code?: unknown }).code === "SQLITE_BUSY") return false;
+      throw err;
+    } finally {
+      this.stmt(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).get();
+    }
+  }
+
+  private run<T>(fn: () => T, how: (fn: () => unknown) => unknown): T {
     const mark = this.rollbackHooks.length;
     this.depth++;
     try {
-      const result = this.runTransaction(fn) as T;
+      const result = how(fn) as T;
       if (this.depth === 1) this.rollbackHooks.length = 0;
       return result;
     } catch (err) {

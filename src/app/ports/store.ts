@@ -111,6 +111,12 @@ export interface Store {
   /** Runs `fn` in one transaction: all its writes land, or none. */
   transaction<T>(fn: () => T): T;
   /**
+   * Like `transaction`, but only if the write lock can be taken now: false, with `fn` not run, while another
+   * connection holds it (the background checkpointer does, for a moment, when it restarts the log). Lets a
+   * frequent writer try again on a later turn instead of holding the event loop while it waits.
+   */
+  tryTransaction(fn: () => void): boolean;
+  /**
    * Runs `undo` if the transaction running now (or the nested part of it running now) rolls back, so what was
    * handed to it can be kept for a later attempt; forgotten once the outermost transaction commits. Outside a
    * transaction it does nothing.

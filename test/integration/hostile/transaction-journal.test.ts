@@ -12,13 +12,19 @@ class FlakyJournal {
   readonly committed: string[] = [];
   private pending: string[] = [];
   failingCommits = 0;
+  /** How many more times the store cannot take the unit yet (its write lock is held elsewhere). */
+  lockedTries = 0;
 
   readonly onEvent = (event: unknown): void => {
     const id = typeof event === "object" && event !== null && "event_id" in event ? event.event_id : null;
     this.pending.push(String(id));
   };
 
-  readonly atomically = (run: () => void): void => {
+  readonly atomically = (run: () => void): boolean => {
+    if (this.lockedTries > 0) {
+      this.lockedTries--;
+      return false;
+    }
     this.pending = [];
     run();
     if (this.failingCommits > 0) {
@@ -27,6 +33,7 @@ class FlakyJournal {
       throw new Error("disk I/O error during COMMIT");
     }
     this.committed.push(...this.pending);
+    return true;
   };
 }
 
@@ -95,4 +102,13 @@ test("a failed commit answers 500; the retry with the same id is handled and its
   // Once acknowledged, a repeat of the same id (our 200 was lost) is acknowledged without handling it again.
   expect((await put("t1", events)).status).toBe(200);
   expect(journal.committed).toHaveLength(3);
+});
+
+test("while the store cannot take writes, the transaction is tried again a moment later and acknowledged once kept", async () => {
+  const events = [sessionJoin({ user: "@bob:journal.local", device: "DB", roomId: "!r:journal.local" })];
+  journal.lockedTries = 3;
+  const answered = await put("t2", events);
+  expect(answered.status).toBe(200);
+  expect(journal.lockedTries).toBe(0);
+  expect(journal.committed.filter((id) => id === events[0]?.event_id)).toHaveLength(1);
 });
