@@ -63,6 +63,17 @@ function signedBytes(event: Record<string, unknown>): number {
 
 const BATCH = 200;
 
+/**
+ * How long a scheduled turn of the drain may spend handling events before it commits what it took and yields to
+ * requests, webhooks and timers: events cost from tens of microseconds to milliseconds, so a count alone bounds
+ * nothing. Writing and judging what was handled take about as long again each, so a turn lasts about three times
+ * this.
+ */
+export const TURN_BUDGET_MS = 5;
+
+/** How soon a turn that found the write lock taken tries again. */
+const LOCK_RETRY_MS = 2;
+
 export class MatrixIntake {
   private draining = false;
   private scheduled = false;
@@ -153,49 +164,76 @@ export class MatrixIntake {
   schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const turn = (): void => {
       this.scheduled = false;
-      // One batch per turn of the event loop: a backlog (after downtime, or a burst) never holds back requests,
-      // webhooks and timers for longer than a batch takes.
-      if (this.drain(1)) this.schedule();
-    });
+      // One batch per turn of the event loop, cut short once the turn's budget is spent: a backlog (after downtime,
+      // or a burst) never holds back requests, webhooks and timers for much longer than the budget. Nor does the
+      // checkpointer restarting the log: while it holds the write lock, the batch waits for a later turn.
+      const next = this.turn();
+      if (next === "idle") return;
+      this.scheduled = true;
+      if (next === "more") setImmediate(turn);
+      else setTimeout(turn, LOCK_RETRY_MS);
+    };
+    setImmediate(turn);
   }
 
   /**
-   * Processes pending journal entries, in order, at most `maxBatches` batches: a batch per database transaction,
-   * which writes what the batch changed and marks it processed. A failing entry is skipped alone (logged); what it
-   * changed before it failed is kept in memory and so written too, so that the disk holds what the service acts on.
-   * Returns whether entries are still pending.
+   * Processes every pending journal entry, in order: a batch per database transaction, which writes what the batch
+   * changed and marks it processed. A failing entry is skipped alone (logged); what it changed before it failed is
+   * kept in memory and so written too, so that the disk holds what the service acts on. Synchronous: for start-up,
+   * a resync and tests; the service's own turns go through `schedule`.
    */
-  drain(maxBatches = Number.POSITIVE_INFINITY): boolean {
-    if (this.draining) return false;
+  drain(): void {
+    const write = (fn: () => void): boolean => {
+      this.d.store.transaction(fn);
+      return true;
+    };
+    while (this.batch(Number.POSITIVE_INFINITY, write) === "more");
+  }
+
+  /** One scheduled turn: a batch, ended early by the turn's budget, if the write lock is free. */
+  private turn(): "more" | "idle" | "locked" {
+    return this.batch(this.d.clock.now() + TURN_BUDGET_MS, (fn) => this.d.store.tryTransaction(fn));
+  }
+
+  /**
+   * Processes the next batch in one transaction that `write` runs (false: not run, the write lock was taken), ended
+   * after the entry that reaches `deadline`. Says whether entries are still pending, or that the lock was taken.
+   */
+  private batch(deadline: number, write: (fn: () => void) => boolean): "more" | "idle" | "locked" {
+    if (this.draining) return "idle";
     this.draining = true;
-    let more = false;
+    let outcome: "more" | "idle" | "locked";
     try {
-      for (let done = 0; ; done++) {
-        if (done >= maxBatches) {
-          more = this.hasPending();
-          break;
-        }
-        const batch = this.nextBatch();
-        if (batch.length === 0) break;
-        const last = (batch[batch.length - 1] as InboxEntry).seq;
-        this.d.store.transaction(() => {
-          for (const entry of batch) this.processOne(entry);
+      const batch = this.nextBatch();
+      if (batch.length === 0) outcome = "idle";
+      else {
+        let last = 0;
+        const written = write(() => {
+          for (const entry of batch) {
+            this.processOne(entry);
+            last = entry.seq;
+            if (this.d.clock.now() >= deadline) break;
+          }
           this.d.handler.flush();
           // Failed entries included: they were skipped, not left for later.
           this.d.store.markInboxProcessed(last, this.d.clock.now());
         });
-        this.processedThrough(last);
-        this.d.handler.afterBatch();
+        if (written) {
+          this.processedThrough(last);
+          this.d.handler.afterBatch();
+        }
+        outcome = !written ? "locked" : this.hasPending() ? "more" : "idle";
       }
     } finally {
       this.draining = false;
     }
-    if (more) return true;
-    this.d.filter?.drained();
-    for (const resolve of this.idle.splice(0)) resolve();
-    return false;
+    if (outcome === "idle") {
+      this.d.filter?.drained();
+      for (const resolve of this.idle.splice(0)) resolve();
+    }
+    return outcome;
   }
 
   /**

@@ -169,6 +169,44 @@ describe("MatrixIntake", () => {
     expect(h.store.pendingInbox(10)).toEqual([]);
   });
 
+  test("a turn of the drain ends once its time budget is spent, and the rest follows on later turns", async () => {
+    const h = new Harness();
+    const seen: string[] = [];
+    const committed: number[] = [];
+    const intake = new MatrixIntake({
+      store: h.store,
+      clock: h.clock,
+      logger: h.logger,
+      metrics: h.metrics,
+      handler: {
+        // Each event takes 2 ms of the turn.
+        handle: (entry: InboxEntry) => {
+          seen.push(entry.eventId);
+          h.clock.advance(2);
+        },
+        flush: () => undefined,
+        afterBatch: () => {
+          committed.push(seen.length);
+        },
+      },
+    });
+    const events = Array.from({ length: 10 }, (_, i) => roomMember(`@u${i}:example.org`, "join"));
+    h.store.transaction(() => {
+      for (const e of events) intake.accept(e);
+    });
+    let between: number | null = null;
+    // Queued right behind the drain's first turn: it runs before the second.
+    setImmediate(() => {
+      between = seen.length;
+    });
+    await intake.settled();
+    // The budget (TURN_BUDGET_MS, 5 ms) is spent by the third event of a turn, which then commits what it took.
+    expect(between).toBe(3);
+    expect(committed).toEqual([3, 6, 9, 10]);
+    expect(seen).toEqual(events.map((e) => e.event_id));
+    expect(h.store.pendingInbox(10)).toEqual([]);
+  });
+
   test("a batch is marked processed with one write, its failed entry included", () => {
     /** Counts the journal's writes that mark entries processed. */
     class CountingStore extends SqliteStore {
