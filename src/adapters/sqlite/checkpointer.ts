@@ -11,17 +11,26 @@ export const BACKSTOP_PAGES = 16_000;
 /**
  * Pages past which the worker restarts the log. A log only starts again from its beginning once a checkpoint has
  * copied all of it while no write came in between, which never happens on its own while writes keep coming; the
- * RESTART mode takes the write lock for that moment (a copy of the last pages and a sync). The service's frequent
- * writers (the journal, the drain) try again a moment later rather than wait (`Store.tryTransaction`).
+ * RESTART mode takes the write lock for that moment (a copy of the last pages and a sync, 10–40 ms on a virtual
+ * disk). The service's frequent writers (the journal, the drain) try again a moment later rather than wait
+ * (`Store.tryTransaction`).
  */
 export const RESTART_PAGES = 8_000;
+
+/**
+ * How long a RESTART may wait, for the write lock and then (holding it) for readers of older pages to finish. A
+ * reader that stays (an operator's `sqlite3` shell, a backup tool) makes it give up: it is tried again after a
+ * back-off, from 1 s doubling to 30 s, so that such a reader never keeps the service's writers out for long.
+ */
+const RESTART_WAIT_MS = 50;
+const RESTART_BACKOFF_MS = [1_000, 30_000] as const;
 
 /** How often the worker copies what the log gained into the database file. */
 const INTERVAL_MS = 100;
 
 /**
  * The worker: its own connection to the file, a PASSIVE checkpoint (it never blocks the writer) every interval, and
- * a RESTART one when the log has grown past `RESTART_PAGES`. Run from source rather than a file of its own, so that
+ * a RESTART one when the log has grown past `RESTART_PAGES` (backing off after one that gave up). Run from source rather than a file of its own, so that
  * it needs no build step of its own under the tests.
  */
 const WORKER = `
@@ -29,10 +38,19 @@ const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma("synchronous = NORMAL");
-db.pragma("busy_timeout = 5000");
+db.pragma("busy_timeout = " + workerData.restartWaitMs);
+const [firstBackoff, lastBackoff] = workerData.restartBackoffMs;
+let backoff = firstBackoff;
+let restartFrom = 0;
 const timer = setInterval(() => {
   const [{ log }] = db.pragma("wal_checkpoint(PASSIVE)");
-  if (log >= workerData.restartPages) db.pragma("wal_checkpoint(RESTART)");
+  if (log < workerData.restartPages || Date.now() < restartFrom) return;
+  const [{ busy }] = db.pragma("wal_checkpoint(RESTART)");
+  if (busy === 0) backoff = firstBackoff;
+  else {
+    restartFrom = Date.now() + backoff;
+    backoff = Math.min(backoff * 2, lastBackoff);
+  }
 }, workerData.intervalMs);
 parentPort.once("message", () => {
   clearInterval(timer);
@@ -47,11 +65,13 @@ parentPort.once("message", () => {
  * as before (they are in the log); the writer's own automatic checkpoint only comes back past `BACKSTOP_PAGES`.
  * Resolves `stop` once the worker closed its connection (before the database is closed, so the last connection
  * to close checkpoints what is left and removes the log). A worker that fails reports it to `onError`.
+ * `restartPages` is for tests.
  */
 export function checkpointInBackground(
   db: Db,
   path: string,
   onError: (err: unknown) => void,
+  restartPages = RESTART_PAGES,
 ): () => Promise<void> {
   const worker = new Worker(WORKER, {
     eval: true,
@@ -59,7 +79,9 @@ export function checkpointInBackground(
       path,
       driver: require.resolve("better-sqlite3"),
       intervalMs: INTERVAL_MS,
-      restartPages: RESTART_PAGES,
+      restartPages,
+      restartWaitMs: RESTART_WAIT_MS,
+      restartBackoffMs: RESTART_BACKOFF_MS,
     },
   });
   worker.unref();
