@@ -74,7 +74,9 @@ export class SqliteStore implements Store {
       }, this.runTransaction.immediate);
       return true;
     } catch (err) {
-      if (!attempt.began && (err as { code?: unknown }).code === "SQLITE_BUSY") return false;
+      // SQLITE_BUSY and its extended codes (SQLITE_BUSY_RECOVERY, …): the lock is taken for now.
+      const code = (err as { code?: unknown }).code;
+      if (!attempt.began && typeof code === "string" && code.startsWith("SQLITE_BUSY")) return false;
       throw err;
     } finally {
       this.stmt(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).get();
