@@ -118,6 +118,12 @@ export function mountAppserviceRoutes(app: Application, opts: AppserviceRoutesOp
   // The last transaction acknowledged: its retry (our 200 was lost) is acknowledged again without handling it.
   // Only set once the journal committed. Older ids need no memory: the journal ignores events it already holds.
   let lastAcknowledged: string | null = null;
+  /** Transactions the store could not take yet, oldest first: each is tried again, in order, a moment later. */
+  const waiting: (() => boolean)[] = [];
+  const retryWaiting = (): void => {
+    while (waiting.length > 0 && (waiting[0] as () => boolean)()) waiting.shift();
+    if (waiting.length > 0) setTimeout(retryWaiting, STORE_RETRY_MS);
+  };
   app
     .route("/_matrix/app/v1/transactions/:txnId")
     .put(
@@ -138,7 +144,8 @@ export function mountAppserviceRoutes(app: Application, opts: AppserviceRoutesOp
           return;
         }
         const since = Date.now();
-        const journal = (): void => {
+        /** One attempt at journaling the transaction: false while the store cannot take it yet. */
+        const attempt = (): boolean => {
           let kept: boolean;
           try {
             kept = opts.atomically(() => {
@@ -152,12 +159,9 @@ export function mountAppserviceRoutes(app: Application, opts: AppserviceRoutesOp
               error: err,
             });
             sendMatrixError(res, 500, "M_UNKNOWN", "could not store the transaction");
-            return;
+            return true;
           }
-          if (!kept) {
-            setTimeout(journal, STORE_RETRY_MS);
-            return;
-          }
+          if (!kept) return false;
           lastAcknowledged = txnId;
           res.status(200).json({});
           try {
@@ -165,8 +169,12 @@ export function mountAppserviceRoutes(app: Application, opts: AppserviceRoutesOp
           } catch (err) {
             log.error("transaction extras could not be handled", { txn_id: txnId, error: err });
           }
+          return true;
         };
-        journal();
+        // Behind any transaction still waiting for the store: journaled in the order they came.
+        if (waiting.length === 0 && attempt()) return;
+        waiting.push(attempt);
+        if (waiting.length === 1) setTimeout(retryWaiting, STORE_RETRY_MS);
       }),
     )
     .all(methodNotAllowed);

@@ -14,6 +14,12 @@ class FlakyJournal {
   failingCommits = 0;
   /** How many more times the store cannot take the unit yet (its write lock is held elsewhere). */
   lockedTries = 0;
+  /** While set, the store cannot take any unit. */
+  locked = false;
+  /** The first event id of each unit offered, in order, whether taken or not. */
+  readonly offered: string[] = [];
+  /** Transactions received (past the token check). */
+  received = 0;
 
   readonly onEvent = (event: unknown): void => {
     const id = typeof event === "object" && event !== null && "event_id" in event ? event.event_id : null;
@@ -21,12 +27,14 @@ class FlakyJournal {
   };
 
   readonly atomically = (run: () => void): boolean => {
+    this.pending = [];
+    run();
+    this.offered.push(this.pending[0] ?? "");
+    if (this.locked) return false;
     if (this.lockedTries > 0) {
       this.lockedTries--;
       return false;
     }
-    this.pending = [];
-    run();
     if (this.failingCommits > 0) {
       this.failingCommits--;
       this.pending = [];
@@ -59,6 +67,9 @@ beforeAll(async () => {
     logger: log.logger,
     onEvent: journal.onEvent,
     atomically: journal.atomically,
+    onTransaction: () => {
+      journal.received++;
+    },
     isReady: () => true,
   });
   await listener.start();
@@ -111,4 +122,21 @@ test("while the store cannot take writes, the transaction is tried again a momen
   expect(answered.status).toBe(200);
   expect(journal.lockedTries).toBe(0);
   expect(journal.committed.filter((id) => id === events[0]?.event_id)).toHaveLength(1);
+});
+
+test("a transaction that arrives while another waits for the store waits behind it, and both are kept in order", async () => {
+  const first = sessionJoin({ user: "@carol:journal.local", device: "DC", roomId: "!r:journal.local" });
+  const second = sessionJoin({ user: "@dave:journal.local", device: "DD", roomId: "!r:journal.local" });
+  journal.locked = true;
+  journal.offered.length = 0;
+  const received = journal.received;
+  const answers = [put("t3", [first]), put("t4", [second])];
+  while (journal.received < received + 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  // Only the first was offered to the store, again and again: the second waits behind it.
+  expect(new Set(journal.offered)).toEqual(new Set([first.event_id]));
+  journal.locked = false;
+  expect((await Promise.all(answers)).map((r) => r.status)).toEqual([200, 200]);
+  const kept = journal.committed.filter((id) => id === first.event_id || id === second.event_id);
+  expect(kept).toEqual([first.event_id, second.event_id]);
 });
