@@ -240,8 +240,7 @@ export class Service {
       this.contact.watchForSilence(this.opts.quietHomeserverWarningMs ?? QUIET_HOMESERVER_WARNING_MS);
     await this.compareTransports();
     await this.startEncryption();
-    // What an earlier run journaled and left, in turns: requests and the metrics listener are served meanwhile.
-    await app.intake.settled();
+    app.intake.drain();
     await app.sfu.pollAll();
     const report = await app.resync.all();
     logger.info("resynced rooms", {

@@ -71,8 +71,10 @@ const BATCH = 200;
  */
 export const TURN_BUDGET_MS = 5;
 
-/** How soon a turn that found the write lock taken tries again. */
+/** How soon a turn that found the write lock taken tries again; after `LOCKED_WARN_MS` of that, how often. */
 const LOCK_RETRY_MS = 2;
+const LOCKED_RETRY_MS = 100;
+const LOCKED_WARN_MS = 5_000;
 
 export class MatrixIntake {
   private draining = false;
@@ -88,6 +90,9 @@ export class MatrixIntake {
    * the journal is found empty, the drain reads it.
    */
   private backlog = true;
+  /** Since when scheduled turns have found the write lock taken (null: the last one did not), and whether said. */
+  private lockedSince: number | null = null;
+  private lockWarned = false;
 
   constructor(private readonly d: MatrixIntakeDeps) {}
 
@@ -170,12 +175,41 @@ export class MatrixIntake {
       // or a burst) never holds back requests, webhooks and timers for much longer than the budget. Nor does the
       // checkpointer restarting the log: while it holds the write lock, the batch waits for a later turn.
       const next = this.turn();
+      const retryMs = this.noteLock(next === "locked");
       if (next === "idle") return;
       this.scheduled = true;
       if (next === "more") setImmediate(turn);
-      else setTimeout(turn, LOCK_RETRY_MS);
+      else setTimeout(turn, retryMs);
     };
     setImmediate(turn);
+  }
+
+  /**
+   * Notes whether a turn found the write lock taken, and says how soon to try again. Kept out past `LOCKED_WARN_MS`
+   * (another process holding the database, a stuck transaction), it warns once, tries less often, and says when the
+   * journal is processed again.
+   */
+  private noteLock(locked: boolean): number {
+    const now = this.d.clock.now();
+    if (!locked) {
+      if (this.lockWarned)
+        this.d.logger.info("database writable again; the journal is processed", {
+          locked_ms: now - (this.lockedSince ?? now),
+        });
+      this.lockedSince = null;
+      this.lockWarned = false;
+      return 0;
+    }
+    this.lockedSince ??= now;
+    if (now - this.lockedSince < LOCKED_WARN_MS) return LOCK_RETRY_MS;
+    if (!this.lockWarned) {
+      this.lockWarned = true;
+      this.d.logger.warn(
+        "the database's write lock is held elsewhere; received events wait in the journal until it is free",
+        { locked_ms: now - this.lockedSince },
+      );
+    }
+    return LOCKED_RETRY_MS;
   }
 
   /**

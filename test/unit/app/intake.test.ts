@@ -207,6 +207,38 @@ describe("MatrixIntake", () => {
     expect(h.store.pendingInbox(10)).toEqual([]);
   });
 
+  test("a drain kept out by the write lock for long says so once, and again when it is processed", async () => {
+    /** A store whose write lock another process holds while `locked`. */
+    class LockableStore extends SqliteStore {
+      locked = false;
+      override tryTransaction(fn: () => void): boolean {
+        return this.locked ? false : super.tryTransaction(fn);
+      }
+    }
+    const store = new LockableStore(SqliteStore.open(":memory:").store.db);
+    const h = new Harness({ store });
+    const { intake, seen } = recordingIntake(h);
+    const events = [roomMember(ALICE, "join"), roomMember(BOB, "join")];
+    h.store.transaction(() => {
+      for (const e of events) intake.accept(e);
+    });
+    store.locked = true;
+    const settled = intake.settled();
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    await sleep(20);
+    expect(h.logger.find("the database's write lock")).toEqual([]);
+    h.clock.advance(6_000);
+    await sleep(20);
+    await sleep(20);
+    expect(h.logger.find("the database's write lock", "warn")).toHaveLength(1);
+    expect(seen).toEqual([]);
+    store.locked = false;
+    await settled;
+    expect(seen).toEqual(events.map((e) => e.event_id));
+    expect(h.logger.find("database writable again", "info")).toHaveLength(1);
+    expect(h.logger.find("the database's write lock", "warn")).toHaveLength(1);
+  });
+
   test("a batch is marked processed with one write, its failed entry included", () => {
     /** Counts the journal's writes that mark entries processed. */
     class CountingStore extends SqliteStore {
