@@ -28,10 +28,13 @@ function message(sender: string, body: string, msgtype = "m.text"): ClientEvent 
   };
 }
 
-/** An intake whose handler records each entry (and writes an audit row for it), throwing for `failing`. */
-function recordingIntake(h: Harness, failing: string | null = null) {
+/**
+ * An intake whose handler records each entry (and writes an audit row for it), throwing for `failing`; each entry
+ * takes `costMs` of the harness clock. `committed` holds how many entries were seen at the end of each batch.
+ */
+function recordingIntake(h: Harness, failing: string | null = null, costMs = 0) {
   const seen: string[] = [];
-  let batches = 0;
+  const committed: number[] = [];
   let flushes = 0;
   const intake = new MatrixIntake({
     store: h.store,
@@ -42,17 +45,34 @@ function recordingIntake(h: Harness, failing: string | null = null) {
       handle: (entry: InboxEntry) => {
         seen.push(entry.eventId);
         h.store.audit({ at: entry.receivedAt, action: "command", reason: entry.eventId });
+        h.clock.advance(costMs);
         if (entry.eventId === failing) throw new Error("handler bug");
       },
       flush: () => {
         flushes++;
       },
       afterBatch: () => {
-        batches++;
+        committed.push(seen.length);
       },
     },
   });
-  return { intake, seen, batches: () => batches, flushes: () => flushes };
+  return { intake, seen, committed, batches: () => committed.length, flushes: () => flushes };
+}
+
+/**
+ * Journals `count` joins in one transaction and schedules their drain; `between()` then says how many entries had
+ * been handled when a callback queued right behind the drain's first turn ran.
+ */
+function journalBacklog(h: Harness, intake: MatrixIntake, seen: readonly string[], count: number) {
+  const events = Array.from({ length: count }, (_, i) => roomMember(`@u${i}:example.org`, "join"));
+  h.store.transaction(() => {
+    for (const e of events) intake.accept(e);
+  });
+  let between: number | null = null;
+  setImmediate(() => {
+    between = seen.length;
+  });
+  return { events, between: () => between };
 }
 
 describe("MatrixIntake", () => {
@@ -153,17 +173,9 @@ describe("MatrixIntake", () => {
   test("a backlog is drained a batch per turn of the event loop, so requests and timers are served between", async () => {
     const h = new Harness();
     const { intake, seen, batches } = recordingIntake(h);
-    const events = Array.from({ length: 450 }, (_, i) => roomMember(`@u${i}:example.org`, "join"));
-    h.store.transaction(() => {
-      for (const e of events) intake.accept(e);
-    });
-    let between: number | null = null;
-    // Queued right behind the drain's first turn: it runs before the second batch.
-    setImmediate(() => {
-      between = seen.length;
-    });
+    const { events, between } = journalBacklog(h, intake, seen, 450);
     await intake.settled();
-    expect(between).toBe(200);
+    expect(between()).toBe(200);
     expect(seen).toEqual(events.map((e) => e.event_id));
     expect(batches()).toBe(3);
     expect(h.store.pendingInbox(10)).toEqual([]);
@@ -171,37 +183,12 @@ describe("MatrixIntake", () => {
 
   test("a turn of the drain ends once its time budget is spent, and the rest follows on later turns", async () => {
     const h = new Harness();
-    const seen: string[] = [];
-    const committed: number[] = [];
-    const intake = new MatrixIntake({
-      store: h.store,
-      clock: h.clock,
-      logger: h.logger,
-      metrics: h.metrics,
-      handler: {
-        // Each event takes 2 ms of the turn.
-        handle: (entry: InboxEntry) => {
-          seen.push(entry.eventId);
-          h.clock.advance(2);
-        },
-        flush: () => undefined,
-        afterBatch: () => {
-          committed.push(seen.length);
-        },
-      },
-    });
-    const events = Array.from({ length: 10 }, (_, i) => roomMember(`@u${i}:example.org`, "join"));
-    h.store.transaction(() => {
-      for (const e of events) intake.accept(e);
-    });
-    let between: number | null = null;
-    // Queued right behind the drain's first turn: it runs before the second.
-    setImmediate(() => {
-      between = seen.length;
-    });
+    // Each event takes 2 ms of the turn.
+    const { intake, seen, committed } = recordingIntake(h, null, 2);
+    const { events, between } = journalBacklog(h, intake, seen, 10);
     await intake.settled();
     // The budget (TURN_BUDGET_MS, 5 ms) is spent by the third event of a turn, which then commits what it took.
-    expect(between).toBe(3);
+    expect(between()).toBe(3);
     expect(committed).toEqual([3, 6, 9, 10]);
     expect(seen).toEqual(events.map((e) => e.event_id));
     expect(h.store.pendingInbox(10)).toEqual([]);
