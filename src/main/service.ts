@@ -225,6 +225,10 @@ export class Service {
         port: this.metricsPort,
       });
     }
+    // Before the database closes (further down the stack): a turn of the drain queued now would find it closed.
+    this.stack.push(() => {
+      app.intake.stop();
+    });
     this.stack.push(() => app.reconciler.stop());
     this.stack.push(() => app.resync.stop());
     this.stack.push(() => this.scheduler.stop());

@@ -93,6 +93,9 @@ export class MatrixIntake {
   /** Since when scheduled turns have found the write lock taken (null: the last one did not), and whether said. */
   private lockedSince: number | null = null;
   private lockWarned = false;
+  /** The scheduled turn, while one is queued; `stop` drops it and keeps new ones from being queued. */
+  private cancelNext: (() => void) | null = null;
+  private stopped = false;
 
   constructor(private readonly d: MatrixIntakeDeps) {}
 
@@ -167,9 +170,10 @@ export class MatrixIntake {
   }
 
   schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.stopped) return;
     this.scheduled = true;
     const turn = (): void => {
+      this.cancelNext = null;
       this.scheduled = false;
       // One batch per turn of the event loop, cut short once the turn's budget is spent: a backlog (after downtime,
       // or a burst) never holds back requests, webhooks and timers for much longer than the budget. Nor does the
@@ -178,10 +182,35 @@ export class MatrixIntake {
       const retryMs = this.noteLock(next === "locked");
       if (next === "idle") return;
       this.scheduled = true;
-      if (next === "more") setImmediate(turn);
-      else setTimeout(turn, retryMs);
+      this.queue(turn, next === "more" ? null : retryMs);
     };
-    setImmediate(turn);
+    this.queue(turn, null);
+  }
+
+  /** Queues the next turn: on the next turn of the event loop, or after `delayMs`. */
+  private queue(turn: () => void, delayMs: number | null): void {
+    if (delayMs === null) {
+      const immediate = setImmediate(turn);
+      this.cancelNext = () => {
+        clearImmediate(immediate);
+      };
+    } else {
+      const timer = setTimeout(turn, delayMs);
+      this.cancelNext = () => {
+        clearTimeout(timer);
+      };
+    }
+  }
+
+  /**
+   * No more scheduled turns (the service is stopping, its database about to close): a turn already queued is
+   * dropped. What is journaled and not processed stays in the journal for the next start.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.cancelNext?.();
+    this.cancelNext = null;
+    this.scheduled = false;
   }
 
   /**

@@ -194,6 +194,21 @@ describe("MatrixIntake", () => {
     expect(h.store.pendingInbox(10)).toEqual([]);
   });
 
+  test("once stopped, a queued turn does not run: what is journaled waits in the journal for the next start", async () => {
+    const h = new Harness();
+    const { intake, seen } = recordingIntake(h);
+    const { events } = journalBacklog(h, intake, seen, 3);
+    intake.stop();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    intake.accept(roomMember(ALICE, "join"));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(seen).toEqual([]);
+    expect(h.store.pendingInbox(10).map((e) => e.eventId)).toEqual([
+      ...events.map((e) => e.event_id),
+      expect.any(String),
+    ]);
+  });
+
   test("a drain kept out by the write lock for long says so once, and again when it is processed", async () => {
     /** A store whose write lock another process holds while `locked`. */
     class LockableStore extends SqliteStore {
