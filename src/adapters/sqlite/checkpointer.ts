@@ -44,7 +44,13 @@ let backoff = firstBackoff;
 let restartFrom = 0;
 const timer = setInterval(() => {
   const [{ log }] = db.pragma("wal_checkpoint(PASSIVE)");
-  if (log < workerData.restartPages || Date.now() < restartFrom) return;
+  if (log < workerData.restartPages) {
+    // The log started over (or never grew): whatever held an earlier restart back is gone.
+    backoff = firstBackoff;
+    restartFrom = 0;
+    return;
+  }
+  if (Date.now() < restartFrom) return;
   const [{ busy }] = db.pragma("wal_checkpoint(RESTART)");
   if (busy === 0) backoff = firstBackoff;
   else {
