@@ -121,7 +121,21 @@ export function mountAppserviceRoutes(app: Application, opts: AppserviceRoutesOp
   /** Transactions the store could not take yet, oldest first: each is tried again, in order, a moment later. */
   const waiting: (() => boolean)[] = [];
   const retryWaiting = (): void => {
-    while (waiting.length > 0 && (waiting[0] as () => boolean)()) waiting.shift();
+    while (waiting.length > 0) {
+      let done = true;
+      try {
+        done = (waiting[0] as () => boolean)();
+      } catch (err) {
+        // A bug while answering: that transaction is done all the same, and must not hold the others back.
+        log.error("appservice request failed", {
+          method: "PUT",
+          path: "/_matrix/app/v1/transactions",
+          error: err,
+        });
+      }
+      if (!done) break;
+      waiting.shift();
+    }
     if (waiting.length > 0) setTimeout(retryWaiting, STORE_RETRY_MS);
   };
   app

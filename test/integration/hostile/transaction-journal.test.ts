@@ -140,3 +140,22 @@ test("a transaction that arrives while another waits for the store waits behind 
   const kept = journal.committed.filter((id) => id === first.event_id || id === second.event_id);
   expect(kept).toEqual([first.event_id, second.event_id]);
 });
+
+test("a transaction the store cannot take for 5 s gets a 500, and the one waiting behind it goes ahead", async () => {
+  const stuck = sessionJoin({ user: "@erin:journal.local", device: "DE", roomId: "!r:journal.local" });
+  const behind = sessionJoin({ user: "@frank:journal.local", device: "DF", roomId: "!r:journal.local" });
+  journal.locked = true;
+  const first = put("t5", [stuck]);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const second = put("t6", [behind]);
+  const answer = await first;
+  // Unlocked only once the first gave up: the second, 1 s younger, is still within its 5 s.
+  journal.locked = false;
+  expect([answer.status, JSON.parse(answer.text)]).toEqual([
+    500,
+    expect.objectContaining({ errcode: "M_UNKNOWN" }),
+  ]);
+  expect((await second).status).toBe(200);
+  expect(journal.committed).toContain(behind.event_id);
+  expect(journal.committed).not.toContain(stuck.event_id);
+}, 15_000);
