@@ -342,9 +342,10 @@ export class MatrixIntake {
     }
   }
 
-  /** Resolves once the journal has been drained (tests, start-up). */
+  /** Resolves once the journal has been drained (tests, start-up), or at once when stopped. */
   async settled(): Promise<void> {
-    if (!this.draining && !this.scheduled && !this.hasPending()) return;
+    // Once stopped, nothing more is processed: there is nothing to wait for.
+    if (this.stopped || (!this.draining && !this.scheduled && !this.hasPending())) return;
     await new Promise<void>((resolve) => {
       this.idle.push(resolve);
       this.schedule();
