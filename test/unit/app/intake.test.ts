@@ -199,6 +199,8 @@ describe("MatrixIntake", () => {
     const { intake, seen } = recordingIntake(h);
     const { events } = journalBacklog(h, intake, seen, 3);
     intake.stop();
+    // Nothing more will be processed, so nothing is waited for.
+    await intake.settled();
     await new Promise((resolve) => setTimeout(resolve, 20));
     intake.accept(roomMember(ALICE, "join"));
     await new Promise((resolve) => setTimeout(resolve, 20));
