@@ -78,7 +78,6 @@ const LOCKED_WARN_MS = 5_000;
 
 export class MatrixIntake {
   private draining = false;
-  private scheduled = false;
   private readonly idle: (() => void)[] = [];
   /**
    * The entries this process journaled and has not processed yet, in journal order, with their events as parsed
@@ -93,7 +92,7 @@ export class MatrixIntake {
   /** Since when scheduled turns have found the write lock taken (null: the last one did not), and whether said. */
   private lockedSince: number | null = null;
   private lockWarned = false;
-  /** The scheduled turn, while one is queued; `stop` drops it and keeps new ones from being queued. */
+  /** Cancels the queued turn of the drain; null while none is queued. `stop` drops it and queues no more. */
   private cancelNext: (() => void) | null = null;
   private stopped = false;
 
@@ -170,18 +169,15 @@ export class MatrixIntake {
   }
 
   schedule(): void {
-    if (this.scheduled || this.stopped) return;
-    this.scheduled = true;
+    if (this.cancelNext !== null || this.stopped) return;
     const turn = (): void => {
       this.cancelNext = null;
-      this.scheduled = false;
       // One batch per turn of the event loop, cut short once the turn's budget is spent: a backlog (after downtime,
       // or a burst) never holds back requests, webhooks and timers for much longer than the budget. Nor does the
       // checkpointer restarting the log: while it holds the write lock, the batch waits for a later turn.
       const next = this.turn();
       const retryMs = this.noteLock(next === "locked");
       if (next === "idle") return;
-      this.scheduled = true;
       this.queue(turn, next === "more" ? null : retryMs);
     };
     this.queue(turn, null);
@@ -210,7 +206,6 @@ export class MatrixIntake {
     this.stopped = true;
     this.cancelNext?.();
     this.cancelNext = null;
-    this.scheduled = false;
   }
 
   /**
@@ -345,7 +340,7 @@ export class MatrixIntake {
   /** Resolves once the journal has been drained (tests, start-up), or at once when stopped. */
   async settled(): Promise<void> {
     // Once stopped, nothing more is processed: there is nothing to wait for.
-    if (this.stopped || (!this.draining && !this.scheduled && !this.hasPending())) return;
+    if (this.stopped || (!this.draining && this.cancelNext === null && !this.hasPending())) return;
     await new Promise<void>((resolve) => {
       this.idle.push(resolve);
       this.schedule();
