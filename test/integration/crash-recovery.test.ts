@@ -117,7 +117,7 @@ describe("crash recovery", () => {
     await new Promise((r) => child?.once("exit", r));
     const atKill = new Database(dbPath, { readonly: true });
     const { n: unprocessed } = atKill
-      .prepare("SELECT COUNT(*) AS n FROM inbox WHERE processed_at IS NULL")
+      .prepare("SELECT COUNT(*) AS n FROM inbox WHERE seq > (SELECT processed_through FROM inbox_cursor)")
       .get() as {
       n: number;
     };
@@ -130,7 +130,9 @@ describe("crash recovery", () => {
     const db = new Database(dbPath, { readonly: true });
     try {
       for (let i = 0; i < 100; i++) {
-        const pending = db.prepare("SELECT COUNT(*) AS n FROM inbox WHERE processed_at IS NULL").get() as {
+        const pending = db
+          .prepare("SELECT COUNT(*) AS n FROM inbox WHERE seq > (SELECT processed_through FROM inbox_cursor)")
+          .get() as {
           n: number;
         };
         if (pending.n === 0) break;

@@ -34,6 +34,27 @@ describe("migrations", () => {
     },
   );
 
+  test("a journal from schema 3 keeps what was processed and what was pending", () => {
+    const path = file();
+    const old = new Database(path);
+    migrate(old, MIGRATIONS.slice(0, 3));
+    const insert = old.prepare(
+      "INSERT INTO inbox (event_id, room_id, received_at, event_json, processed_at) VALUES (?, '!r', 1, '{}', ?)",
+    );
+    for (const [id, processedAt] of [
+      ["$a", 5],
+      ["$b", 5],
+      ["$c", null],
+      ["$d", null],
+    ] as const)
+      insert.run(id, processedAt);
+    old.close();
+    const { store } = SqliteStore.open(path);
+    expect(store.pendingInbox(10).map((e) => e.eventId)).toEqual(["$c", "$d"]);
+    expect(["$b", "$c"].map((id) => store.inboxHasProcessed(id))).toEqual([true, false]);
+    store.close();
+  });
+
   test("a database from a newer release is refused with a clear message and left as it was", () => {
     const path = file();
     const newer = new Database(path);
@@ -68,7 +89,6 @@ describe("migrations", () => {
 describe("indexes", () => {
   /** Each index the schema keeps, and a query of the store that reads through it. */
   const READ_BY: Readonly<Record<string, string>> = {
-    inbox_pending: "SELECT * FROM inbox WHERE processed_at IS NULL ORDER BY seq LIMIT 1",
     call_sessions_room: "SELECT * FROM call_sessions WHERE room_id = '!r' ORDER BY started_at DESC LIMIT 5",
     user_sessions_call: "SELECT * FROM user_sessions WHERE call_session_id = 'c' ORDER BY joined_at",
     user_sessions_open: "SELECT * FROM user_sessions WHERE left_at IS NULL",
@@ -129,26 +149,37 @@ describe("store writes", () => {
     // Each append hands back its entry's seq.
     expect(a).toEqual(expect.any(Number));
     expect(pending.map((p) => p.seq)).toEqual([a, b]);
-    store.markInboxProcessed(pending[0]!.seq, 10);
+    store.markInboxProcessed(pending[0]!.seq);
     expect(store.pendingInbox(10).map((p) => p.eventId)).toEqual(["$b"]);
     expect(store.inboxHasProcessed("$a")).toBe(true);
     expect(store.inboxHasProcessed("$b")).toBe(false);
   });
 
-  test("marking through an entry marks every pending entry up to it, and keeps when earlier ones were marked", () => {
+  test("marking through an entry marks every pending entry up to it; marking an earlier one again changes nothing", () => {
     for (const id of ["$c", "$d", "$e"]) store.appendInbox(id, "!r", 4, JSON.stringify({ event_id: id }));
     const pending = store.pendingInbox(10);
     expect(pending.map((p) => p.eventId)).toEqual(["$b", "$c", "$d", "$e"]);
-    store.markInboxProcessed(pending[2]!.seq, 20);
+    store.markInboxProcessed(pending[2]!.seq);
     expect(store.pendingInbox(10).map((p) => p.eventId)).toEqual(["$e"]);
-    const processedAt = store.db.prepare("SELECT event_id, processed_at FROM inbox ORDER BY seq").all();
-    expect(processedAt).toEqual([
-      { event_id: "$a", processed_at: 10 },
-      { event_id: "$b", processed_at: 20 },
-      { event_id: "$c", processed_at: 20 },
-      { event_id: "$d", processed_at: 20 },
-      { event_id: "$e", processed_at: null },
-    ]);
+    store.markInboxProcessed(pending[0]!.seq);
+    expect(store.pendingInbox(10).map((p) => p.eventId)).toEqual(["$e"]);
+    expect(["$b", "$d", "$e"].map((id) => store.inboxHasProcessed(id))).toEqual([true, true, false]);
+  });
+
+  test("pruning drops processed entries received over a day ago, never a pending one however old", () => {
+    const { store: s } = SqliteStore.open(file());
+    const day = 86_400_000;
+    for (const [id, at] of [
+      ["$old", 1],
+      ["$recent", 2 * day],
+      ["$old-pending", 3],
+    ] as const)
+      s.appendInbox(id, "!r", at, JSON.stringify({ event_id: id }));
+    s.markInboxProcessed(s.pendingInbox(2)[1]!.seq);
+    s.prune(0, 2 * day + 10);
+    const left = s.db.prepare("SELECT event_id FROM inbox ORDER BY seq").all();
+    s.close();
+    expect(left).toEqual([{ event_id: "$recent" }, { event_id: "$old-pending" }]);
   });
 
   test("sessions upsert by id: writing the same session twice leaves one row", () => {

@@ -110,20 +110,22 @@ export class SqliteStore implements Store {
     return res.changes === 1 ? Number(res.lastInsertRowid) : null;
   }
   pendingInbox(limit: number): readonly InboxEntry[] {
-    return this.all("SELECT * FROM inbox WHERE processed_at IS NULL ORDER BY seq LIMIT ?", limit).map(
-      rows.toInbox,
-    );
+    return this.all(
+      "SELECT * FROM inbox WHERE seq > (SELECT processed_through FROM inbox_cursor) ORDER BY seq LIMIT ?",
+      limit,
+    ).map(rows.toInbox);
   }
-  markInboxProcessed(throughSeq: number, at: number): void {
-    this.stmt("UPDATE inbox SET processed_at = ? WHERE processed_at IS NULL AND seq <= ?").run(
-      at,
+  markInboxProcessed(throughSeq: number): void {
+    this.stmt("UPDATE inbox_cursor SET processed_through = ? WHERE processed_through < ?").run(
+      throughSeq,
       throughSeq,
     );
   }
   inboxHasProcessed(eventId: string): boolean {
     return (
-      this.stmt("SELECT 1 FROM inbox WHERE event_id = ? AND processed_at IS NOT NULL").get(eventId) !==
-      undefined
+      this.stmt(
+        "SELECT 1 FROM inbox WHERE event_id = ? AND seq <= (SELECT processed_through FROM inbox_cursor)",
+      ).get(eventId) !== undefined
     );
   }
 
@@ -316,7 +318,10 @@ export class SqliteStore implements Store {
   prune(before: number, now: number): number {
     // The journal only needs to outlive the homeserver's redelivery window: a day, whatever the history retention.
     const deletes: [sql: string, olderThan: number][] = [
-      ["DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?", now - JOURNAL_RETENTION_MS],
+      [
+        "DELETE FROM inbox WHERE seq <= (SELECT processed_through FROM inbox_cursor) AND received_at < ?",
+        now - JOURNAL_RETENTION_MS,
+      ],
       ["DELETE FROM user_sessions WHERE left_at IS NOT NULL AND left_at < ?", before],
       ["DELETE FROM call_sessions WHERE ended_at IS NOT NULL AND ended_at < ?", before],
       ["DELETE FROM sfu_presence WHERE left_at IS NOT NULL AND left_at < ?", before],

@@ -276,7 +276,7 @@ export class MatrixIntake {
           }
           this.d.handler.flush();
           // Failed entries included: they were skipped, not left for later.
-          this.d.store.markInboxProcessed(last, this.d.clock.now());
+          this.d.store.markInboxProcessed(last);
         });
         if (written) {
           this.processedThrough(last);

@@ -127,7 +127,7 @@ export interface Store {
   appendInbox(eventId: string, roomId: string, receivedAt: number, eventJson: string): number | null;
   pendingInbox(limit: number): readonly InboxEntry[];
   /** Marks every pending entry up to and including `throughSeq` processed: one write for a whole batch. */
-  markInboxProcessed(throughSeq: number, at: number): void;
+  markInboxProcessed(throughSeq: number): void;
   inboxHasProcessed(eventId: string): boolean;
 
   upsertRoom(row: RoomRow): void;

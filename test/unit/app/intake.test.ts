@@ -247,9 +247,9 @@ describe("MatrixIntake", () => {
     /** Counts the journal's writes that mark entries processed. */
     class CountingStore extends SqliteStore {
       marks = 0;
-      override markInboxProcessed(throughSeq: number, at: number): void {
+      override markInboxProcessed(throughSeq: number): void {
         this.marks++;
-        super.markInboxProcessed(throughSeq, at);
+        super.markInboxProcessed(throughSeq);
       }
     }
     const store = new CountingStore(SqliteStore.open(":memory:").store.db);

@@ -17,13 +17,13 @@ class FlakyStore extends SqliteStore {
     this.userSessionWrites++;
     super.putUserSession(row);
   }
-  override markInboxProcessed(throughSeq: number, at: number): void {
+  override markInboxProcessed(throughSeq: number): void {
     if (this.crashBeforeCommit) throw new Error("crash before the batch committed");
     if (this.failNextMark) {
       this.failNextMark = false;
       throw new Error("the disk was busy");
     }
-    super.markInboxProcessed(throughSeq, at);
+    super.markInboxProcessed(throughSeq);
   }
 }
 
