@@ -78,7 +78,7 @@ export class Judge {
       policy: this.d.policy,
       expiryJudgeable: this.d.serverClock.trusted,
       unreadUpdateUntil:
-        member.source.stickyKey === null ? null : room.encryptedSightings.unreadUntil(member.userId, now),
+        member.source.stickyKey === null ? null : room.unreadStickyUntil(member.userId, now),
     });
     if (isSfuBased(verdict) && this.d.falsePositives.backedOff(member, now)) {
       verdict = {
