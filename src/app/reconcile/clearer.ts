@@ -198,10 +198,7 @@ export class Clearer {
     const held = room?.heldSlot(m.slotKey);
     if (!room || !held || held.ref.eventId !== m.source.eventId || !held.members.some((x) => x.key === m.key))
       return "membership changed since the verdict";
-    if (
-      m.source.stickyKey !== null &&
-      room.encryptedSightings.unreadUntil(m.userId, this.d.clock.now()) !== null
-    )
+    if (m.source.stickyKey !== null && room.unreadStickyUntil(m.userId, this.d.clock.now()) !== null)
       return "the sender has an encrypted event not read yet";
     return null;
   }

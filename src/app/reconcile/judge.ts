@@ -48,6 +48,18 @@ interface Last {
 
 const labelOf = (last: Pick<Last, "kind" | "reason">): string => `${last.kind}:${last.reason}`;
 
+/**
+ * The `Last` of a verdict that is no ghost: one shared, frozen entry per kind and reason (the domain's few
+ * constants, so the table stays as small as they are), instead of an object per member.
+ */
+const settled = new Map<string, Last>();
+function settledLast(kind: Verdict["kind"], reason: Verdict["reason"]): Last {
+  const label = labelOf({ kind, reason });
+  let last = settled.get(label);
+  if (last === undefined) settled.set(label, (last = Object.freeze({ kind, reason, ghostSince: null })));
+  return last;
+}
+
 export class Judge {
   /** Room → member key → its last verdict (a room has a few members: a SmallMap, not a Map, per room). */
   private readonly last = new Map<string, SmallMap<Last>>();
@@ -77,8 +89,7 @@ export class Judge {
       firstSeenAt: this.d.state.firstSeenAt(member),
       policy: this.d.policy,
       expiryJudgeable: this.d.serverClock.trusted,
-      unreadUpdateUntil:
-        member.source.stickyKey === null ? null : room.encryptedSightings.unreadUntil(member.userId, now),
+      unreadUpdateUntil: member.source.stickyKey === null ? null : room.unreadStickyUntil(member.userId, now),
     });
     if (isSfuBased(verdict) && this.d.falsePositives.backedOff(member, now)) {
       verdict = {
@@ -151,7 +162,12 @@ export class Judge {
     const previous = known.get(member.key);
     if (previous?.kind === verdict.kind && previous.reason === verdict.reason) return previous.ghostSince;
     const ghostSince = verdict.kind === "ghost" ? (previous?.ghostSince ?? now) : null;
-    known.set(member.key, { kind: verdict.kind, reason: verdict.reason, ghostSince });
+    known.set(
+      member.key,
+      ghostSince === null
+        ? settledLast(verdict.kind, verdict.reason)
+        : { kind: verdict.kind, reason: verdict.reason, ghostSince },
+    );
     this.ghosts += (verdict.kind === "ghost" ? 1 : 0) - (previous?.kind === "ghost" ? 1 : 0);
     this.d.metrics.verdict(verdict.kind, verdict.reason);
     const fields = {

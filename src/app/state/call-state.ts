@@ -235,7 +235,7 @@ export class CallState {
       for (; next < due.length; next++) {
         const room = this.rooms.get(due[next] as string);
         if (room === undefined) continue;
-        for (const s of room.encryptedSightings.lapse(now))
+        for (const s of room.lapseSightings(now))
           this.pending.deleteSlot(room.roomId, sightingKey(s.eventId));
         const changes = room.expireSticky(now);
         this.queueSticky(room);

@@ -12,7 +12,7 @@ import { parseRoomEvent, type RoomEventResult } from "./room-events";
 import { isRefresh, replaceSlotMembers, type EffectiveUsers } from "./slot-diff";
 import { MAX_STICKY_DURATION_MS } from "./parse/sticky-envelope";
 import { sweepSticky } from "./sticky-sweep";
-import type { EncryptedSightings } from "./encrypted-sightings";
+import type { EncryptedSightings, Sighting } from "./encrypted-sightings";
 import { UnreadMemberships } from "./unread";
 import {
   markOf,
@@ -52,8 +52,11 @@ export class RoomCallState implements EffectiveUsers {
   private stickyFloor = Number.POSITIVE_INFINITY;
   /** Remembered `oldestInCall` answers, kept up to date by every change (null: none). */
   private oldest: OldestAnswer | null = null;
-  /** Call memberships we could not read but clients may (see `UnreadMemberships`). */
-  private unread = new UnreadMemberships();
+  /**
+   * Call memberships we could not read but clients may (see `UnreadMemberships`); made on first use: most rooms
+   * never hold one, and an empty one costs about 160 bytes per room.
+   */
+  private unread: UnreadMemberships | null = null;
 
   constructor(roomId: string, init: { roomVersion?: string | null; encrypted?: boolean } = {}) {
     this.roomId = roomId;
@@ -120,12 +123,29 @@ export class RoomCallState implements EffectiveUsers {
 
   /** Whether the room holds a call membership we could not read but a client may (it counts at `now`). */
   hasUnreadMemberships(now: EpochMs): boolean {
-    return this.unread.any(now);
+    return this.unread?.any(now) ?? false;
   }
 
-  /** The room's encrypted sticky events and whether the bot read them (see `EncryptedSightings`). */
+  /**
+   * The room's encrypted sticky events and whether the bot read them (see `EncryptedSightings`), made on first
+   * use. The readers that run for every member or sweep (`unreadStickyUntil`, `lapseSightings`) make none.
+   */
   get encryptedSightings(): EncryptedSightings {
-    return this.unread.encrypted;
+    return this.unreadMemberships().encrypted;
+  }
+
+  /** Until when `sender` has an encrypted sticky event not read (`EncryptedSightings.unreadUntil`); null if none. */
+  unreadStickyUntil(sender: string, now: EpochMs): EpochMs | null {
+    return this.unread?.encrypted.unreadUntil(sender, now) ?? null;
+  }
+
+  /** Removes and returns the encrypted sightings that can no longer count at `now` (`EncryptedSightings.lapse`). */
+  lapseSightings(now: EpochMs): Sighting[] {
+    return this.unread?.encrypted.lapse(now) ?? [];
+  }
+
+  private unreadMemberships(): UnreadMemberships {
+    return (this.unread ??= new UnreadMemberships());
   }
 
   /**
@@ -133,7 +153,9 @@ export class RoomCallState implements EffectiveUsers {
    * tombstone or encrypted sighting of the room ends before it (+∞: the room has none).
    */
   nextStickyEnd(): EpochMs {
-    return Math.min(this.stickyFloor, this.unread.encrypted.nextLapse());
+    return this.unread === null
+      ? this.stickyFloor
+      : Math.min(this.stickyFloor, this.unread.encrypted.nextLapse());
   }
 
   /** The member with this key, if its slot holds it (effective or not). */
@@ -178,9 +200,10 @@ export class RoomCallState implements EffectiveUsers {
       roomVersion,
       roomId: this.roomId,
     });
-    if (parse.kind === "unreadable") this.unread.encrypted.note(parse.eventId, parse.sender, ctx.receivedAt);
+    if (parse.kind === "unreadable")
+      this.encryptedSightings.note(parse.eventId, parse.sender, ctx.receivedAt);
     if (parse.kind === "invalid" && parse.slot === null)
-      this.unread.note(`unplaced\u0000${this.applied}`, ctx.receivedAt + MAX_STICKY_DURATION_MS);
+      this.unreadMemberships().note(`unplaced\u0000${this.applied}`, ctx.receivedAt + MAX_STICKY_DURATION_MS);
     if ((parse.kind !== "slot" && parse.kind !== "invalid") || parse.slot === null) {
       return { parse, changes: NO_CHANGES };
     }
@@ -249,8 +272,11 @@ export class RoomCallState implements EffectiveUsers {
     // Only a valid event has members; an invalid one overwrote the slot with nobody (for us: clients may differ).
     const valid = parse.kind === "slot" ? parse : null;
     if (valid === null || valid.problems.length > 0)
-      this.unread.note(parsed.key, parsed.stickyKey === null ? Number.POSITIVE_INFINITY : stickyEnd(parsed));
-    else this.unread.clear(parsed.key);
+      this.unreadMemberships().note(
+        parsed.key,
+        parsed.stickyKey === null ? Number.POSITIVE_INFINITY : stickyEnd(parsed),
+      );
+    else this.unread?.clear(parsed.key);
     const incoming = valid?.members ?? NO_MEMBERS;
     const before = live?.members ?? NO_MEMBERS;
     const ref =
@@ -316,7 +342,8 @@ export class RoomCallState implements EffectiveUsers {
       if (parseRoomEvent(event, ctx.receivedAt)?.kind !== "room-create") fresh.apply(event, ctx);
     }
     keepPrevious(this.slots, fresh.slots);
-    this.unread.carryEncryptedTo(fresh.unread);
+    // Encrypted sightings are not room state: they carry over.
+    for (const s of this.unread?.encrypted.all() ?? []) fresh.encryptedSightings.restore(s);
     const changes = diffEffective(this, fresh, ctx.receivedAt);
     this.slots = fresh.slots;
     this.tombstones = fresh.tombstones;

@@ -25,11 +25,6 @@ export class UnreadMemberships {
     this.bySlot?.delete(slotKey);
   }
 
-  /** Carries the encrypted sightings over to the state a resync builds (they are not room state). */
-  carryEncryptedTo(fresh: UnreadMemberships): void {
-    for (const s of this.encrypted.all()) fresh.encrypted.restore(s);
-  }
-
   /** Whether any unread membership may still count at `now`. */
   any(now: EpochMs): boolean {
     if (this.encrypted.any(now)) return true;

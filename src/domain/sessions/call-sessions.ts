@@ -1,12 +1,19 @@
 // Call sessions: overlapping user sessions of one room + application + call id, built incrementally.
-import { KEY_SEP } from "../membership/keys";
 import { SmallMap } from "../small-map";
 import type { EpochMs } from "../time";
+import { callSessionId } from "./ids";
 import type { CallSession, UserLeaveReason, UserSession } from "./types";
+
+/** The user session that started a call here: the call's id is made of its member key and join event id. */
+type StartedBy = Pick<UserSession, "memberKey" | "joinEventId">;
 
 /** A call in progress. Kept small: a big deployment has one per room with an ongoing call. */
 interface OpenCall {
-  readonly id: string;
+  /**
+   * The id as persisted for a call restored after a restart, else the user session that started it: its id is
+   * built when asked (`idOf`), rather than kept as a string of about 150 bytes per call.
+   */
+  readonly id: string | StartedBy;
   readonly roomId: string;
   readonly application: string;
   readonly callId: string;
@@ -36,9 +43,14 @@ export interface RestoredCall {
   readonly userSessions?: number;
 }
 
+function idOf(call: OpenCall): string {
+  const id = call.id;
+  return typeof id === "string" ? id : callSessionId(id.memberKey, id.joinEventId);
+}
+
 function snapshot(call: OpenCall, endedAt: EpochMs | null, endReason: UserLeaveReason | null): CallSession {
   return {
-    id: call.id,
+    id: idOf(call),
     roomId: call.roomId,
     application: call.application,
     callId: call.callId,
@@ -75,7 +87,8 @@ export class CallSessionTracker {
 
   /** The id of the call in progress that a user session of this room, application and call id belongs to. */
   idOf(session: Pick<UserSession, "roomId" | "application" | "callId">): string | null {
-    return this.find(session)?.id ?? null;
+    const call = this.find(session);
+    return call === undefined ? null : idOf(call);
   }
 
   /**
@@ -111,7 +124,7 @@ export class CallSessionTracker {
     const started = call === undefined;
     if (call === undefined) {
       call = {
-        id: `call${KEY_SEP}${session.id}`,
+        id: { memberKey: session.memberKey, joinEventId: session.joinEventId },
         roomId: session.roomId,
         application: session.application,
         callId: session.callId,

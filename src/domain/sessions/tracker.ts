@@ -4,6 +4,7 @@ import { KEY_SEP } from "../membership/keys";
 import type { RtcMember } from "../membership/model";
 import type { EpochMs } from "../time";
 import { CallSessionTracker, type RestoredCall } from "./call-sessions";
+import { userSessionId } from "./ids";
 import type { DeviceCall, SessionEvent, UserLeaveReason, UserSession } from "./types";
 
 /** Caller's knowledge about a change: the app knows when a leave was its own clear, and why it cleared. */
@@ -21,11 +22,6 @@ interface OpenSession extends DeviceCall {
   readonly joinedAt: EpochMs;
   readonly joinEventId: string;
   readonly joinedBeforeTracking: boolean;
-}
-
-/** The id of the user session that joined with this event: unique per join. */
-function userSessionId(memberKey: string, joinEventId: string): string {
-  return `${memberKey}${KEY_SEP}${joinEventId}`;
 }
 
 /** The open session's fields alone, listed one by one (a row read back from the store has more). */

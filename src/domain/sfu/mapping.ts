@@ -138,7 +138,11 @@ export function participantIdentities(member: RtcMember): string[] {
   const { userId, deviceId } = member;
   const format = member.source.format;
   const out: string[] = [];
-  if (deviceId !== "") out.push([userId, deviceId].join(":"));
+  if (deviceId !== "") {
+    const legacy = [userId, deviceId].join(":");
+    // Format C's `membershipID` is often this very text: the member's string then serves (one copy, not two).
+    out.push(member.memberId === legacy ? member.memberId : legacy);
+  }
   const memberId =
     member.memberId ?? (format === "session" || format === "legacy-array" ? `${userId}:${deviceId}` : null);
   if (memberId === null) return out;
