@@ -3,10 +3,10 @@ import { KEY_SEP } from "../membership/keys";
 
 /** The id of the user session that joined with this event: unique per join. */
 export function userSessionId(memberKey: string, joinEventId: string): string {
-  return [memberKey, joinEventId].join(KEY_SEP);
+  return `${memberKey}${KEY_SEP}${joinEventId}`;
 }
 
 /** The id of the call session started by the user session that joined with this event. */
 export function callSessionId(memberKey: string, joinEventId: string): string {
-  return ["call", memberKey, joinEventId].join(KEY_SEP);
+  return `call${KEY_SEP}${memberKey}${KEY_SEP}${joinEventId}`;
 }
