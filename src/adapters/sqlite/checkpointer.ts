@@ -1,4 +1,5 @@
 // Checkpoints the write-ahead log from a worker thread, so the event loop only appends to it.
+import { openSync, statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { Db } from "./database";
 
@@ -41,17 +42,18 @@ const INTERVAL_MS = 100;
  *
  * A checkpoint syncs the database file only when it copied the log to its end, so while writes keep coming the
  * pages the PASSIVE ones copy stay in the operating system's cache, unsynced, until the RESTART: measured, its sync
- * of up to 32 MB held the write lock for 15–40 ms. The worker syncs the file itself just before, without the lock,
- * and the restart's own sync finds little left (the lock is then held for about 5 ms).
+ * of up to 32 MB held the write lock for 15–40 ms. The worker syncs the file itself just before, without the lock
+ * (`syncHandle`), and the restart's own sync finds little left (the lock is then held for about 5 ms). Should that
+ * sync fail, the worker leaves it to the restart from then on. Each successful restart is reported ("restarted").
  */
 const WORKER = `
-const { fdatasyncSync, openSync, closeSync } = require("node:fs");
+const { fdatasyncSync } = require("node:fs");
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = " + workerData.restartWaitMs);
-const file = openSync(workerData.path, "r");
+let file = workerData.syncFd;
 const [firstBackoff, lastBackoff] = workerData.restartBackoffMs;
 let backoff = firstBackoff;
 let restartFrom = 0;
@@ -70,11 +72,18 @@ const timer = setInterval(() => {
   // The restart copies what is left while it holds the write lock: copy what came in meanwhile without it first.
   for (let pass = 0; pass < workerData.catchUp.passes && log - checkpointed > workerData.catchUp.frames; pass++)
     [{ log, checkpointed }] = db.pragma("wal_checkpoint(PASSIVE)");
-  fdatasyncSync(file);
+  if (file !== null) {
+    try {
+      fdatasyncSync(file);
+    } catch {
+      file = null;
+    }
+  }
   const [{ busy, log: length }] = db.pragma("wal_checkpoint(RESTART)");
   if (busy === 0) {
     backoff = firstBackoff;
     restarted = length;
+    parentPort.postMessage("restarted");
   } else {
     restartFrom = Date.now() + backoff;
     backoff = Math.min(backoff * 2, lastBackoff);
@@ -82,11 +91,31 @@ const timer = setInterval(() => {
 }, workerData.intervalMs);
 parentPort.once("message", () => {
   clearInterval(timer);
-  closeSync(file);
   db.close();
   parentPort.close();
 });
 `;
+
+/** One descriptor per database file (by device and inode), opened on first use. */
+const syncHandles = new Map<string, number>();
+
+/**
+ * A descriptor of the database file at `path` for the worker to sync it through, or null if it cannot be opened.
+ * Opened once per file and never closed while the process lives: closing any descriptor of a file drops every lock
+ * this process holds on it, the service's own connection's included (SQLite's own layer defers such closes; a
+ * descriptor of ours would not), and another process could then write to the database under its feet.
+ */
+function syncHandle(path: string): number | null {
+  try {
+    const { dev, ino } = statSync(path);
+    const key = `${String(dev)}:${String(ino)}`;
+    let fd = syncHandles.get(key);
+    if (fd === undefined) syncHandles.set(key, (fd = openSync(path, "r")));
+    return fd;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Moves the checkpoints of the database at `path` (WAL mode, open as `db`) off the event loop: what a commit
@@ -94,13 +123,13 @@ parentPort.once("message", () => {
  * as before (they are in the log); the writer's own automatic checkpoint only comes back past `BACKSTOP_PAGES`.
  * Resolves `stop` once the worker closed its connection (before the database is closed, so the last connection
  * to close checkpoints what is left and removes the log). A worker that fails reports it to `onError`.
- * `restartPages` is for tests.
+ * `restartPages` and `onRestart` (told of each restart of the log) are for tests.
  */
 export function checkpointInBackground(
   db: Db,
   path: string,
   onError: (err: unknown) => void,
-  restartPages = RESTART_PAGES,
+  { restartPages = RESTART_PAGES, onRestart }: { restartPages?: number; onRestart?: () => void } = {},
 ): () => Promise<void> {
   const worker = new Worker(WORKER, {
     eval: true,
@@ -112,10 +141,12 @@ export function checkpointInBackground(
       restartWaitMs: RESTART_WAIT_MS,
       restartBackoffMs: RESTART_BACKOFF_MS,
       catchUp: CATCH_UP,
+      syncFd: syncHandle(path),
     },
   });
   worker.unref();
   worker.on("error", onError);
+  if (onRestart !== undefined) worker.on("message", onRestart);
   db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   const exited = new Promise<void>((resolve) => {
     worker.once("exit", () => {
