@@ -272,7 +272,7 @@ export class CallState {
     for (const room of this.rooms.values()) {
       const roomId = room.roomId;
       // Encrypted sightings are no room state: a resync would not bring them back, so they keep their room.
-      if (!room.idle || room.encryptedSightings.any(now) || room.isJoined(this.d.botUserId) === true) {
+      if (!room.idle || room.hasEncryptedSightings(now) || room.isJoined(this.d.botUserId) === true) {
         this.idleSince.delete(roomId);
         continue;
       }

@@ -134,6 +134,11 @@ export class RoomCallState implements EffectiveUsers {
     return this.unreadMemberships().encrypted;
   }
 
+  /** Whether the room has an encrypted sticky event that can still count at `now` (`EncryptedSightings.any`). */
+  hasEncryptedSightings(now: EpochMs): boolean {
+    return this.unread?.encrypted.any(now) ?? false;
+  }
+
   /** Until when `sender` has an encrypted sticky event not read (`EncryptedSightings.unreadUntil`); null if none. */
   unreadStickyUntil(sender: string, now: EpochMs): EpochMs | null {
     return this.unread?.encrypted.unreadUntil(sender, now) ?? null;
