@@ -41,18 +41,24 @@ describe("migrations", () => {
     const insert = old.prepare(
       "INSERT INTO inbox (event_id, room_id, received_at, event_json, processed_at) VALUES (?, '!r', 1, '{}', ?)",
     );
-    for (const [id, processedAt] of [
-      ["$a", 5],
-      ["$b", 5],
+    const day = 86_400_000;
+    const rows = [
+      ["$old", 1],
+      ["$a", 2 * day],
+      ["$b", 2 * day],
       ["$c", null],
       ["$d", null],
-    ] as const)
-      insert.run(id, processedAt);
+    ] as const;
+    for (const [id, processedAt] of rows) insert.run(id, processedAt);
     old.close();
     const { store } = SqliteStore.open(path);
     expect(store.pendingInbox(10).map((e) => e.eventId)).toEqual(["$c", "$d"]);
     expect(["$b", "$c"].map((id) => store.inboxHasProcessed(id))).toEqual([true, false]);
+    // Processed a day before the last one was: pruned at the first prune; the others a day after it at the earliest.
+    store.prune(0, 3 * day);
+    const left = store.db.prepare("SELECT event_id FROM inbox ORDER BY seq").pluck().all();
     store.close();
+    expect(left).toEqual(["$a", "$b", "$c", "$d"]);
   });
 
   test("a database from a newer release is refused with a clear message and left as it was", () => {
@@ -166,20 +172,26 @@ describe("store writes", () => {
     expect(["$b", "$d", "$e"].map((id) => store.inboxHasProcessed(id))).toEqual([true, true, false]);
   });
 
-  test("pruning drops processed entries received over a day ago, never a pending one however old", () => {
+  test("pruning drops journal entries processed over a day ago, never a pending one however old", () => {
     const { store: s } = SqliteStore.open(file());
     const day = 86_400_000;
-    for (const [id, at] of [
-      ["$old", 1],
-      ["$recent", 2 * day],
-      ["$old-pending", 3],
-    ] as const)
-      s.appendInbox(id, "!r", at, JSON.stringify({ event_id: id }));
+    const journal = () => s.db.prepare("SELECT event_id FROM inbox ORDER BY seq").pluck().all();
+    for (const id of ["$a", "$b", "$pending"]) s.appendInbox(id, "!r", 1, JSON.stringify({ event_id: id }));
     s.markInboxProcessed(s.pendingInbox(2)[1]!.seq);
-    s.prune(0, 2 * day + 10);
-    const left = s.db.prepare("SELECT event_id FROM inbox ORDER BY seq").all();
+    // The first prune only marks how far processing had gone.
+    s.prune(0, 10 * day);
+    expect(journal()).toEqual(["$a", "$b", "$pending"]);
+    s.appendInbox("$c", "!r", 1, JSON.stringify({ event_id: "$c" }));
+    s.markInboxProcessed(s.pendingInbox(10).at(-1)!.seq);
+    // Less than a day after the mark: nothing goes.
+    s.prune(0, 10.5 * day);
+    expect(journal()).toEqual(["$a", "$b", "$pending", "$c"]);
+    // A day after it: what was processed by the mark goes; $pending and $c were processed after it.
+    s.prune(0, 11 * day);
+    expect(journal()).toEqual(["$pending", "$c"]);
+    s.prune(0, 12 * day);
+    expect(journal()).toEqual([]);
     s.close();
-    expect(left).toEqual([{ event_id: "$recent" }, { event_id: "$old-pending" }]);
   });
 
   test("sessions upsert by id: writing the same session twice leaves one row", () => {

@@ -146,16 +146,26 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 4: the journal's progress is one cursor, not a mark on each entry. Entries are processed in order, so "processed
   // through seq N" says the same; marking each entry rewrote its page (and an index) again after the journal had
-  // just written it, about a tenth of the pages a membership event cost.
+  // just written it, about a tenth of the pages a membership event cost. `processed_at` stays, unused: dropping the
+  // column would rewrite the whole journal during the upgrade. The mark (`marked_through` as of `marked_at`) is what
+  // pruning goes by (Store.prune); here, the entries processed a day before the last one was.
   `
   CREATE TABLE inbox_cursor (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    processed_through INTEGER NOT NULL
+    processed_through INTEGER NOT NULL,
+    marked_through INTEGER NOT NULL,
+    marked_at INTEGER NOT NULL
   );
-  INSERT INTO inbox_cursor (id, processed_through)
-    VALUES (1, COALESCE((SELECT MAX(seq) FROM inbox WHERE processed_at IS NOT NULL), 0));
+  INSERT INTO inbox_cursor (id, processed_through, marked_through, marked_at) VALUES (
+    1,
+    COALESCE((SELECT MIN(seq) - 1 FROM inbox WHERE processed_at IS NULL), (SELECT MAX(seq) FROM inbox), 0),
+    COALESCE(
+      (SELECT MAX(seq) FROM inbox WHERE processed_at < (SELECT MAX(processed_at) FROM inbox) - 86400000),
+      0
+    ),
+    0
+  );
   DROP INDEX inbox_pending;
-  ALTER TABLE inbox DROP COLUMN processed_at;
   `,
 ];
 

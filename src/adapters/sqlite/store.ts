@@ -316,12 +316,7 @@ export class SqliteStore implements Store {
   }
 
   prune(before: number, now: number): number {
-    // The journal only needs to outlive the homeserver's redelivery window: a day, whatever the history retention.
     const deletes: [sql: string, olderThan: number][] = [
-      [
-        "DELETE FROM inbox WHERE seq <= (SELECT processed_through FROM inbox_cursor) AND received_at < ?",
-        now - JOURNAL_RETENTION_MS,
-      ],
       ["DELETE FROM user_sessions WHERE left_at IS NOT NULL AND left_at < ?", before],
       ["DELETE FROM call_sessions WHERE ended_at IS NOT NULL AND ended_at < ?", before],
       ["DELETE FROM sfu_presence WHERE left_at IS NOT NULL AND left_at < ?", before],
@@ -329,8 +324,28 @@ export class SqliteStore implements Store {
       ["DELETE FROM webhooks_seen WHERE expires_at < ?", now],
     ];
     return this.transaction(() =>
-      deletes.reduce((removed, [sql, olderThan]) => removed + this.stmt(sql).run(olderThan).changes, 0),
+      deletes.reduce(
+        (removed, [sql, olderThan]) => removed + this.stmt(sql).run(olderThan).changes,
+        this.pruneJournal(now),
+      ),
     );
+  }
+
+  /**
+   * The journal only needs to outlive the homeserver's redelivery window, whatever the history retention: an entry
+   * goes once it was processed over a day ago. The cursor is marked (`marked_through` as of `marked_at`); a prune
+   * a day or more after the mark deletes what the mark covers and marks the cursor anew, so an entry goes between
+   * one and two days (plus the interval between prunes) after it was processed, and a pending one never.
+   */
+  private pruneJournal(now: number): number {
+    const mark = this.stmt("SELECT marked_through, marked_at FROM inbox_cursor").get() as {
+      marked_through: number;
+      marked_at: number;
+    };
+    if (now - mark.marked_at < JOURNAL_RETENTION_MS) return 0;
+    const removed = this.stmt("DELETE FROM inbox WHERE seq <= ?").run(mark.marked_through).changes;
+    this.stmt("UPDATE inbox_cursor SET marked_through = processed_through, marked_at = ?").run(now);
+    return removed;
   }
 
   close(): void {
