@@ -323,11 +323,10 @@ export class SqliteStore implements Store {
       ["DELETE FROM audit WHERE at < ?", before],
       ["DELETE FROM webhooks_seen WHERE expires_at < ?", now],
     ];
-    return this.transaction(() =>
-      deletes.reduce(
-        (removed, [sql, olderThan]) => removed + this.stmt(sql).run(olderThan).changes,
-        this.pruneJournal(now),
-      ),
+    return this.transaction(
+      () =>
+        this.pruneJournal(now) +
+        deletes.reduce((removed, [sql, olderThan]) => removed + this.stmt(sql).run(olderThan).changes, 0),
     );
   }
 

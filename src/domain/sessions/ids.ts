@@ -8,5 +8,5 @@ export function userSessionId(memberKey: string, joinEventId: string): string {
 
 /** The id of the call session started by the user session that joined with this event. */
 export function callSessionId(memberKey: string, joinEventId: string): string {
-  return `call${KEY_SEP}${memberKey}${KEY_SEP}${joinEventId}`;
+  return `call${KEY_SEP}${userSessionId(memberKey, joinEventId)}`;
 }

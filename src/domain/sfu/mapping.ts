@@ -138,13 +138,10 @@ export function participantIdentities(member: RtcMember): string[] {
   const { userId, deviceId } = member;
   const format = member.source.format;
   const out: string[] = [];
-  if (deviceId !== "") {
-    const legacy = [userId, deviceId].join(":");
-    // Format C's `membershipID` is often this very text: the member's string then serves (one copy, not two).
-    out.push(member.memberId === legacy ? member.memberId : legacy);
-  }
-  const memberId =
-    member.memberId ?? (format === "session" || format === "legacy-array" ? `${userId}:${deviceId}` : null);
+  const legacy = `${userId}:${deviceId}`;
+  // Format C's `membershipID` is often this very text: the member's string then serves (one copy, not two).
+  if (deviceId !== "") out.push(member.memberId === legacy ? member.memberId : legacy);
+  const memberId = member.memberId ?? (format === "session" || format === "legacy-array" ? legacy : null);
   if (memberId === null) return out;
   if (deviceId !== "") pushUnique(out, hashedTuple([userId, deviceId, memberId]));
   if (format === "sticky" || format === "rtc-latest") pushUnique(out, hashedTuple([userId, memberId]));
