@@ -4,8 +4,8 @@ import { runInNewContext } from "node:vm";
 import type { MemberChange } from "../../src/domain/membership/changes";
 import { RoomCallState } from "../../src/domain/membership/room-state";
 import { SessionTracker } from "../../src/domain/sessions/tracker";
-import { SfuNameCache } from "../../src/domain/sfu/names";
 import { SfuPresenceTracker, type SfuView } from "../../src/domain/sfu/presence";
+import { sfuTargetFor } from "../../src/domain/sfu/mapping";
 import { DEFAULT_VERDICT_POLICY, judgeMember } from "../../src/domain/verdict";
 import { CorpusGenerator, type Chunk } from "./corpus";
 import { floorRun } from "./floor";
@@ -48,10 +48,9 @@ interface Counts {
   sessionEvents: number;
 }
 
-/** What the app keeps beside the domain state: SFU evidence, LiveKit names and sessions. */
+/** What the app keeps beside the domain state: SFU evidence and sessions. */
 class Harness {
   readonly presence: SfuPresenceTracker;
-  readonly names = new SfuNameCache();
   readonly sessions = new SessionTracker();
   readonly counts: Counts = {
     sessionsMs: 0,
@@ -74,11 +73,8 @@ class Harness {
     counts.sessionEvents += this.sessions.apply(change).length;
     counts.sessionsMs += performance.now() - s0;
     const member = change.member;
-    if (change.kind === "left") {
-      this.names.forget(member.key);
-      return;
-    }
-    const target = this.names.targetOf(member, room);
+    if (change.kind === "left") return;
+    const target = sfuTargetFor(member, room);
     const sfu =
       target === null ? NONE : this.presence.viewOf(target.rooms, target.identities, now, STALE_AFTER_MS);
     const verdict = judgeMember(member, {
@@ -215,12 +211,11 @@ function applyOnlyRun(): number {
 }
 
 /** What the report needs from the harness, read without keeping references to its parts. */
-function harnessFigures(harness: Harness): { counts: Counts; sessions: number; sids: number; named: number } {
+function harnessFigures(harness: Harness): { counts: Counts; sessions: number; sids: number } {
   return {
     counts: { ...harness.counts },
     sessions: harness.sessions.openCount,
     sids: harness.presence.size,
-    named: harness.names.size,
   };
 }
 
@@ -239,7 +234,7 @@ interface Measured {
 /** Runs the benchmark and measures the heap with everything it built still referenced (from this frame only). */
 function measureRun(gc: (() => void) | null): Measured {
   const { harness, ...rest } = run();
-  // The heap with everything the run built: rooms (all members), sessions, SFU presence, LiveKit names.
+  // The heap with everything the run built: rooms (all members), sessions, SFU presence.
   const totalMb = heapMb(gc);
   return { run: rest, figures: harnessFigures(harness), totalMb };
 }
@@ -291,7 +286,6 @@ async function main(): Promise<void> {
   bench("model_heap_bytes_per_member", Math.round((totalMb * 1024 * 1024) / Math.max(members, 1)), "B");
   bench("model_open_user_sessions", figures.sessions, "sessions");
   bench("model_sfu_sids", figures.sids, "sids");
-  bench("model_named_members", figures.named, "members");
   bench("model_heap_forced_gc", gc === null ? 0 : 1, "bool");
   bench("model_gc_pause_ms", pauses.totalMs, "ms");
   bench("model_gc_pause_in_timed_ms", pauses.inWindowsMs, "ms");

@@ -130,19 +130,15 @@ export class Judge {
         if (keys.has(key)) continue;
         if (last.kind === "ghost") this.ghosts--;
         known.delete(key);
-        this.d.sfu.forget(key);
       }
     }
     if (known.size === 0) this.last.delete(room.roomId);
     return judged;
   }
 
-  /** Forgets a room no longer tracked: its verdicts and its members' cached SFU names. */
+  /** Forgets a room no longer tracked: its verdicts. */
   forgetRoom(roomId: string): void {
-    for (const [key, last] of this.last.get(roomId)?.entries() ?? []) {
-      if (last.kind === "ghost") this.ghosts--;
-      this.d.sfu.forget(key);
-    }
+    for (const last of this.last.get(roomId)?.values() ?? []) if (last.kind === "ghost") this.ghosts--;
     this.last.delete(roomId);
   }
 

@@ -1,7 +1,6 @@
 // What every LiveKit deployment says, from webhooks and polls, kept per deployment; answers the verdict's SFU view.
 import type { RtcMember, Transport } from "../../domain/membership/model";
-import { type CallPeers, sfuContested } from "../../domain/sfu/mapping";
-import { SfuNameCache } from "../../domain/sfu/names";
+import { type CallPeers, sfuContested, sfuTargetFor } from "../../domain/sfu/mapping";
 import { type SfuSignal, SfuPresenceTracker, type SfuView } from "../../domain/sfu/presence";
 import type { EpochMs } from "../../domain/time";
 import type { Clock } from "../ports/clock";
@@ -53,7 +52,6 @@ export interface SfuServiceDeps {
 
 export class SfuService {
   private readonly trackers = new Map<string, SfuPresenceTracker>();
-  private readonly names = new SfuNameCache();
 
   constructor(private readonly d: SfuServiceDeps) {
     const { clock, directory } = d;
@@ -91,7 +89,7 @@ export class SfuService {
 
   /** The deployment and candidate names for a member, or null when its SFU is none of ours (or it has none). */
   targetOf(member: RtcMember, peers: CallPeers): MemberTarget | "no-sfu" | "not-ours" {
-    const target = this.names.targetOf(member, peers);
+    const target = sfuTargetFor(member, peers);
     if (target === null) return "no-sfu";
     const deployment = this.d.directory.forTransport(target.transport);
     if (deployment === null) return "not-ours";
@@ -110,11 +108,6 @@ export class SfuService {
     const isChosen = (t: Transport) => this.d.directory.forTransport(t) === target.deployment;
     const contested = sfuContested(member, peers, isChosen, now);
     return { view: contested ? { ...view, contested: true } : view, target };
-  }
-
-  /** Forgets a member's cached LiveKit names once it is gone. */
-  forget(memberKey: string): void {
-    this.names.forget(memberKey);
   }
 
   /** Applies a webhook; returns the LiveKit room it concerns (to re-judge members mapped there). */

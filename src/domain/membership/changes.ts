@@ -103,7 +103,7 @@ export function carryOver(
     deviceId: previous.deviceId,
     application: previous.application,
     callId: previous.callId,
-    // Compared once here so that later comparisons (the SFU name cache, sessions) meet one string, not two.
+    // One string kept per field when the refresh repeats it, not two.
     slotId: same(previous.slotId, next.slotId),
     memberId: same(previous.memberId, next.memberId),
     sessionId: same(previous.sessionId, next.sessionId),

@@ -4,31 +4,16 @@
 export const KEY_SEP = "\u0000";
 
 // Keys are built with Array#join, which yields one flat string: template literals would leave a tree of
-// concatenated-string nodes alive for as long as the key is kept (hundreds of bytes per member). The parts go
-// through reusable scratch arrays, since keys are built for every event (they hold at most the last key's parts).
-const scratch3: string[] = ["", "", ""];
-const scratch4: string[] = ["", "", "", ""];
-const scratch5: string[] = ["", "", "", "", ""];
-
-function joinScratch(parts: string[]): string {
-  return parts.join(KEY_SEP);
-}
+// concatenated-string nodes alive for as long as the key is kept (hundreds of bytes per member).
 
 /** The slot key of a state membership: one writable (type, state_key) pair. */
 export function stateSlotKey(type: string, stateKey: string): string {
-  scratch3[0] = "state";
-  scratch3[1] = type;
-  scratch3[2] = stateKey;
-  return joinScratch(scratch3);
+  return ["state", type, stateKey].join(KEY_SEP);
 }
 
 /** The slot key of a sticky membership: MSC4354's map key (room implied, sender, type, sticky key). */
 export function stickySlotKey(type: string, sender: string, stickyKey: string): string {
-  scratch4[0] = "sticky";
-  scratch4[1] = type;
-  scratch4[2] = sender;
-  scratch4[3] = stickyKey;
-  return joinScratch(scratch4);
+  return ["sticky", type, sender, stickyKey].join(KEY_SEP);
 }
 
 /** The key of one device's membership of one call, stable across refreshes of its slot. */
@@ -39,12 +24,7 @@ export function memberKey(
   application: string,
   callId: string,
 ): string {
-  scratch5[0] = roomId;
-  scratch5[1] = slotKey;
-  scratch5[2] = deviceId;
-  scratch5[3] = application;
-  scratch5[4] = callId;
-  return joinScratch(scratch5);
+  return [roomId, slotKey, deviceId, application, callId].join(KEY_SEP);
 }
 
 /** The slot key inside a member key (room ids and the last three parts never contain the separator). */

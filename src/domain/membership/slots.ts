@@ -68,8 +68,8 @@ export function stickyEnd(ref: SlotMark): EpochMs {
  * keys), so that the new event's own copies die young. Members of a refresh share it as their source.
  */
 export function rebaseRef(ref: SlotSource, previous: SlotRef): SlotSource {
-  // Spelled out rather than spread: this runs for most events, and a literal is cheaper to build.
   return {
+    ...ref,
     key: previous.key,
     roomId: previous.roomId,
     type: previous.type,
@@ -78,12 +78,6 @@ export function rebaseRef(ref: SlotSource, previous: SlotRef): SlotSource {
     // Sticky keys include the sender; a state slot may be written by someone else (e.g. a bot clearing it).
     sender: ref.stickyKey !== null ? previous.sender : same(previous.sender, ref.sender),
     owner: previous.owner,
-    format: ref.format,
-    eventId: ref.eventId,
-    originServerTs: ref.originServerTs,
-    stickyDurationMs: ref.stickyDurationMs,
-    roomVersion: ref.roomVersion,
-    receivedAt: ref.receivedAt,
   };
 }
 

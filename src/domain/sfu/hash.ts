@@ -2,10 +2,10 @@
 import { hash } from "node:crypto";
 
 /**
- * `b64(sha256(input))` with the standard alphabet and no `=` padding (Matrix "unpadded base64"). Not memoised
- * here: the SFU name cache keeps each call's and each member's names, which is where they repeat. Made from the
- * unpadded URL-safe digest, not by slicing the padding off: a slice would be kept as a view on the padded string,
- * about 32 bytes more for each name held.
+ * `b64(sha256(input))` with the standard alphabet and no `=` padding (Matrix "unpadded base64"). Not memoised:
+ * a member's names are derived when it is judged and not kept (keeping them cost more memory per member than
+ * deriving them costs time). Made from the unpadded URL-safe digest, not by slicing the padding off: a slice is
+ * a view that keeps the padded string alive.
  */
 export function unpaddedB64Sha256(input: string): string {
   return hash("sha256", input, "base64url").replace(/[-_]/g, (c) => (c === "-" ? "+" : "/"));

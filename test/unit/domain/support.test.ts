@@ -1,13 +1,8 @@
-// Supporting structures of the domain: the small map, the SFU name cache, interning and context clamping.
+// Supporting structures of the domain: the small map, the SFU target, interning and context clamping.
 import type { MembershipFormat, RtcMember } from "../../../src/domain/membership/model";
 import { parseMembershipEvent } from "../../../src/domain/membership/parse/index";
 import { hashedTuple } from "../../../src/domain/sfu/hash";
-import {
-  livekitRoomCandidates,
-  oldestMemberOf,
-  participantIdentities,
-} from "../../../src/domain/sfu/mapping";
-import { SfuNameCache } from "../../../src/domain/sfu/names";
+import { oldestMemberOf, sfuTargetFor } from "../../../src/domain/sfu/mapping";
 import { SmallMap } from "../../../src/domain/small-map";
 import { ALICE, BOB, ctxAt, livekitFocus, sessionJoin, stickyJoin, T0, type ClientEvent } from "./builders";
 
@@ -47,46 +42,17 @@ describe("SmallMap", () => {
   });
 });
 
-describe("SfuNameCache", () => {
-  test("gives the same names as the mapping functions and reuses them across refreshes", () => {
-    const cache = new SfuNameCache();
-    const member = only(sessionJoin({ user: ALICE, device: "DEVA", ts: T0 }));
-    const names = cache.namesOf(member);
-    expect(names.rooms).toEqual(livekitRoomCandidates(member));
-    expect(names.identities).toEqual(participantIdentities(member));
-    const refreshed = only(sessionJoin({ user: ALICE, device: "DEVA", ts: T0 + 5, createdTs: T0 }));
-    expect(cache.namesOf(refreshed)).toBe(names);
-    expect(cache.size).toBe(1);
-    cache.forget(member.key);
-    expect(cache.size).toBe(0);
-  });
-
-  test("keeps a member's names when a refresh brings the same transports in a new list", () => {
-    const cache = new SfuNameCache();
-    const foci = [livekitFocus("https://a.example.org"), livekitFocus("https://b.example.org")];
-    const member = only(sessionJoin({ user: ALICE, device: "DEVA", ts: T0, foci }));
-    const refreshed = only(sessionJoin({ user: ALICE, device: "DEVA", ts: T0 + 5, createdTs: T0, foci }));
-    expect(refreshed.transports).not.toBe(member.transports);
-    const names = cache.namesOf(member);
-    expect(cache.namesOf(refreshed)).toBe(names);
-    const moved = only(
-      sessionJoin({ user: ALICE, device: "DEVA", ts: T0 + 9, createdTs: T0, foci: foci.slice(1) }),
-    );
-    expect(cache.namesOf(moved)).not.toBe(names);
-  });
-
-  test("recomputes when the member id changes, and adds an alias the chosen transport names", () => {
-    const cache = new SfuNameCache();
+describe("sfuTargetFor", () => {
+  test("names the member id's identity, and adds an alias the chosen transport names", () => {
     const first = only(stickyJoin({ user: ALICE, device: "D", memberId: "m1" }));
     const second = only(
       stickyJoin({ user: ALICE, device: "D", memberId: "m1", published: [livekitFocus(undefined, "alias")] }),
     );
-    expect(cache.namesOf(first).identities).toContain(hashedTuple([ALICE, "D", "m1"]));
-    expect(cache.targetOf(second, [])?.rooms).toContain("alias");
+    expect(sfuTargetFor(first, [])?.identities).toContain(hashedTuple([ALICE, "D", "m1"]));
+    expect(sfuTargetFor(second, [])?.rooms).toContain("alias");
   });
 
   test("asks for the room's members only when the focus selection needs them", () => {
-    const cache = new SfuNameCache();
     const multi = only(sessionJoin({ user: ALICE, device: "A", focusSelection: "multi_sfu" }));
     const oldest = only(
       sessionJoin({ user: BOB, device: "B", ts: T0 - 100, foci: [livekitFocus("https://old")] }),
@@ -100,12 +66,12 @@ describe("SfuNameCache", () => {
       members: () => [oldest],
       hasUnreadMemberships: () => false,
     };
-    expect(cache.targetOf(multi, members)?.transport.livekitServiceUrl).toBe(
+    expect(sfuTargetFor(multi, members)?.transport.livekitServiceUrl).toBe(
       livekitFocus().livekit_service_url,
     );
     expect(asked).toBe(0);
     const me = only(sessionJoin({ user: ALICE, device: "C", ts: T0 }));
-    expect(cache.targetOf(me, members)?.transport.livekitServiceUrl).toBe("https://old");
+    expect(sfuTargetFor(me, members)?.transport.livekitServiceUrl).toBe("https://old");
     expect(asked).toBe(1);
   });
 });
