@@ -1,6 +1,12 @@
 // What every LiveKit deployment says, from webhooks and polls, kept per deployment; answers the verdict's SFU view.
 import type { RtcMember, Transport } from "../../domain/membership/model";
-import { type CallPeers, sfuContested, sfuTargetFor } from "../../domain/sfu/mapping";
+import {
+  type CallPeers,
+  livekitRoomCandidates,
+  participantIdentities,
+  sfuContested,
+  sfuTransportFor,
+} from "../../domain/sfu/mapping";
 import { type SfuSignal, SfuPresenceTracker, type SfuView } from "../../domain/sfu/presence";
 import type { EpochMs } from "../../domain/time";
 import type { Clock } from "../ports/clock";
@@ -87,13 +93,20 @@ export class SfuService {
     return restored;
   }
 
-  /** The deployment and candidate names for a member, or null when its SFU is none of ours (or it has none). */
+  /**
+   * The deployment and candidate names for a member, or why there are none. The names are derived (hashed) each
+   * time, and only for a member on one of our SFUs: any sender can name a foreign one.
+   */
   targetOf(member: RtcMember, peers: CallPeers): MemberTarget | "no-sfu" | "not-ours" {
-    const target = sfuTargetFor(member, peers);
-    if (target === null) return "no-sfu";
-    const deployment = this.d.directory.forTransport(target.transport);
+    const transport = sfuTransportFor(member, peers);
+    if (transport === null) return "no-sfu";
+    const deployment = this.d.directory.forTransport(transport);
     if (deployment === null) return "not-ours";
-    return { deployment, rooms: target.rooms, identities: target.identities };
+    return {
+      deployment,
+      rooms: livekitRoomCandidates(member, transport),
+      identities: participantIdentities(member),
+    };
   }
 
   /** The SFU evidence for one member, for the verdict. */

@@ -121,7 +121,7 @@ export function same<T extends string | null>(previous: T, next: T): T {
 }
 
 /** Whether two transport lists hold the same transports in the same order (transports are interned by the parser). */
-export function sameTransports(a: readonly Transport[], b: readonly Transport[]): boolean {
+function sameTransports(a: readonly Transport[], b: readonly Transport[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -120,12 +120,12 @@ export function livekitRoomCandidates(member: RtcMember, transport: Transport | 
 }
 
 /** The room names that depend only on the call (no `livekit_alias`): raw id, both slot hashes, `R-callId`. */
-export function callRoomCandidates(roomId: string, slotId: string, callId: string): string[] {
+function callRoomCandidates(roomId: string, slotId: string, callId: string): string[] {
   const out = [roomId];
   pushUnique(out, unpaddedB64Sha256(`${roomId}|${slotId}`));
   pushUnique(out, hashedTuple([roomId, slotId]));
   if (callId !== "") pushUnique(out, [roomId, callId].join("-"));
-  return out.slice();
+  return out;
 }
 
 /**
@@ -145,7 +145,7 @@ export function participantIdentities(member: RtcMember): string[] {
   if (memberId === null) return out;
   if (deviceId !== "") pushUnique(out, hashedTuple([userId, deviceId, memberId]));
   if (format === "sticky" || format === "rtc-latest") pushUnique(out, hashedTuple([userId, memberId]));
-  return out.slice();
+  return out;
 }
 
 /** Where to look for a member on the SFU: its transport, and the room names and identities to match. */

@@ -5,7 +5,19 @@ import { DeploymentDirectory, normaliseServiceUrl } from "../../../src/app/sfu/d
 import { SfuService, type SfuWebhookSignal } from "../../../src/app/sfu/sfu-service";
 import { RoomCallState } from "../../../src/domain/membership/room-state";
 import type { RtcMember } from "../../../src/domain/membership/model";
-import { ALICE, type ClientEvent, JWT_URL, livekitFocus, ROOM, sessionJoin, T0 } from "../domain/builders";
+import { hashedTuple } from "../../../src/domain/sfu/hash";
+import {
+  ALICE,
+  CALL_MEMBER,
+  type ClientEvent,
+  JWT_URL,
+  legacyArrayEvent,
+  livekitFocus,
+  msc3401Event,
+  ROOM,
+  sessionJoin,
+  T0,
+} from "../domain/builders";
 import { FakeClock } from "./fakes/clock";
 import { FakeLiveKit } from "./fakes/livekit";
 import { RecordingLogger, RecordingMetrics } from "./fakes/recorders";
@@ -216,6 +228,38 @@ describe("SfuService presence", () => {
     await env.sfu.pollAll();
     env.clock.advance(120_001);
     expect(viewOf(env)).toEqual({ kind: "stale", lastOkAt: T0 });
+  });
+});
+
+describe("SfuService.targetOf", () => {
+  test("a membership rewritten in another format under the same key is looked for under that format's identities", () => {
+    const env = setup();
+    // Format A, then format B, on the same state key, device and call: one member key, and neither names a
+    // session or member id. Only B's clients connect under the hashed identity.
+    const a = msc3401Event({
+      user: ALICE,
+      type: CALL_MEMBER,
+      calls: [
+        { callId: "", devices: [{ deviceId: "DEVA", expiresTs: T0 + 3_600_000, foci: [livekitFocus()] }] },
+      ],
+    });
+    const devices = (a.content as { "m.calls": { "m.devices": Record<string, unknown>[] }[] })[
+      "m.calls"
+    ][0]?.["m.devices"];
+    for (const d of devices ?? []) delete d.session_id;
+    const b = legacyArrayEvent({ user: ALICE, entries: [{ deviceId: "DEVA", foci: [livekitFocus()] }] });
+    for (const m of (b.content as { memberships: Record<string, unknown>[] }).memberships)
+      delete m.membershipID;
+    const [first, second] = [memberOf(a), memberOf(b)];
+    expect(second.key).toBe(first.key);
+    expect([first.source.format, second.source.format]).toEqual(["msc3401", "legacy-array"]);
+    const hashed = hashedTuple([ALICE, "DEVA", `${ALICE}:DEVA`]);
+    const identities = (m: RtcMember) => {
+      const target = env.sfu.targetOf(m, [m]);
+      return typeof target === "string" ? [] : target.identities;
+    };
+    expect(identities(first)).not.toContain(hashed);
+    expect(identities(second)).toContain(hashed);
   });
 });
 
