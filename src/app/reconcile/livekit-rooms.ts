@@ -27,24 +27,29 @@ export class LivekitRooms {
     return typeof rooms === "string" ? [rooms] : rooms;
   }
 
-  /** Records where the room's members, as just judged, are looked for on the SFU. */
+  /**
+   * Records where the room's members, as just judged, are looked for on the SFU. Sets, not list searches: a sender
+   * can give a room hundreds of members with aliases of their own, and this runs at each judgement of the room.
+   */
   update(roomId: string, judged: readonly Judged[]): void {
-    const now: string[] = [];
-    for (const j of judged) for (const lk of j.target?.rooms ?? NONE) if (!now.includes(lk)) now.push(lk);
+    const now = new Set<string>();
+    for (const j of judged) for (const lk of j.target?.rooms ?? NONE) now.add(lk);
     const before = this.livekitRooms.get(roomId) ?? NONE;
-    if (sameNames(before, now)) return;
+    if (before.length === now.size && before.every((lk) => now.has(lk))) return;
     for (const lk of before) {
-      if (!now.includes(lk))
+      if (!now.has(lk))
         this.setRoomsOf(
           lk,
           this.roomsOf(lk).filter((r) => r !== roomId),
         );
     }
+    const kept = new Set(before);
     for (const lk of now) {
+      if (kept.has(lk)) continue;
       const rooms = this.roomsOf(lk);
       if (!rooms.includes(roomId)) this.setRoomsOf(lk, rooms.concat([roomId]));
     }
-    if (now.length > 0) this.livekitRooms.set(roomId, now.slice());
+    if (now.size > 0) this.livekitRooms.set(roomId, [...now]);
     else this.livekitRooms.delete(roomId);
   }
 
@@ -52,8 +57,4 @@ export class LivekitRooms {
     if (rooms.length === 0) this.matrixRooms.delete(livekitRoom);
     else this.matrixRooms.set(livekitRoom, rooms.length === 1 ? (rooms[0] as string) : rooms);
   }
-}
-
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((name) => b.includes(name));
 }
