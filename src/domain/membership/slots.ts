@@ -65,7 +65,8 @@ export function stickyEnd(ref: SlotMark): EpochMs {
 
 /**
  * The new event's slot reference on top of the previous one's strings (same slot: equal key, room, type and
- * keys), so that the new event's own copies die young. Members of a refresh share it as their source.
+ * keys), so that the new event's own copies die young. Members of a refresh share it as their source. `ref` is
+ * the parser's slot reference, whose own fields are exactly a `SlotSource`'s: the spread copies nothing else.
  */
 export function rebaseRef(ref: SlotSource, previous: SlotRef): SlotSource {
   return {
