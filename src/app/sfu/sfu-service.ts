@@ -1,12 +1,6 @@
 // What every LiveKit deployment says, from webhooks and polls, kept per deployment; answers the verdict's SFU view.
 import type { RtcMember, Transport } from "../../domain/membership/model";
-import {
-  type CallPeers,
-  livekitRoomCandidates,
-  participantIdentities,
-  sfuContested,
-  sfuTransportFor,
-} from "../../domain/sfu/mapping";
+import { type CallPeers, sfuContested, sfuNamesFor, sfuTransportFor } from "../../domain/sfu/mapping";
 import { type SfuSignal, SfuPresenceTracker, type SfuView } from "../../domain/sfu/presence";
 import type { EpochMs } from "../../domain/time";
 import type { Clock } from "../ports/clock";
@@ -102,11 +96,7 @@ export class SfuService {
     if (transport === null) return "no-sfu";
     const deployment = this.d.directory.forTransport(transport);
     if (deployment === null) return "not-ours";
-    return {
-      deployment,
-      rooms: livekitRoomCandidates(member, transport),
-      identities: participantIdentities(member),
-    };
+    return { deployment, ...sfuNamesFor(member, transport) };
   }
 
   /** The SFU evidence for one member, for the verdict. */

@@ -155,13 +155,13 @@ export interface SfuTarget {
   readonly identities: readonly string[];
 }
 
+/** The LiveKit room names and identities to look for the member under on `transport` (hashed each time). */
+export function sfuNamesFor(member: RtcMember, transport: Transport): Omit<SfuTarget, "transport"> {
+  return { rooms: livekitRoomCandidates(member, transport), identities: participantIdentities(member) };
+}
+
 /** The member's SFU target, or null when it depends on no SFU. */
 export function sfuTargetFor(member: RtcMember, peers: CallPeers): SfuTarget | null {
   const transport = sfuTransportFor(member, peers);
-  if (transport === null) return null;
-  return {
-    transport,
-    rooms: livekitRoomCandidates(member, transport),
-    identities: participantIdentities(member),
-  };
+  return transport === null ? null : { transport, ...sfuNamesFor(member, transport) };
 }
